@@ -1,0 +1,45 @@
+import { createValidateInterceptor } from "@connectrpc/validate";
+import type { Config } from "./config.js";
+import type { Logger } from "./logger.js";
+import { createCartService } from "./service/cart-service.js";
+import { createCatalogService } from "./service/catalog-service.js";
+import { errorMappingInterceptor } from "./service/errors.js";
+import { CartRepository } from "./storage/cart-repository.js";
+import { CatalogRepository } from "./storage/catalog-repository.js";
+import type { Database } from "./storage/database.js";
+import { uuidv7 } from "./storage/ids.js";
+import { createLoggingInterceptor } from "./transport/interceptors.js";
+import { registration, type ServiceRegistration } from "./transport/services.js";
+import { CartService } from "../gen/commerce/cart/v1/cart_service_pb.js";
+import { CatalogService } from "../gen/commerce/cart/v1/catalog_service_pb.js";
+import type { Interceptor } from "@connectrpc/connect";
+
+export interface App {
+  readonly services: ServiceRegistration[];
+  /** The chain every protocol runs, outermost first. */
+  readonly interceptors: Interceptor[];
+}
+
+/** Wires repositories, services and the interceptor chain; no I/O happens here. */
+export function createApp(config: Config, database: Database, log: Logger): App {
+  const carts = new CartRepository(database.sql);
+  const catalog = new CatalogRepository(database.db, database.sql);
+  const now = () => new Date();
+  return {
+    services: [
+      registration(
+        CartService,
+        createCartService({
+          carts,
+          catalog,
+          defaultCurrency: config.defaultCurrency,
+          limits: { maxLines: config.maxLinesPerCart, maxLineQuantity: config.maxLineQuantity },
+          now,
+          newId: uuidv7,
+        }),
+      ),
+      registration(CatalogService, createCatalogService({ catalog, now })),
+    ],
+    interceptors: [createLoggingInterceptor(log), errorMappingInterceptor, createValidateInterceptor()],
+  };
+}

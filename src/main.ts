@@ -1,0 +1,63 @@
+import path from "node:path";
+import { createApp } from "./app.js";
+import { loadConfig } from "./config.js";
+import { demoProducts } from "./demo-products.js";
+import { createLogger } from "./logger.js";
+import { CatalogRepository } from "./storage/catalog-repository.js";
+import { connectDatabase, runMigrations } from "./storage/database.js";
+import { startEmbeddedPostgres } from "./storage/embedded-postgres.js";
+import { startServer } from "./transport/server.js";
+
+const config = loadConfig();
+const log = createLogger();
+
+const embedded = config.databaseUrl
+  ? undefined
+  : await startEmbeddedPostgres({
+      dataDir: path.resolve(config.dataDir, "postgres"),
+      database: "cart",
+      persistent: true,
+      log: (line) => log.error(line),
+    });
+const databaseUrl = config.databaseUrl ?? embedded!.url;
+await runMigrations(databaseUrl);
+const database = connectDatabase({
+  url: databaseUrl,
+  poolSize: config.dbPoolSize,
+  statementTimeoutMs: config.dbStatementTimeoutMs,
+  lockTimeoutMs: config.dbLockTimeoutMs,
+});
+if (config.seedDemoProducts) {
+  const catalog = new CatalogRepository(database.db, database.sql);
+  for (const product of demoProducts) await catalog.upsert(product, new Date());
+  log.info("demo products loaded", { products: demoProducts.map((product) => product.id) });
+}
+
+const app = createApp(config, database, log);
+const server = await startServer({ host: config.host, port: config.port, readMaxBytes: config.readMaxBytes, ...app });
+log.info("cart service listening", {
+  address: `http://${config.host}:${server.port}`,
+  protocols: ["grpc", "grpc-web", "connect"],
+  database: embedded
+    ? `embedded PostgreSQL, data in ${path.resolve(config.dataDir, "postgres")}`
+    : redactPassword(databaseUrl),
+});
+
+function redactPassword(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.password) parsed.password = "***";
+  return parsed.toString();
+}
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  log.info("shutting down", { signal });
+  await server.close();
+  await database.close();
+  await embedded?.stop();
+  process.exit(0);
+}
+process.on("SIGINT", () => void shutdown("SIGINT"));
+process.on("SIGTERM", () => void shutdown("SIGTERM"));

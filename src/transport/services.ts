@@ -1,0 +1,80 @@
+import type { DescMethodUnary, DescService } from "@bufbuild/protobuf";
+import {
+  createHandlerContext,
+  createServiceImplSpec,
+  type Interceptor,
+  type MethodImplSpec,
+  type ServiceImpl,
+} from "@connectrpc/connect";
+import { invokeUnaryImplementation } from "@connectrpc/connect/protocol";
+
+/** A service descriptor with its implementation, as every protocol serves it. */
+export interface ServiceRegistration {
+  readonly service: DescService;
+  readonly impl: Partial<ServiceImpl<DescService>>;
+}
+
+export function registration<S extends DescService>(service: S, impl: ServiceImpl<S>): ServiceRegistration {
+  // The pairing is checked here; the list of registrations forgets each service's own types.
+  return { service, impl: impl as unknown as Partial<ServiceImpl<DescService>> };
+}
+
+export type UnaryMethodSpec = MethodImplSpec & { kind: "unary"; method: DescMethodUnary };
+
+export interface UnaryCall {
+  /** Name of the protocol the call arrived on, as interceptors see it (e.g. "grpc", "rest"). */
+  protocolName: string;
+  /** HTTP method of the incoming request. */
+  requestMethod: string;
+  url: string;
+  requestHeader: Headers;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+/**
+ * Runs unary methods through the same interceptor chain and implementation
+ * that Connect's router uses, for transports that decode requests themselves
+ * (the REST transcoder and the native gRPC server). One code path for business
+ * logic, whatever the protocol.
+ */
+export class UnaryInvoker {
+  private readonly specs = new Map<string, UnaryMethodSpec>();
+
+  constructor(
+    services: readonly ServiceRegistration[],
+    private readonly interceptors: Interceptor[],
+  ) {
+    for (const { service, impl } of services) {
+      const spec = createServiceImplSpec(service, impl);
+      for (const method of Object.values(spec.methods)) {
+        if (method.kind === "unary") this.specs.set(`/${service.typeName}/${method.method.name}`, method as UnaryMethodSpec);
+      }
+    }
+  }
+
+  /** Every unary method, keyed by its gRPC path `/package.Service/Method`. */
+  methods(): ReadonlyMap<string, UnaryMethodSpec> {
+    return this.specs;
+  }
+
+  async invoke(spec: UnaryMethodSpec, input: unknown, call: UnaryCall) {
+    const context = createHandlerContext({
+      service: spec.method.parent,
+      method: spec.method,
+      protocolName: call.protocolName,
+      requestMethod: call.requestMethod,
+      url: call.url,
+      requestHeader: call.requestHeader,
+      requestSignal: call.signal,
+      timeoutMs: call.timeoutMs,
+    });
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the spec's message types are erased in the map
+      const message = await invokeUnaryImplementation(spec, context, input as any, this.interceptors);
+      return { message, header: context.responseHeader, trailer: context.responseTrailer };
+    } finally {
+      context.abort();
+    }
+  }
+}

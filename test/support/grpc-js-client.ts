@@ -1,0 +1,43 @@
+import path from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import * as protoLoader from "@grpc/proto-loader";
+import { repoRoot } from "./server.js";
+
+/**
+ * A plain @grpc/grpc-js client built from the .proto files with proto-loader,
+ * the way another team's service would call us. Methods are promisified;
+ * messages use proto field names (snake_case), int64 as strings, enums as names.
+ */
+export type GrpcJsClient = Record<string, (request: object, metadata?: grpc.Metadata) => Promise<any>> & { close(): void }; // eslint-disable-line @typescript-eslint/no-explicit-any -- proto-loader messages are untyped
+
+const definition = protoLoader.loadSync(
+  ["commerce/cart/v1/cart_service.proto", "commerce/cart/v1/catalog_service.proto"],
+  {
+    includeDirs: [path.join(repoRoot, "proto"), path.join(repoRoot, "third_party/proto")],
+    keepCase: true,
+    longs: String,
+    enums: String,
+    defaults: true,
+  },
+);
+const loaded = grpc.loadPackageDefinition(definition) as unknown as {
+  commerce: { cart: { v1: Record<string, grpc.ServiceClientConstructor> } };
+};
+
+export function grpcJsClient(serviceName: "CartService" | "CatalogService", port: number): GrpcJsClient {
+  const Constructor = loaded.commerce.cart.v1[serviceName]!;
+  const client = new Constructor(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  const methods: Record<string, unknown> = { close: () => client.close() };
+  for (const name of Object.keys(Constructor.service)) {
+    methods[name] = (request: object, metadata = new grpc.Metadata()) =>
+      new Promise((resolve, reject) => {
+        (client as unknown as Record<string, (...args: unknown[]) => void>)[name]!.call(
+          client,
+          request,
+          metadata,
+          (error: grpc.ServiceError | null, response: unknown) => (error ? reject(error) : resolve(response)),
+        );
+      });
+  }
+  return methods as GrpcJsClient;
+}
