@@ -2,6 +2,8 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
+    // Each integration file starts its own server process; two at a time suits a 2-core machine.
+    maxWorkers: 2,
     projects: [
       {
         test: { name: "unit", include: ["test/unit/**/*.test.ts"] },
@@ -13,8 +15,6 @@ export default defineConfig({
           globalSetup: ["test/support/global-setup.ts"],
           testTimeout: 30_000,
           hookTimeout: 60_000,
-          // Each file starts its own server process; two at a time suits a 2-core machine.
-          maxWorkers: 2,
         },
       },
     ],
