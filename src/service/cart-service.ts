@@ -14,7 +14,7 @@ import {
 import type { CartRepository } from "../storage/cart-repository.js";
 import type { CatalogRepository } from "../storage/catalog-repository.js";
 import type { Tx } from "../storage/database.js";
-import { CartService } from "../../gen/commerce/cart/v1/cart_service_pb.js";
+import type { CartService } from "../../gen/commerce/cart/v1/cart_service_pb.js";
 import type { Cart as CartMessage } from "../../gen/commerce/cart/v1/cart_pb.js";
 import { cartNotFound } from "./errors.js";
 import { cartStatusFromProto, toCartMessage } from "./mapping.js";

@@ -1,6 +1,6 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { CatalogRepository } from "../storage/catalog-repository.js";
-import { CatalogService } from "../../gen/commerce/cart/v1/catalog_service_pb.js";
+import type { CatalogService } from "../../gen/commerce/cart/v1/catalog_service_pb.js";
 import { productNotFound } from "./errors.js";
 import { toProductMessage } from "./mapping.js";
 import { decodePageToken, effectivePageSize, toPage } from "./page-token.js";
