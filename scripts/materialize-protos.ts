@@ -37,6 +37,8 @@ function isPackageRoot(dir: string, pkg: string): boolean {
 const copies: Record<string, [pkg: string, file: string]> = {
   "google/api/annotations.proto": ["google-proto-files", "google/api/annotations.proto"],
   "google/api/http.proto": ["google-proto-files", "google/api/http.proto"],
+  "google/rpc/error_details.proto": ["google-proto-files", "google/rpc/error_details.proto"],
+  "google/rpc/status.proto": ["google-proto-files", "google/rpc/status.proto"],
   "grpc/health/v1/health.proto": ["grpc-health-check", "proto/health/v1/health.proto"],
   "grpc/reflection/v1/reflection.proto": ["@grpc/reflection", "build/proto/grpc/reflection/v1/reflection.proto"],
 };

@@ -4,9 +4,11 @@ import type { Logger } from "./logger.js";
 import { createCartService } from "./service/cart-service.js";
 import { createCatalogService } from "./service/catalog-service.js";
 import { errorMappingInterceptor } from "./service/errors.js";
+import { createIdempotencyInterceptor } from "./service/idempotency.js";
 import { CartRepository } from "./storage/cart-repository.js";
 import { CatalogRepository } from "./storage/catalog-repository.js";
 import type { Database } from "./storage/database.js";
+import { IdempotencyRepository } from "./storage/idempotency-repository.js";
 import { uuidv7 } from "./storage/ids.js";
 import { createLoggingInterceptor } from "./transport/interceptors.js";
 import { registration, type ServiceRegistration } from "./transport/services.js";
@@ -18,6 +20,7 @@ export interface App {
   readonly services: ServiceRegistration[];
   /** The chain every protocol runs, outermost first. */
   readonly interceptors: Interceptor[];
+  readonly idempotencyRecords: IdempotencyRepository;
 }
 
 /** Wires repositories, services and the interceptor chain; no I/O happens here. */
@@ -25,7 +28,12 @@ export function createApp(config: Config, database: Database, log: Logger): App 
   const carts = new CartRepository(database.sql);
   const catalog = new CatalogRepository(database.db, database.sql);
   const now = () => new Date();
+  const idempotencyRecords = new IdempotencyRepository(database.sql, {
+    retentionMs: config.idempotencyRetentionMs,
+    leaseMs: config.maxTimeoutMs + 60_000,
+  });
   return {
+    idempotencyRecords,
     services: [
       registration(
         CartService,
@@ -40,6 +48,11 @@ export function createApp(config: Config, database: Database, log: Logger): App 
       ),
       registration(CatalogService, createCatalogService({ catalog, now })),
     ],
-    interceptors: [createLoggingInterceptor(log), errorMappingInterceptor, createValidateInterceptor()],
+    interceptors: [
+      createLoggingInterceptor(log),
+      errorMappingInterceptor,
+      createValidateInterceptor(),
+      createIdempotencyInterceptor(idempotencyRecords, now),
+    ],
   };
 }

@@ -14,6 +14,21 @@ export interface Config {
   /** Largest accepted request message, on every protocol. */
   readonly readMaxBytes: number;
   readonly seedDemoProducts: boolean;
+  /** Longest deadline a call may ask for; longer or absent deadlines are cut to it. */
+  readonly maxTimeoutMs: number;
+  /** JWKS file path or http(s) URL that verifies bearer tokens; absent: development mode with a local key. */
+  readonly authJwks: string | undefined;
+  readonly authIssuer: string | undefined;
+  readonly authAudience: string;
+  readonly authClockToleranceSeconds: number;
+  /** How long idempotency keys are remembered. */
+  readonly idempotencyRetentionMs: number;
+  /**
+   * Which stack serves gRPC with protobuf messages: "native" (@grpc/grpc-js,
+   * several times faster) or "connect" (connect-node, like every other
+   * protocol). Both run the same handlers and interceptors.
+   */
+  readonly grpcServer: "native" | "connect";
 }
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 1): number {
@@ -31,6 +46,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!/^[A-Z]{3}$/.test(defaultCurrency)) {
     throw new Error(`DEFAULT_CURRENCY must be an ISO 4217 code such as USD, got "${defaultCurrency}"`);
   }
+  const production = env.NODE_ENV === "production";
+  const authJwks = env.AUTH_JWKS || undefined;
+  if (production && !authJwks) {
+    throw new Error("NODE_ENV=production requires AUTH_JWKS (a JWKS file path or URL); development keys are never used in production");
+  }
+  const grpcServer = env.GRPC_SERVER || "native";
+  if (grpcServer !== "native" && grpcServer !== "connect") {
+    throw new Error(`GRPC_SERVER must be "native" or "connect", got "${grpcServer}"`);
+  }
+  if (authJwks && !env.AUTH_ISSUER) {
+    throw new Error("AUTH_ISSUER must name the token issuer when AUTH_JWKS is set");
+  }
   return {
     host: env.HOST || "0.0.0.0",
     port: integer(env, "PORT", 8080, 0),
@@ -44,5 +71,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxLineQuantity: integer(env, "MAX_LINE_QUANTITY", 10_000),
     readMaxBytes: integer(env, "READ_MAX_BYTES", 1024 * 1024),
     seedDemoProducts: env.SEED_DEMO_PRODUCTS === "1" || env.SEED_DEMO_PRODUCTS === "true",
+    maxTimeoutMs: integer(env, "MAX_TIMEOUT_MS", 10_000),
+    authJwks,
+    authIssuer: env.AUTH_ISSUER || undefined,
+    authAudience: env.AUTH_AUDIENCE || "cart-service",
+    authClockToleranceSeconds: integer(env, "AUTH_CLOCK_TOLERANCE_SECONDS", 30, 0),
+    idempotencyRetentionMs: integer(env, "IDEMPOTENCY_RETENTION_HOURS", 24) * 3_600_000,
+    grpcServer,
   };
 }

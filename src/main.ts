@@ -34,6 +34,12 @@ if (config.seedDemoProducts) {
 }
 
 const app = createApp(config, database, log);
+const sweeper = setInterval(() => {
+  app.idempotencyRecords.deleteExpired(new Date()).catch((error: unknown) =>
+    log.error("idempotency sweep failed", { error: String(error) }),
+  );
+}, 10 * 60_000);
+sweeper.unref();
 const server = await startServer({ host: config.host, port: config.port, readMaxBytes: config.readMaxBytes, ...app });
 log.info("cart service listening", {
   address: `http://${config.host}:${server.port}`,
@@ -54,6 +60,7 @@ async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   log.info("shutting down", { signal });
+  clearInterval(sweeper);
   await server.close();
   await database.close();
   await embedded?.stop();

@@ -231,3 +231,19 @@ export function deleteCart(cart: Cart, now: Date): Cart {
 export function etagOf(cart: Pick<Cart, "version">): string {
   return String(cart.version);
 }
+
+/**
+ * Optimistic concurrency (AIP-154): a change that names the etag it was based
+ * on applies only while the cart is still at that version. An empty etag
+ * means the caller did not ask for the check.
+ */
+export function checkEtag(cart: Cart, expected: string): void {
+  const current = etagOf(cart);
+  if (expected !== "" && expected !== current) {
+    throw new DomainError(
+      "conflict",
+      `cart ${cart.id} was changed by another request: its etag is now ${current}, not ${expected}; read it again and retry`,
+      { current_etag: current },
+    );
+  }
+}

@@ -1,7 +1,8 @@
-import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import {
   addLineItem,
   type Cart,
+  checkEtag,
   type CartFieldChanges,
   type CartLimits,
   createCart,
@@ -16,9 +17,10 @@ import type { CatalogRepository } from "../storage/catalog-repository.js";
 import type { Tx } from "../storage/database.js";
 import type { CartService } from "../../gen/commerce/cart/v1/cart_service_pb.js";
 import type { Cart as CartMessage } from "../../gen/commerce/cart/v1/cart_pb.js";
-import { cartNotFound } from "./errors.js";
+import { CartAccess } from "./access.js";
 import { cartStatusFromProto, toCartMessage } from "./mapping.js";
 import { decodePageToken, effectivePageSize, toPage } from "./page-token.js";
+import { principalOf } from "./principal.js";
 
 export interface CartServiceDeps {
   readonly carts: CartRepository;
@@ -27,6 +29,11 @@ export interface CartServiceDeps {
   readonly limits: CartLimits;
   readonly now: () => Date;
   readonly newId: () => string;
+}
+
+/** The etag of an HTTP If-Match header (`"7"`, `W/"7"` or `7`); "" when absent. */
+function etagFromIfMatch(header: string | null): string {
+  return header?.trim().replace(/^W\//, "").replace(/^"(.*)"$/, "$1") ?? "";
 }
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -52,15 +59,30 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
     return items.map((item) => ({ ...item, offer: offers.get(item.productId), newLineId: newId() }));
   }
 
-  /** Applies a domain change to a locked cart and answers with the result. */
-  async function change(id: string, apply: (cart: Cart, tx: Tx) => Promise<Cart> | Cart) {
-    const cart = await carts.update(id, apply);
-    if (!cart) throw cartNotFound(id);
-    return { cart: toCartMessage(cart) };
+  /**
+   * Applies a domain change to a locked cart the caller may access, provided
+   * it is still at the etag the caller based the change on, and answers with
+   * the result.
+   */
+  async function change(
+    id: string,
+    etag: string,
+    context: HandlerContext,
+    apply: (cart: Cart, tx: Tx) => Promise<Cart> | Cart,
+  ) {
+    const access = new CartAccess(principalOf(context));
+    const expectedEtag = etag || etagFromIfMatch(context.requestHeader.get("if-match"));
+    const cart = await carts.update(id, (locked, tx) => {
+      const visible = access.visible(id, locked);
+      checkEtag(visible, expectedEtag);
+      return apply(visible, tx);
+    });
+    return { cart: toCartMessage(access.visible(id, cart)) };
   }
 
   return {
-    async createCart(request) {
+    async createCart(request, context) {
+      new CartAccess(principalOf(context)).checkOwner(request.customerId);
       const currency = request.currency || deps.defaultCurrency;
       const cart = createCart(
         { id: newId(), customerId: request.customerId, currency, email: request.email, metadata: request.metadata },
@@ -72,18 +94,18 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
       return { cart: toCartMessage(cart) };
     },
 
-    async getCart(request) {
-      const cart = await carts.get(request.id);
-      if (!cart) throw cartNotFound(request.id);
+    async getCart(request, context) {
+      const cart = new CartAccess(principalOf(context)).visible(request.id, await carts.get(request.id));
       return { cart: toCartMessage(cart) };
     },
 
-    async listCarts(request) {
+    async listCarts(request, context) {
+      const customerId = new CartAccess(principalOf(context)).listFilter(request.customerId);
       const status = cartStatusFromProto(request.status);
-      const filters = [request.customerId, request.status];
+      const filters = [customerId, request.status];
       const limit = effectivePageSize(request.pageSize);
       const page = await carts.list({
-        customerId: request.customerId || undefined,
+        customerId,
         status,
         beforeId: decodePageToken(request.pageToken, filters, uuidPattern),
         limit: limit + 1,
@@ -92,7 +114,7 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
       return { carts: items.map(toCartMessage), nextPageToken };
     },
 
-    async updateCart(request) {
+    async updateCart(request, context) {
       const message = request.cart!;
       const changes: CartFieldChanges = {};
       for (const path of request.updateMask!.paths) {
@@ -105,26 +127,26 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
         }
         Object.assign(changes, field(message));
       }
-      return change(message.id, (cart) => updateCartFields(cart, changes, now()));
+      return change(message.id, message.etag, context, (cart) => updateCartFields(cart, changes, now()));
     },
 
-    async deleteCart(request) {
-      return change(request.id, (cart) => deleteCart(cart, now()));
+    async deleteCart(request, context) {
+      return change(request.id, request.etag, context, (cart) => deleteCart(cart, now()));
     },
 
-    async addLineItem(request) {
-      return change(request.cartId, async (cart, tx) => {
+    async addLineItem(request, context) {
+      return change(request.cartId, request.etag, context, async (cart, tx) => {
         const [item] = await itemsToAdd([request], cart.currency, tx);
         return addLineItem(cart, item!, now(), limits);
       });
     },
 
-    async updateLineItem(request) {
-      return change(request.cartId, (cart) => updateLineItem(cart, request.itemId, request.quantity, now(), limits));
+    async updateLineItem(request, context) {
+      return change(request.cartId, request.etag, context, (cart) => updateLineItem(cart, request.itemId, request.quantity, now(), limits));
     },
 
-    async removeLineItem(request) {
-      return change(request.cartId, (cart) => removeLineItem(cart, request.itemId, now()));
+    async removeLineItem(request, context) {
+      return change(request.cartId, request.etag, context, (cart) => removeLineItem(cart, request.itemId, now()));
     },
   };
 }

@@ -1,5 +1,5 @@
 import type { Cart, CartStatus, LineItem } from "../domain/cart.js";
-import type { Sql, Tx } from "./database.js";
+import { type Sql, type Tx, withConflictRetry } from "./database.js";
 
 /**
  * Carts and their lines. Hot paths use postgres.js tagged templates (prepared
@@ -129,16 +129,18 @@ export class CartRepository {
    * Returns undefined when the cart does not exist.
    */
   async update(id: string, change: (cart: Cart, tx: Tx) => Promise<Cart> | Cart): Promise<Cart | undefined> {
-    return this.sql.begin(async (tx) => {
-      const rows = await tx.unsafe<CartRow[]>(`select ${cartColumns} from carts c where c.id = $1 for update of c`, [id], {
-        prepare: true,
-      });
-      if (!rows[0]) return undefined;
-      const before = toCart(rows[0]);
+    return withConflictRetry(() => this.sql.begin(async (tx) => {
+      // Lock first, read after: a statement that waited for the lock still reads
+      // the lines as of its start, so it would miss the lines the previous
+      // holder committed. The second statement sees them.
+      const [locked] = await tx`select 1 from carts where id = ${id} for update`;
+      if (!locked) return undefined;
+      const rows = await tx.unsafe<CartRow[]>(`select ${cartColumns} from carts c where c.id = $1`, [id], { prepare: true });
+      const before = toCart(rows[0]!);
       const after = await change(before, tx);
       await saveChanges(tx, before, after);
       return after;
-    }) as Promise<Cart | undefined>;
+    }) as Promise<Cart | undefined>);
   }
 }
 

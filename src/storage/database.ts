@@ -56,3 +56,48 @@ export async function runMigrations(url: string): Promise<void> {
     await sql.end({ timeout: 5 });
   }
 }
+
+/** What a database failure means to a caller, independent of the driver. */
+export type DatabaseFailure = "conflict" | "lock_timeout" | "statement_timeout" | "unavailable";
+
+const failuresBySqlState: Record<string, DatabaseFailure> = {
+  "40001": "conflict", // serialization_failure
+  "40P01": "conflict", // deadlock_detected
+  "55P03": "lock_timeout", // lock_not_available (lock_timeout)
+  "57014": "statement_timeout", // query_canceled (statement_timeout)
+  "53300": "unavailable", // too_many_connections
+  "57P01": "unavailable", // admin_shutdown
+  "57P03": "unavailable", // cannot_connect_now
+};
+
+const connectionErrorCodes = new Set([
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+  "CONNECT_TIMEOUT",
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+]);
+
+/** Classifies driver errors that are not bugs; undefined for everything else. */
+export function classifyDatabaseError(error: unknown): DatabaseFailure | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== "string") return undefined;
+  return failuresBySqlState[code] ?? (connectionErrorCodes.has(code) ? "unavailable" : undefined);
+}
+
+/**
+ * Runs a transaction, retrying it a few times when PostgreSQL aborted it for
+ * a serialization failure or deadlock: those are safe to repeat from scratch.
+ */
+export async function withConflictRetry<T>(attempt: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (tries >= attempts || classifyDatabaseError(error) !== "conflict") throw error;
+    }
+  }
+}

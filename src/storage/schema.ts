@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import {
   bigint,
+  customType,
   boolean,
   char,
   check,
@@ -14,6 +15,8 @@ import {
   unique,
   uuid,
 } from "drizzle-orm/pg-core";
+
+const bytea = customType<{ data: Buffer }>({ dataType: () => "bytea" });
 
 const timestamps = {
   createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull(),
@@ -84,4 +87,22 @@ export const productPrices = pgTable(
     primaryKey({ columns: [t.productId, t.currency] }),
     check("product_prices_amount_check", sql`${t.amount} >= 0`),
   ],
+);
+
+/**
+ * Outcomes of mutating calls that carried an idempotency key, so a retry
+ * returns the first response instead of executing again.
+ */
+export const idempotencyRecords = pgTable(
+  "idempotency_records",
+  {
+    principal: text("principal").notNull(),
+    method: text("method").notNull(),
+    key: text("key").notNull(),
+    requestHash: text("request_hash").notNull(),
+    // null while the first execution is still running.
+    response: bytea("response"),
+    createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.principal, t.method, t.key] }), index("idempotency_records_created_at_idx").on(t.createdAt)],
 );

@@ -3,7 +3,13 @@ import http2 from "node:http2";
 import type net from "node:net";
 import type { Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import * as grpc from "@grpc/grpc-js";
+import { Health } from "../../gen/grpc/health/v1/health_pb.js";
+import { withSpecEncodedGrpcMessages } from "./grpc-message.js";
+import { createNativeGrpcServer } from "./grpc-native.js";
+import { healthRegistration } from "./health.js";
 import { createOnePortServer } from "./listener.js";
+import { reflectionRegistrations } from "./reflection.js";
 import type { ServiceRegistration } from "./services.js";
 
 export interface ServerOptions {
@@ -12,6 +18,8 @@ export interface ServerOptions {
   readonly readMaxBytes: number;
   readonly services: readonly ServiceRegistration[];
   readonly interceptors: Interceptor[];
+  /** Which stack serves gRPC with protobuf messages (see Config.grpcServer). */
+  readonly grpcServer: "native" | "connect";
 }
 
 export interface RunningServer {
@@ -19,20 +27,29 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** Responses are bounded by the cart limits; this only stops a runaway. */
+const writeMaxBytes = 16 * 1024 * 1024;
+/** How long in-flight gRPC calls get to finish on close before their connections are cut. */
+const shutdownGraceMs = 4_000;
+
 /**
- * Serves every registered service over gRPC, gRPC-Web and the Connect
- * protocol on one plaintext port, HTTP/1.1 and HTTP/2 alike.
+ * Serves every registered service, plus gRPC health and reflection for them,
+ * over gRPC, gRPC-Web and the Connect protocol on one plaintext port,
+ * HTTP/1.1 and HTTP/2 alike. With `grpcServer: "native"`, HTTP/2 connections
+ * that start with a gRPC request go to a @grpc/grpc-js server running the
+ * same services and interceptors; everything else goes to connect-node.
  */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
-  const handler = connectNodeAdapter({
+  const described = [...options.services.map(({ service }) => service), Health];
+  const services = [...options.services, healthRegistration(described), ...reflectionRegistrations(described)];
+  const handler = withSpecEncodedGrpcMessages(connectNodeAdapter({
     routes: (router) => {
-      for (const { service, impl } of options.services) router.service(service, impl);
+      for (const { service, impl } of services) router.service(service, impl);
     },
     interceptors: options.interceptors,
     readMaxBytes: options.readMaxBytes,
-    // Responses are bounded by the cart limits; this only stops a runaway.
-    writeMaxBytes: 16 * 1024 * 1024,
-  });
+    writeMaxBytes,
+  }));
   const http1Server = http.createServer(handler);
   const http2Server = http2.createServer(handler);
   const sessions = new Set<http2.ServerHttp2Session>();
@@ -40,9 +57,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     sessions.add(session);
     session.on("close", () => sessions.delete(session));
   });
+  const grpcServer =
+    options.grpcServer === "native"
+      ? createNativeGrpcServer({ services, interceptors: options.interceptors, readMaxBytes: options.readMaxBytes, writeMaxBytes })
+      : undefined;
+  const grpcConnections = grpcServer?.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   const server = createOnePortServer({
     http1: (socket) => http1Server.emit("connection", socket),
     http2: (connection) => http2Server.emit("connection", connection),
+    ...(grpcConnections && { grpc: (connection) => grpcConnections.injectConnection(connection) }),
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -54,7 +77,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const session of sessions) session.close();
       http1Server.closeAllConnections();
-      await closed;
+      await Promise.all([closed, grpcServer && shutDown(grpcServer)]);
     },
   };
+}
+
+/** Lets in-flight calls finish, within the grace period. */
+function shutDown(server: grpc.Server): Promise<void> {
+  return new Promise((resolve) => {
+    const force = setTimeout(() => server.forceShutdown(), shutdownGraceMs);
+    server.tryShutdown(() => {
+      clearTimeout(force);
+      resolve();
+    });
+  });
 }

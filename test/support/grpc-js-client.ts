@@ -1,6 +1,7 @@
 import path from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
+import { adminToken } from "./auth.js";
 import { repoRoot } from "./server.js";
 
 /**
@@ -24,13 +25,24 @@ const loaded = grpc.loadPackageDefinition(definition) as unknown as {
   commerce: { cart: { v1: Record<string, grpc.ServiceClientConstructor> } };
 };
 
-export function grpcJsClient(serviceName: "CartService" | "CatalogService", port: number): GrpcJsClient {
+/**
+ * A request in the shape this client takes, decoded by proto-loader from the
+ * wire bytes of a protobuf-es message, so one typed request can be sent over
+ * every client.
+ */
+export function toGrpcJsRequest(serviceName: "CartService" | "CatalogService", methodName: string, bytes: Uint8Array): object {
+  return loaded.commerce.cart.v1[serviceName]!.service[methodName]!.requestDeserialize(Buffer.from(bytes)) as object;
+}
+
+/** A client whose calls carry `token` (default: an admin; "" sends none) unless the call's metadata has its own. */
+export function grpcJsClient(serviceName: "CartService" | "CatalogService", port: number, token: string = adminToken): GrpcJsClient {
   const Constructor = loaded.commerce.cart.v1[serviceName]!;
   const client = new Constructor(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
   const methods: Record<string, unknown> = { close: () => client.close() };
   for (const name of Object.keys(Constructor.service)) {
     methods[name] = (request: object, metadata = new grpc.Metadata()) =>
       new Promise((resolve, reject) => {
+        if (token !== "" && metadata.get("authorization").length === 0) metadata.set("authorization", `Bearer ${token}`);
         (client as unknown as Record<string, (...args: unknown[]) => void>)[name]!.call(
           client,
           request,

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { inject } from "vitest";
+import { authEnv } from "./auth.js";
 
 export const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -26,6 +27,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
       PORT: "0",
       HOST: "127.0.0.1",
       DATABASE_URL: inject("databaseUrl"),
+      ...authEnv,
       ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],

@@ -5,6 +5,7 @@
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_buf_validate_validate } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
+import { file_commerce_cart_v1_access } from "./access_pb.js";
 import type { Cart, CartStatus } from "./cart_pb.js";
 import { file_commerce_cart_v1_cart } from "./cart_pb.js";
 import { file_google_api_annotations } from "../../../google/api/annotations_pb.js";
@@ -16,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file commerce/cart/v1/cart_service.proto.
  */
 export const file_commerce_cart_v1_cart_service: GenFile = /*@__PURE__*/
-  fileDesc("CiNjb21tZXJjZS9jYXJ0L3YxL2NhcnRfc2VydmljZS5wcm90bxIQY29tbWVyY2UuY2FydC52MSJsCg1DYXJ0SXRlbUlucHV0EjwKCnByb2R1Y3RfaWQYASABKAlCKLpIJXIjMiFeW0EtWmEtejAtOV1bQS1aYS16MC05Ll8tXXswLDYzfSQSHQoIcXVhbnRpdHkYAiABKAVCC7pICBoGGMCEPSAAIsMCChFDcmVhdGVDYXJ0UmVxdWVzdBIfCgtjdXN0b21lcl9pZBgBIAEoCUIKukgHcgUQARiAAhImCghjdXJyZW5jeRgCIAEoCUIUukgR2AEBcgwyCl5bQS1aXXszfSQSOAoFaXRlbXMYAyADKAsyHy5jb21tZXJjZS5jYXJ0LnYxLkNhcnRJdGVtSW5wdXRCCLpIBZIBAhBkEhwKBWVtYWlsGAQgASgJQg26SArYAQFyBRj+AWABElwKCG1ldGFkYXRhGAUgAygLMjEuY29tbWVyY2UuY2FydC52MS5DcmVhdGVDYXJ0UmVxdWVzdC5NZXRhZGF0YUVudHJ5Qhe6SBSaAREQMiIGcgQQARgoKgVyAxj0AxovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiOgoSQ3JlYXRlQ2FydFJlc3BvbnNlEiQKBGNhcnQYASABKAsyFi5jb21tZXJjZS5jYXJ0LnYxLkNhcnQiJgoOR2V0Q2FydFJlcXVlc3QSFAoCaWQYASABKAlCCLpIBXIDsAEBIjcKD0dldENhcnRSZXNwb25zZRIkCgRjYXJ0GAEgASgLMhYuY29tbWVyY2UuY2FydC52MS5DYXJ0IqMBChBMaXN0Q2FydHNSZXF1ZXN0Eh0KC2N1c3RvbWVyX2lkGAEgASgJQgi6SAVyAxiAAhI2CgZzdGF0dXMYAiABKA4yHC5jb21tZXJjZS5jYXJ0LnYxLkNhcnRTdGF0dXNCCLpIBYIBAhABEhoKCXBhZ2Vfc2l6ZRgDIAEoBUIHukgEGgIoABIcCgpwYWdlX3Rva2VuGAQgASgJQgi6SAVyAxiACCJTChFMaXN0Q2FydHNSZXNwb25zZRIlCgVjYXJ0cxgBIAMoCzIWLmNvbW1lcmNlLmNhcnQudjEuQ2FydBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkimAIKEVVwZGF0ZUNhcnRSZXF1ZXN0EiwKBGNhcnQYASABKAsyFi5jb21tZXJjZS5jYXJ0LnYxLkNhcnRCBrpIA8gBARI3Cgt1cGRhdGVfbWFzaxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2tCBrpIA8gBATqbAbpIlwEalAEKE3VwZGF0ZV9jYXJ0LmNhcnRfaWQSFmNhcnQuaWQgbXVzdCBiZSBhIFVVSUQaZXRoaXMuY2FydC5pZC5tYXRjaGVzKCdeWzAtOWEtZkEtRl17OH0tWzAtOWEtZkEtRl17NH0tWzAtOWEtZkEtRl17NH0tWzAtOWEtZkEtRl17NH0tWzAtOWEtZkEtRl17MTJ9JCcpIjoKElVwZGF0ZUNhcnRSZXNwb25zZRIkCgRjYXJ0GAEgASgLMhYuY29tbWVyY2UuY2FydC52MS5DYXJ0IikKEURlbGV0ZUNhcnRSZXF1ZXN0EhQKAmlkGAEgASgJQgi6SAVyA7ABASI6ChJEZWxldGVDYXJ0UmVzcG9uc2USJAoEY2FydBgBIAEoCzIWLmNvbW1lcmNlLmNhcnQudjEuQ2FydCKMAQoSQWRkTGluZUl0ZW1SZXF1ZXN0EhkKB2NhcnRfaWQYASABKAlCCLpIBXIDsAEBEjwKCnByb2R1Y3RfaWQYAiABKAlCKLpIJXIjMiFeW0EtWmEtejAtOV1bQS1aYS16MC05Ll8tXXswLDYzfSQSHQoIcXVhbnRpdHkYAyABKAVCC7pICBoGGMCEPSAAIjsKE0FkZExpbmVJdGVtUmVzcG9uc2USJAoEY2FydBgBIAEoCzIWLmNvbW1lcmNlLmNhcnQudjEuQ2FydCJsChVVcGRhdGVMaW5lSXRlbVJlcXVlc3QSGQoHY2FydF9pZBgBIAEoCUIIukgFcgOwAQESGQoHaXRlbV9pZBgCIAEoCUIIukgFcgOwAQESHQoIcXVhbnRpdHkYAyABKAVCC7pICBoGGMCEPSgAIj4KFlVwZGF0ZUxpbmVJdGVtUmVzcG9uc2USJAoEY2FydBgBIAEoCzIWLmNvbW1lcmNlLmNhcnQudjEuQ2FydCJNChVSZW1vdmVMaW5lSXRlbVJlcXVlc3QSGQoHY2FydF9pZBgBIAEoCUIIukgFcgOwAQESGQoHaXRlbV9pZBgCIAEoCUIIukgFcgOwAQEiPgoWUmVtb3ZlTGluZUl0ZW1SZXNwb25zZRIkCgRjYXJ0GAEgASgLMhYuY29tbWVyY2UuY2FydC52MS5DYXJ0MpcICgtDYXJ0U2VydmljZRJzCgpDcmVhdGVDYXJ0EiMuY29tbWVyY2UuY2FydC52MS5DcmVhdGVDYXJ0UmVxdWVzdBokLmNvbW1lcmNlLmNhcnQudjEuQ3JlYXRlQ2FydFJlc3BvbnNlIhqC0+STAhQ6ASpiBGNhcnQiCS92MS9jYXJ0cxJvCgdHZXRDYXJ0EiAuY29tbWVyY2UuY2FydC52MS5HZXRDYXJ0UmVxdWVzdBohLmNvbW1lcmNlLmNhcnQudjEuR2V0Q2FydFJlc3BvbnNlIh+QAgGC0+STAhZiBGNhcnQSDi92MS9jYXJ0cy97aWR9EmoKCUxpc3RDYXJ0cxIiLmNvbW1lcmNlLmNhcnQudjEuTGlzdENhcnRzUmVxdWVzdBojLmNvbW1lcmNlLmNhcnQudjEuTGlzdENhcnRzUmVzcG9uc2UiFJACAYLT5JMCCxIJL3YxL2NhcnRzEoABCgpVcGRhdGVDYXJ0EiMuY29tbWVyY2UuY2FydC52MS5VcGRhdGVDYXJ0UmVxdWVzdBokLmNvbW1lcmNlLmNhcnQudjEuVXBkYXRlQ2FydFJlc3BvbnNlIieC0+STAiE6BGNhcnRiBGNhcnQyEy92MS9jYXJ0cy97Y2FydC5pZH0SdQoKRGVsZXRlQ2FydBIjLmNvbW1lcmNlLmNhcnQudjEuRGVsZXRlQ2FydFJlcXVlc3QaJC5jb21tZXJjZS5jYXJ0LnYxLkRlbGV0ZUNhcnRSZXNwb25zZSIcgtPkkwIWYgRjYXJ0Kg4vdjEvY2FydHMve2lkfRKGAQoLQWRkTGluZUl0ZW0SJC5jb21tZXJjZS5jYXJ0LnYxLkFkZExpbmVJdGVtUmVxdWVzdBolLmNvbW1lcmNlLmNhcnQudjEuQWRkTGluZUl0ZW1SZXNwb25zZSIqgtPkkwIkOgEqYgRjYXJ0IhkvdjEvY2FydHMve2NhcnRfaWR9L2l0ZW1zEpkBCg5VcGRhdGVMaW5lSXRlbRInLmNvbW1lcmNlLmNhcnQudjEuVXBkYXRlTGluZUl0ZW1SZXF1ZXN0GiguY29tbWVyY2UuY2FydC52MS5VcGRhdGVMaW5lSXRlbVJlc3BvbnNlIjSC0+STAi46ASpiBGNhcnQyIy92MS9jYXJ0cy97Y2FydF9pZH0vaXRlbXMve2l0ZW1faWR9EpYBCg5SZW1vdmVMaW5lSXRlbRInLmNvbW1lcmNlLmNhcnQudjEuUmVtb3ZlTGluZUl0ZW1SZXF1ZXN0GiguY29tbWVyY2UuY2FydC52MS5SZW1vdmVMaW5lSXRlbVJlc3BvbnNlIjGC0+STAitiBGNhcnQqIy92MS9jYXJ0cy97Y2FydF9pZH0vaXRlbXMve2l0ZW1faWR9YgZwcm90bzM", [file_buf_validate_validate, file_commerce_cart_v1_cart, file_google_api_annotations, file_google_protobuf_field_mask]);
+  fileDesc("CiNjb21tZXJjZS9jYXJ0L3YxL2NhcnRfc2VydmljZS5wcm90bxIQY29tbWVyY2UuY2FydC52MSJsCg1DYXJ0SXRlbUlucHV0EjwKCnByb2R1Y3RfaWQYASABKAlCKLpIJXIjMiFeW0EtWmEtejAtOV1bQS1aYS16MC05Ll8tXXswLDYzfSQSHQoIcXVhbnRpdHkYAiABKAVCC7pICBoGGMCEPSAAIvsCChFDcmVhdGVDYXJ0UmVxdWVzdBIfCgtjdXN0b21lcl9pZBgBIAEoCUIKukgHcgUQARiAAhImCghjdXJyZW5jeRgCIAEoCUIUukgR2AEBcgwyCl5bQS1aXXszfSQSOAoFaXRlbXMYAyADKAsyHy5jb21tZXJjZS5jYXJ0LnYxLkNhcnRJdGVtSW5wdXRCCLpIBZIBAhBkEhwKBWVtYWlsGAQgASgJQg26SArYAQFyBRj+AWABElwKCG1ldGFkYXRhGAUgAygLMjEuY29tbWVyY2UuY2FydC52MS5DcmVhdGVDYXJ0UmVxdWVzdC5NZXRhZGF0YUVudHJ5Qhe6SBSaAREQMiIGcgQQARgoKgVyAxj0AxI2CgpyZXF1ZXN0X2lkGAYgASgJQiK6SB/YAQFyGjIYXltBLVphLXowLTkuXzotXXsxLDEyOH0kGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASI6ChJDcmVhdGVDYXJ0UmVzcG9uc2USJAoEY2FydBgBIAEoCzIWLmNvbW1lcmNlLmNhcnQudjEuQ2FydCImCg5HZXRDYXJ0UmVxdWVzdBIUCgJpZBgBIAEoCUIIukgFcgOwAQEiNwoPR2V0Q2FydFJlc3BvbnNlEiQKBGNhcnQYASABKAsyFi5jb21tZXJjZS5jYXJ0LnYxLkNhcnQiowEKEExpc3RDYXJ0c1JlcXVlc3QSHQoLY3VzdG9tZXJfaWQYASABKAlCCLpIBXIDGIACEjYKBnN0YXR1cxgCIAEoDjIcLmNvbW1lcmNlLmNhcnQudjEuQ2FydFN0YXR1c0IIukgFggECEAESGgoJcGFnZV9zaXplGAMgASgFQge6SAQaAigAEhwKCnBhZ2VfdG9rZW4YBCABKAlCCLpIBXIDGIAIIlMKEUxpc3RDYXJ0c1Jlc3BvbnNlEiUKBWNhcnRzGAEgAygLMhYuY29tbWVyY2UuY2FydC52MS5DYXJ0EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSLQAgoRVXBkYXRlQ2FydFJlcXVlc3QSLAoEY2FydBgBIAEoCzIWLmNvbW1lcmNlLmNhcnQudjEuQ2FydEIGukgDyAEBEjcKC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFza0IGukgDyAEBEjYKCnJlcXVlc3RfaWQYAyABKAlCIrpIH9gBAXIaMhheW0EtWmEtejAtOS5fOi1dezEsMTI4fSQ6mwG6SJcBGpQBChN1cGRhdGVfY2FydC5jYXJ0X2lkEhZjYXJ0LmlkIG11c3QgYmUgYSBVVUlEGmV0aGlzLmNhcnQuaWQubWF0Y2hlcygnXlswLTlhLWZBLUZdezh9LVswLTlhLWZBLUZdezR9LVswLTlhLWZBLUZdezR9LVswLTlhLWZBLUZdezR9LVswLTlhLWZBLUZdezEyfSQnKSI6ChJVcGRhdGVDYXJ0UmVzcG9uc2USJAoEY2FydBgBIAEoCzIWLmNvbW1lcmNlLmNhcnQudjEuQ2FydCJ4ChFEZWxldGVDYXJ0UmVxdWVzdBIUCgJpZBgBIAEoCUIIukgFcgOwAQESFQoEZXRhZxgCIAEoCUIHukgEcgIYQBI2CgpyZXF1ZXN0X2lkGAMgASgJQiK6SB/YAQFyGjIYXltBLVphLXowLTkuXzotXXsxLDEyOH0kIjoKEkRlbGV0ZUNhcnRSZXNwb25zZRIkCgRjYXJ0GAEgASgLMhYuY29tbWVyY2UuY2FydC52MS5DYXJ0ItsBChJBZGRMaW5lSXRlbVJlcXVlc3QSGQoHY2FydF9pZBgBIAEoCUIIukgFcgOwAQESPAoKcHJvZHVjdF9pZBgCIAEoCUIoukglciMyIV5bQS1aYS16MC05XVtBLVphLXowLTkuXy1dezAsNjN9JBIdCghxdWFudGl0eRgDIAEoBUILukgIGgYYwIQ9IAASFQoEZXRhZxgEIAEoCUIHukgEcgIYQBI2CgpyZXF1ZXN0X2lkGAUgASgJQiK6SB/YAQFyGjIYXltBLVphLXowLTkuXzotXXsxLDEyOH0kIjsKE0FkZExpbmVJdGVtUmVzcG9uc2USJAoEY2FydBgBIAEoCzIWLmNvbW1lcmNlLmNhcnQudjEuQ2FydCK7AQoVVXBkYXRlTGluZUl0ZW1SZXF1ZXN0EhkKB2NhcnRfaWQYASABKAlCCLpIBXIDsAEBEhkKB2l0ZW1faWQYAiABKAlCCLpIBXIDsAEBEh0KCHF1YW50aXR5GAMgASgFQgu6SAgaBhjAhD0oABIVCgRldGFnGAQgASgJQge6SARyAhhAEjYKCnJlcXVlc3RfaWQYBSABKAlCIrpIH9gBAXIaMhheW0EtWmEtejAtOS5fOi1dezEsMTI4fSQiPgoWVXBkYXRlTGluZUl0ZW1SZXNwb25zZRIkCgRjYXJ0GAEgASgLMhYuY29tbWVyY2UuY2FydC52MS5DYXJ0IpwBChVSZW1vdmVMaW5lSXRlbVJlcXVlc3QSGQoHY2FydF9pZBgBIAEoCUIIukgFcgOwAQESGQoHaXRlbV9pZBgCIAEoCUIIukgFcgOwAQESFQoEZXRhZxgDIAEoCUIHukgEcgIYQBI2CgpyZXF1ZXN0X2lkGAQgASgJQiK6SB/YAQFyGjIYXltBLVphLXowLTkuXzotXXsxLDEyOH0kIj4KFlJlbW92ZUxpbmVJdGVtUmVzcG9uc2USJAoEY2FydBgBIAEoCzIWLmNvbW1lcmNlLmNhcnQudjEuQ2FydDKwCQoLQ2FydFNlcnZpY2UShgEKCkNyZWF0ZUNhcnQSIy5jb21tZXJjZS5jYXJ0LnYxLkNyZWF0ZUNhcnRSZXF1ZXN0GiQuY29tbWVyY2UuY2FydC52MS5DcmVhdGVDYXJ0UmVzcG9uc2UiLYq1GA8KC2NhcnRzOndyaXRlEAGC0+STAhQ6ASpiBGNhcnQiCS92MS9jYXJ0cxKBAQoHR2V0Q2FydBIgLmNvbW1lcmNlLmNhcnQudjEuR2V0Q2FydFJlcXVlc3QaIS5jb21tZXJjZS5jYXJ0LnYxLkdldENhcnRSZXNwb25zZSIxkAIBirUYDgoKY2FydHM6cmVhZBABgtPkkwIWYgRjYXJ0Eg4vdjEvY2FydHMve2lkfRJ8CglMaXN0Q2FydHMSIi5jb21tZXJjZS5jYXJ0LnYxLkxpc3RDYXJ0c1JlcXVlc3QaIy5jb21tZXJjZS5jYXJ0LnYxLkxpc3RDYXJ0c1Jlc3BvbnNlIiaQAgGKtRgOCgpjYXJ0czpyZWFkEAGC0+STAgsSCS92MS9jYXJ0cxKTAQoKVXBkYXRlQ2FydBIjLmNvbW1lcmNlLmNhcnQudjEuVXBkYXRlQ2FydFJlcXVlc3QaJC5jb21tZXJjZS5jYXJ0LnYxLlVwZGF0ZUNhcnRSZXNwb25zZSI6irUYDwoLY2FydHM6d3JpdGUQAYLT5JMCIToEY2FydGIEY2FydDITL3YxL2NhcnRzL3tjYXJ0LmlkfRKIAQoKRGVsZXRlQ2FydBIjLmNvbW1lcmNlLmNhcnQudjEuRGVsZXRlQ2FydFJlcXVlc3QaJC5jb21tZXJjZS5jYXJ0LnYxLkRlbGV0ZUNhcnRSZXNwb25zZSIvirUYDwoLY2FydHM6d3JpdGUQAYLT5JMCFmIEY2FydCoOL3YxL2NhcnRzL3tpZH0SmQEKC0FkZExpbmVJdGVtEiQuY29tbWVyY2UuY2FydC52MS5BZGRMaW5lSXRlbVJlcXVlc3QaJS5jb21tZXJjZS5jYXJ0LnYxLkFkZExpbmVJdGVtUmVzcG9uc2UiPYq1GA8KC2NhcnRzOndyaXRlEAGC0+STAiQ6ASpiBGNhcnQiGS92MS9jYXJ0cy97Y2FydF9pZH0vaXRlbXMSrAEKDlVwZGF0ZUxpbmVJdGVtEicuY29tbWVyY2UuY2FydC52MS5VcGRhdGVMaW5lSXRlbVJlcXVlc3QaKC5jb21tZXJjZS5jYXJ0LnYxLlVwZGF0ZUxpbmVJdGVtUmVzcG9uc2UiR4q1GA8KC2NhcnRzOndyaXRlEAGC0+STAi46ASpiBGNhcnQyIy92MS9jYXJ0cy97Y2FydF9pZH0vaXRlbXMve2l0ZW1faWR9EqkBCg5SZW1vdmVMaW5lSXRlbRInLmNvbW1lcmNlLmNhcnQudjEuUmVtb3ZlTGluZUl0ZW1SZXF1ZXN0GiguY29tbWVyY2UuY2FydC52MS5SZW1vdmVMaW5lSXRlbVJlc3BvbnNlIkSKtRgPCgtjYXJ0czp3cml0ZRABgtPkkwIrYgRjYXJ0KiMvdjEvY2FydHMve2NhcnRfaWR9L2l0ZW1zL3tpdGVtX2lkfWIGcHJvdG8z", [file_buf_validate_validate, file_commerce_cart_v1_access, file_commerce_cart_v1_cart, file_google_api_annotations, file_google_protobuf_field_mask]);
 
 /**
  * A product and quantity to put in a new cart.
@@ -84,6 +85,14 @@ export type CreateCartRequest = Message<"commerce.cart.v1.CreateCartRequest"> & 
    * @generated from field: map<string, string> metadata = 5;
    */
   metadata: { [key: string]: string };
+
+  /**
+   * Idempotency key (AIP-155); the Idempotency-Key header works too. A retry
+   * with the same key and request returns the first response unchanged.
+   *
+   * @generated from field: string request_id = 6;
+   */
+  requestId: string;
 };
 
 /**
@@ -215,7 +224,7 @@ export const ListCartsResponseSchema: GenMessage<ListCartsResponse> = /*@__PURE_
  */
 export type UpdateCartRequest = Message<"commerce.cart.v1.UpdateCartRequest"> & {
   /**
-   * The cart with its id and the new field values.
+   * The cart with its id, the new field values and optionally its etag.
    *
    * @generated from field: commerce.cart.v1.Cart cart = 1;
    */
@@ -227,6 +236,14 @@ export type UpdateCartRequest = Message<"commerce.cart.v1.UpdateCartRequest"> & 
    * @generated from field: google.protobuf.FieldMask update_mask = 2;
    */
   updateMask?: FieldMask | undefined;
+
+  /**
+   * Idempotency key (AIP-155); the Idempotency-Key header works too. A retry
+   * with the same key and request returns the first response unchanged.
+   *
+   * @generated from field: string request_id = 3;
+   */
+  requestId: string;
 };
 
 /**
@@ -263,6 +280,22 @@ export type DeleteCartRequest = Message<"commerce.cart.v1.DeleteCartRequest"> & 
    * @generated from field: string id = 1;
    */
   id: string;
+
+  /**
+   * When set, the change applies only if the cart's etag still equals it
+   * (REST: also the If-Match header); otherwise ABORTED and nothing changes.
+   *
+   * @generated from field: string etag = 2;
+   */
+  etag: string;
+
+  /**
+   * Idempotency key (AIP-155); the Idempotency-Key header works too. A retry
+   * with the same key and request returns the first response unchanged.
+   *
+   * @generated from field: string request_id = 3;
+   */
+  requestId: string;
 };
 
 /**
@@ -313,6 +346,22 @@ export type AddLineItemRequest = Message<"commerce.cart.v1.AddLineItemRequest"> 
    * @generated from field: int32 quantity = 3;
    */
   quantity: number;
+
+  /**
+   * When set, the change applies only if the cart's etag still equals it
+   * (REST: also the If-Match header); otherwise ABORTED and nothing changes.
+   *
+   * @generated from field: string etag = 4;
+   */
+  etag: string;
+
+  /**
+   * Idempotency key (AIP-155); the Idempotency-Key header works too. A retry
+   * with the same key and request returns the first response unchanged.
+   *
+   * @generated from field: string request_id = 5;
+   */
+  requestId: string;
 };
 
 /**
@@ -363,6 +412,22 @@ export type UpdateLineItemRequest = Message<"commerce.cart.v1.UpdateLineItemRequ
    * @generated from field: int32 quantity = 3;
    */
   quantity: number;
+
+  /**
+   * When set, the change applies only if the cart's etag still equals it
+   * (REST: also the If-Match header); otherwise ABORTED and nothing changes.
+   *
+   * @generated from field: string etag = 4;
+   */
+  etag: string;
+
+  /**
+   * Idempotency key (AIP-155); the Idempotency-Key header works too. A retry
+   * with the same key and request returns the first response unchanged.
+   *
+   * @generated from field: string request_id = 5;
+   */
+  requestId: string;
 };
 
 /**
@@ -406,6 +471,22 @@ export type RemoveLineItemRequest = Message<"commerce.cart.v1.RemoveLineItemRequ
    * @generated from field: string item_id = 2;
    */
   itemId: string;
+
+  /**
+   * When set, the change applies only if the cart's etag still equals it
+   * (REST: also the If-Match header); otherwise ABORTED and nothing changes.
+   *
+   * @generated from field: string etag = 3;
+   */
+  etag: string;
+
+  /**
+   * Idempotency key (AIP-155); the Idempotency-Key header works too. A retry
+   * with the same key and request returns the first response unchanged.
+   *
+   * @generated from field: string request_id = 4;
+   */
+  requestId: string;
 };
 
 /**

@@ -1,0 +1,107 @@
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
+import { create } from "@bufbuild/protobuf";
+import { drizzle } from "drizzle-orm/postgres-js";
+import postgres from "postgres";
+import { createApp } from "../src/app.js";
+import { loadConfig } from "../src/config.js";
+import { createLogger } from "../src/logger.js";
+import { UnaryInvoker } from "../src/transport/services.js";
+import { cartId, dataset, lineId, productOfLine, sqlExpressions } from "./dataset.js";
+import { type Operation, operations } from "./requests.js";
+import { execute } from "./tools.js";
+import { CartService } from "../gen/commerce/cart/v1/cart_service_pb.js";
+
+/** The seeded cart whose captured statements become the pgbench template. */
+const templateCart = 4321;
+
+interface Statement {
+  readonly text: string;
+  readonly parameters: readonly unknown[];
+}
+
+/**
+ * Runs each operation once through the service's own code (interceptors,
+ * service, repositories) on a client that records every statement it sends,
+ * and turns the recording into a pgbench script: parameters become literals,
+ * except the template cart's ids, which become expressions of a random cart
+ * number. So the ceiling is exactly the SQL the service runs, and follows it
+ * when the repositories change.
+ */
+export async function writePgbenchScripts(databaseUrl: string, workDir: string): Promise<Record<Operation, string>> {
+  const recorded: Statement[] = [];
+  // The same driver settings as src/storage/database.ts, plus the recorder.
+  const sql = postgres(databaseUrl, {
+    max: 1,
+    onnotice: () => {},
+    types: { bigint: postgres.BigInt },
+    debug: (_connection, text, parameters) => recorded.push({ text, parameters }),
+  });
+  const app = createApp(loadConfig({}), { sql, db: drizzle(sql), close: () => sql.end() }, createLogger({ quiet: true }));
+  const invoker = new UnaryInvoker(app.services, app.interceptors);
+  const n = templateCart;
+  const inputs: Record<Operation, [keyof typeof CartService.method, object]> = {
+    CreateCart: ["createCart", { customerId: "bench-customer", email: "bench@example.com" }],
+    GetCart: ["getCart", { id: cartId(n) }],
+    AddLineItem: ["addLineItem", { cartId: cartId(n), productId: productOfLine(n, 0), quantity: 1 }],
+    UpdateLineItem: ["updateLineItem", { cartId: cartId(n), itemId: lineId(n, 0), quantity: 2 }],
+  };
+  const scripts = {} as Record<Operation, string>;
+  try {
+    for (const operation of operations) {
+      const [name, input] = inputs[operation];
+      const method = CartService.method[name];
+      const spec = invoker.methods().get(`/${CartService.typeName}/${method.name}`)!;
+      recorded.length = 0;
+      const { message } = await invoker.invoke(spec, create(method.input, input), {
+        protocolName: "grpc",
+        requestMethod: "POST",
+        url: `http://bench/${CartService.typeName}/${method.name}`,
+        requestHeader: new Headers(),
+      });
+      const substitutions = new Map<string, string>([
+        [cartId(n), sqlExpressions.cartId(":n")],
+        ...[0, 1, 2].flatMap((k): [string, string][] => [
+          [lineId(n, k), sqlExpressions.lineId(":n", k)],
+          [productOfLine(n, k), sqlExpressions.productOfLine(":n", k)],
+        ]),
+      ]);
+      // A new cart gets a fresh id in every transaction.
+      if (operation === "CreateCart") substitutions.set((message as { cart: { id: string } }).cart.id, "gen_random_uuid()");
+      const file = path.join(workDir, `${operation}.sql`);
+      await writeFile(file, pgbenchScript(recorded, substitutions));
+      scripts[operation] = file;
+    }
+  } finally {
+    await sql.end();
+  }
+  return scripts;
+}
+
+function pgbenchScript(statements: readonly Statement[], substitutions: ReadonlyMap<string, string>): string {
+  const literal = (value: unknown): string => {
+    if (value === null) return "null";
+    if (Array.isArray(value)) return value.length === 0 ? "'{}'" : `array[${value.map(literal).join(", ")}]`;
+    if (typeof value === "string") return substitutions.get(value) ?? `'${value.replaceAll("'", "''")}'`;
+    if (typeof value === "number" || typeof value === "bigint" || typeof value === "boolean") return String(value);
+    if (value instanceof Date) return `'${value.toISOString()}'`;
+    throw new Error(`cannot write ${typeof value} as SQL`);
+  };
+  const lines = [`\\set n random(1, ${dataset.carts})`];
+  for (const { text, parameters } of statements) {
+    lines.push(`${text.trim().replace(/\$(\d+)/g, (_, index: string) => literal(parameters[Number(index) - 1]))};`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/** Transactions per second of one pgbench script, with the service's pool size in clients. */
+export async function runPgbench(pgbench: string, databaseUrl: string, script: string, seconds: number, clients = 10): Promise<number> {
+  const args = ["-n", "-M", "prepared", "-c", String(clients), "-j", "2", "-T", String(seconds), "-f", script, databaseUrl];
+  const { code, stdout, stderr } = await execute(pgbench, args);
+  const tps = /tps = ([\d.]+)/.exec(stdout);
+  const failed = /number of failed transactions: (\d+)/.exec(stdout);
+  if (code !== 0 || !tps || Number(failed?.[1] ?? 0) > 0) {
+    throw new Error(`pgbench ${path.basename(script)} failed (exit ${code}):\n${stdout}\n${stderr}`);
+  }
+  return Number(tps[1]);
+}

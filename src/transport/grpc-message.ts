@@ -1,0 +1,44 @@
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+
+/**
+ * The gRPC spec percent-encodes `grpc-message` only where needed: bytes
+ * outside printable ASCII, and '%'. Connect encodes it with
+ * encodeURIComponent, which also escapes ':', ';', ',' and the like, and
+ * @grpc/grpc-js decodes with decodeURI, which leaves exactly those escapes in
+ * place: its callers would read "customer_id%3A must be …". Re-encoding the
+ * way the spec does reads right with every decoder.
+ */
+export function reencodeGrpcMessage(encoded: string): string {
+  let message: string;
+  try {
+    message = decodeURIComponent(encoded);
+  } catch {
+    return encoded;
+  }
+  let reencoded = "";
+  for (const byte of Buffer.from(message, "utf8")) {
+    reencoded +=
+      byte >= 0x20 && byte <= 0x7e && byte !== 0x25
+        ? String.fromCharCode(byte)
+        : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+  }
+  return reencoded;
+}
+
+type NodeHandler = (
+  request: IncomingMessage | Http2ServerRequest,
+  response: ServerResponse | Http2ServerResponse,
+) => void;
+
+/** Wraps a Node request handler so that the `grpc-message` trailers it sends are spec-encoded. */
+export function withSpecEncodedGrpcMessages(handler: NodeHandler): NodeHandler {
+  return (request, response) => {
+    const addTrailers = response.addTrailers.bind(response) as (trailers: OutgoingHttpHeaders) => void;
+    response.addTrailers = (trailers: OutgoingHttpHeaders) => {
+      const message = trailers["grpc-message"];
+      addTrailers(typeof message === "string" ? { ...trailers, "grpc-message": reencodeGrpcMessage(message) } : trailers);
+    };
+    handler(request, response);
+  };
+}
