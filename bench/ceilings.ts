@@ -1,6 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
-import { create } from "@bufbuild/protobuf";
+import { create, isMessage } from "@bufbuild/protobuf";
 import { drizzle } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import { createApp } from "../src/app.js";
@@ -10,7 +10,7 @@ import { UnaryInvoker } from "../src/transport/services.js";
 import { cartId, dataset, lineId, productOfLine, sqlExpressions } from "./dataset.js";
 import { type Operation, operations } from "./requests.js";
 import { execute } from "./tools.js";
-import { CartService } from "../gen/commerce/cart/v1/cart_service_pb.js";
+import { CartService, CreateCartResponseSchema } from "../gen/commerce/cart/v1/cart_service_pb.js";
 
 /** The seeded cart whose captured statements become the pgbench template. */
 const templateCart = 4321;
@@ -28,7 +28,11 @@ interface Statement {
  * number. So the ceiling is exactly the SQL the service runs, and follows it
  * when the repositories change.
  */
-export async function writePgbenchScripts(databaseUrl: string, workDir: string): Promise<Record<Operation, string>> {
+export async function writePgbenchScripts(
+  databaseUrl: string,
+  workDir: string,
+  identity: { env: Record<string, string>; authorization: string },
+): Promise<Record<Operation, string>> {
   const recorded: Statement[] = [];
   // The same driver settings as src/storage/database.ts, plus the recorder.
   const sql = postgres(databaseUrl, {
@@ -37,7 +41,7 @@ export async function writePgbenchScripts(databaseUrl: string, workDir: string):
     types: { bigint: postgres.BigInt },
     debug: (_connection, text, parameters) => recorded.push({ text, parameters }),
   });
-  const app = createApp(loadConfig({}), { sql, db: drizzle(sql), close: () => sql.end() }, createLogger({ quiet: true }));
+  const app = createApp(loadConfig(identity.env), { sql, db: drizzle(sql), close: () => sql.end() }, createLogger({ quiet: true }));
   const invoker = new UnaryInvoker(app.services, app.interceptors);
   const n = templateCart;
   const inputs: Record<Operation, [keyof typeof CartService.method, object]> = {
@@ -48,6 +52,7 @@ export async function writePgbenchScripts(databaseUrl: string, workDir: string):
   };
   const scripts = {} as Record<Operation, string>;
   try {
+    await sql`select 1`; // the driver's own start-up queries are not part of any operation
     for (const operation of operations) {
       const [name, input] = inputs[operation];
       const method = CartService.method[name];
@@ -57,17 +62,17 @@ export async function writePgbenchScripts(databaseUrl: string, workDir: string):
         protocolName: "grpc",
         requestMethod: "POST",
         url: `http://bench/${CartService.typeName}/${method.name}`,
-        requestHeader: new Headers(),
+        requestHeader: new Headers({ authorization: identity.authorization }),
       });
       const substitutions = new Map<string, string>([
         [cartId(n), sqlExpressions.cartId(":n")],
-        ...[0, 1, 2].flatMap((k): [string, string][] => [
+        ...Array.from({ length: dataset.linesPerCart }, (_, k): [string, string][] => [
           [lineId(n, k), sqlExpressions.lineId(":n", k)],
           [productOfLine(n, k), sqlExpressions.productOfLine(":n", k)],
-        ]),
+        ]).flat(),
       ]);
       // A new cart gets a fresh id in every transaction.
-      if (operation === "CreateCart") substitutions.set((message as { cart: { id: string } }).cart.id, "gen_random_uuid()");
+      if (isMessage(message, CreateCartResponseSchema)) substitutions.set(message.cart!.id, "gen_random_uuid()");
       const file = path.join(workDir, `${operation}.sql`);
       await writeFile(file, pgbenchScript(recorded, substitutions));
       scripts[operation] = file;
@@ -80,12 +85,16 @@ export async function writePgbenchScripts(databaseUrl: string, workDir: string):
 
 function pgbenchScript(statements: readonly Statement[], substitutions: ReadonlyMap<string, string>): string {
   const literal = (value: unknown): string => {
-    if (value === null) return "null";
-    if (Array.isArray(value)) return value.length === 0 ? "'{}'" : `array[${value.map(literal).join(", ")}]`;
-    if (typeof value === "string") return substitutions.get(value) ?? `'${value.replaceAll("'", "''")}'`;
-    if (typeof value === "number" || typeof value === "bigint" || typeof value === "boolean") return String(value);
-    if (value instanceof Date) return `'${value.toISOString()}'`;
-    throw new Error(`cannot write ${typeof value} as SQL`);
+    if (value === null || value === undefined) return "null";
+    if (typeof value !== "string") return `'${String(value).replaceAll("'", "''")}'`;
+    const substitute = substitutions.get(value);
+    if (substitute) return substitute;
+    // postgres.js hands arrays over serialized ('{"a","b"}'); rebuild those holding an id as array[...].
+    const elements = /^\{(.*)\}$/s.exec(value)?.[1]!.split(",").map((element) => element.replace(/^"(.*)"$/, "$1"));
+    if (elements?.some((element) => substitutions.has(element))) {
+      return `array[${elements.map((element) => substitutions.get(element) ?? literal(element)).join(", ")}]`;
+    }
+    return `'${value.replaceAll("'", "''")}'`;
   };
   const lines = [`\\set n random(1, ${dataset.carts})`];
   for (const { text, parameters } of statements) {

@@ -31,8 +31,8 @@ export function productOfLine(n: number, k: number): string {
 
 /** The same three functions as SQL expressions over an integer expression `n`. */
 export const sqlExpressions = {
-  cartId: (n: string) => `('${cartPrefix}' || lpad(to_hex(${n}), 12, '0'))::uuid`,
-  lineId: (n: string, k: string | number) => `('${linePrefix}' || lpad(to_hex(${n} * 4 + ${k}), 12, '0'))::uuid`,
+  cartId: (n: string) => `('${cartPrefix}' || lpad(to_hex((${n})::int), 12, '0'))::uuid`,
+  lineId: (n: string, k: string | number) => `('${linePrefix}' || lpad(to_hex((${n})::int * 4 + ${k}), 12, '0'))::uuid`,
   productOfLine: (n: string, k: string | number) => `('p-' || ((${n} * ${dataset.linesPerCart} + ${k}) % ${dataset.products} + 1))`,
 };
 

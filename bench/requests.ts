@@ -23,8 +23,8 @@ export interface HttpRequest {
   readonly path: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly body: Uint8Array | undefined;
-  /** What a successful answer looks like. */
-  readonly expected: { readonly httpStatus: number; readonly grpcStatus: string };
+  /** What a successful answer looks like: one of these HTTP statuses, and this grpc-status ("" when not gRPC). */
+  readonly expected: { readonly httpStatuses: readonly number[]; readonly grpcStatus: string };
 }
 
 interface Rpc<I extends DescMessage = DescMessage> {
@@ -80,8 +80,22 @@ function grpcFrame(message: Uint8Array): Uint8Array {
   return frame;
 }
 
-/** The request for `workload` on `protocol` addressing seeded cart `n`; undefined when the RPC has no REST mapping. */
-export function buildRequest(workload: Workload, protocol: Protocol, n: number, echo: EchoKind): HttpRequest | undefined {
+/**
+ * The request for `workload` on `protocol` addressing seeded cart `n`, with
+ * the given authorization header; undefined when the RPC has no REST mapping.
+ */
+export function buildRequest(
+  workload: Workload,
+  protocol: Protocol,
+  n: number,
+  echo: EchoKind,
+  authorization: string,
+): HttpRequest | undefined {
+  const request = encode(workload, protocol, n, echo);
+  return request && { ...request, headers: { ...request.headers, authorization } };
+}
+
+function encode(workload: Workload, protocol: Protocol, n: number, echo: EchoKind): HttpRequest | undefined {
   const { method, input, rest, failsWithInvalidArgument } = rpcFor(workload, n, echo);
   const message = create(method.input, input);
   const path = `/${method.parent.typeName}/${method.name}`;
@@ -94,7 +108,7 @@ export function buildRequest(workload: Workload, protocol: Protocol, n: number, 
         path,
         headers: { "content-type": "application/grpc", te: "trailers" },
         body: grpcFrame(toBinary(method.input, message)),
-        expected: { httpStatus: 200, grpcStatus: failsWithInvalidArgument ? "3" : "0" },
+        expected: { httpStatuses: [200], grpcStatus: failsWithInvalidArgument ? "3" : "0" },
       };
     case "connect-proto":
     case "connect-json": {
@@ -105,7 +119,7 @@ export function buildRequest(workload: Workload, protocol: Protocol, n: number, 
         path,
         headers: { "content-type": json ? "application/json" : "application/proto", "connect-protocol-version": "1" },
         body: json ? Buffer.from(toJsonString(method.input, message)) : toBinary(method.input, message),
-        expected: { httpStatus: connectStatus, grpcStatus: "" },
+        expected: { httpStatuses: [connectStatus], grpcStatus: "" },
       };
     }
     case "rest":
@@ -116,7 +130,8 @@ export function buildRequest(workload: Workload, protocol: Protocol, n: number, 
         path: rest.path,
         headers: rest.body ? { "content-type": "application/json" } : {},
         body: rest.body && Buffer.from(toJsonString(method.input, create(method.input, rest.body))),
-        expected: { httpStatus: 200, grpcStatus: "" },
+        // A transcoder may answer a creating POST with 201 Created.
+        expected: { httpStatuses: [200, 201], grpcStatus: "" },
       };
   }
 }

@@ -1,7 +1,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { freePort } from "../src/storage/embedded-postgres.js";
 
 const repoRoot = fileURLToPath(new URL("..", import.meta.url));
@@ -121,4 +124,22 @@ async function stopProcess(child: ChildProcess): Promise<void> {
   const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
   await exited;
   clearTimeout(timer);
+}
+
+/** A key of our own that the service trusts, and an all-scopes token signed with it (RS256, as most identity providers issue). */
+export async function benchIdentity(workDir: string): Promise<{ env: Record<string, string>; authorization: string }> {
+  const { privateKey, publicKey } = await generateKeyPair("RS256");
+  const jwksFile = path.join(workDir, "jwks.json");
+  await writeFile(jwksFile, JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: "bench", alg: "RS256" }] }));
+  const issuer = "https://bench.invalid";
+  const audience = "cart-service";
+  const token = await new SignJWT({ scope: "carts:read carts:write carts:checkout carts:admin catalog:write" })
+    .setProtectedHeader({ alg: "RS256", kid: "bench" })
+    .setIssuer(issuer)
+    .setAudience(audience)
+    .setSubject("bench")
+    .setIssuedAt()
+    .setExpirationTime("1d")
+    .sign(privateKey);
+  return { env: { AUTH_JWKS: jwksFile, AUTH_ISSUER: issuer, AUTH_AUDIENCE: audience }, authorization: `Bearer ${token}` };
 }

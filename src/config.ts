@@ -1,3 +1,5 @@
+import { currencyExponent } from "./domain/currency.js";
+
 /** Service configuration, read once from the environment. */
 export interface Config {
   readonly host: string;
@@ -14,6 +16,8 @@ export interface Config {
   /** Largest accepted request message, on every protocol. */
   readonly readMaxBytes: number;
   readonly seedDemoProducts: boolean;
+  /** Processes serving the one port (node:cluster); 1 serves from the main process. */
+  readonly workers: number;
   /** Longest deadline a call may ask for; longer or absent deadlines are cut to it. */
   readonly maxTimeoutMs: number;
   /** JWKS file path or http(s) URL that verifies bearer tokens; absent: development mode with a local key. */
@@ -31,20 +35,31 @@ export interface Config {
   readonly grpcServer: "native" | "connect";
 }
 
-function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 1): number {
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {
   const raw = env[name];
   if (raw === undefined || raw === "") return fallback;
   const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value < min) {
-    throw new Error(`${name} must be an integer ≥ ${min}, got "${raw}"`);
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `from ${min} to ${max}`;
+    throw new Error(`${name} must be an integer ${range}, got "${raw}"`);
   }
   return value;
 }
 
+/** A yes/no switch; anything else is refused rather than read as "no". */
+function flag(env: NodeJS.ProcessEnv, name: string): boolean {
+  const raw = env[name] ?? "";
+  if (["", "0", "false"].includes(raw)) return false;
+  if (["1", "true"].includes(raw)) return true;
+  throw new Error(`${name} must be 1, true, 0 or false, got "${raw}"`);
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const defaultCurrency = env.DEFAULT_CURRENCY || "USD";
-  if (!/^[A-Z]{3}$/.test(defaultCurrency)) {
-    throw new Error(`DEFAULT_CURRENCY must be an ISO 4217 code such as USD, got "${defaultCurrency}"`);
+  try {
+    currencyExponent(defaultCurrency);
+  } catch {
+    throw new Error(`DEFAULT_CURRENCY must be a supported ISO 4217 code such as USD, got "${defaultCurrency}"`);
   }
   const production = env.NODE_ENV === "production";
   const authJwks = env.AUTH_JWKS || undefined;
@@ -60,7 +75,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   return {
     host: env.HOST || "0.0.0.0",
-    port: integer(env, "PORT", 8080, 0),
+    port: integer(env, "PORT", 8080, 0, 65_535),
     databaseUrl: env.DATABASE_URL || undefined,
     dataDir: env.DATA_DIR || ".data",
     dbPoolSize: integer(env, "DB_POOL_SIZE", 10),
@@ -70,7 +85,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxLinesPerCart: integer(env, "MAX_LINES_PER_CART", 100),
     maxLineQuantity: integer(env, "MAX_LINE_QUANTITY", 10_000),
     readMaxBytes: integer(env, "READ_MAX_BYTES", 1024 * 1024),
-    seedDemoProducts: env.SEED_DEMO_PRODUCTS === "1" || env.SEED_DEMO_PRODUCTS === "true",
+    seedDemoProducts: flag(env, "SEED_DEMO_PRODUCTS"),
+    workers: integer(env, "WORKERS", 1),
     maxTimeoutMs: integer(env, "MAX_TIMEOUT_MS", 10_000),
     authJwks,
     authIssuer: env.AUTH_ISSUER || undefined,

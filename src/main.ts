@@ -1,5 +1,7 @@
+import cluster from "node:cluster";
 import path from "node:path";
 import { createApp } from "./app.js";
+import { runWorkers } from "./cluster.js";
 import { loadConfig } from "./config.js";
 import { demoProducts } from "./demo-products.js";
 import { createLogger } from "./logger.js";
@@ -21,6 +23,12 @@ const embedded = config.databaseUrl
     });
 const databaseUrl = config.databaseUrl ?? embedded!.url;
 await runMigrations(databaseUrl);
+if (cluster.isPrimary && config.workers > 1) {
+  // The primary only supervises; the workers run this program from the top and serve.
+  const code = await runWorkers({ count: config.workers, env: { DATABASE_URL: databaseUrl }, log, onListening: logListening });
+  await embedded?.stop();
+  process.exit(code);
+}
 const database = connectDatabase({
   url: databaseUrl,
   poolSize: config.dbPoolSize,
@@ -40,14 +48,28 @@ const sweeper = setInterval(() => {
   );
 }, 10 * 60_000);
 sweeper.unref();
-const server = await startServer({ host: config.host, port: config.port, readMaxBytes: config.readMaxBytes, ...app });
-log.info("cart service listening", {
-  address: `http://${config.host}:${server.port}`,
-  protocols: ["grpc", "grpc-web", "connect"],
-  database: embedded
-    ? `embedded PostgreSQL, data in ${path.resolve(config.dataDir, "postgres")}`
-    : redactPassword(databaseUrl),
+const server = await startServer({
+  host: config.host,
+  port: config.port,
+  readMaxBytes: config.readMaxBytes,
+  grpcServer: config.grpcServer,
+  ...app,
 });
+if (cluster.isWorker) log.info("worker listening", { pid: process.pid });
+else logListening(server.port);
+
+/** The line operators and tests wait for; with workers, the primary logs it once all listen. */
+function logListening(port: number): void {
+  log.info("cart service listening", {
+    address: `http://${config.host}:${port}`,
+    protocols: ["grpc", "grpc-web", "connect"],
+    grpcServer: config.grpcServer,
+    workers: config.workers,
+    database: embedded
+      ? `embedded PostgreSQL, data in ${path.resolve(config.dataDir, "postgres")}`
+      : redactPassword(databaseUrl),
+  });
+}
 
 function redactPassword(url: string): string {
   const parsed = new URL(url);

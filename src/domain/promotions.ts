@@ -150,9 +150,14 @@ export function promotionCodeRefusal(
   return promotionRefusal(promotion, check);
 }
 
-/** The domain error for a refusal: an unknown code is not_found, every other reason a failed precondition. */
+/**
+ * The domain error for a refusal: an unknown code is not_found, every other
+ * reason a failed precondition; the precise reason travels in the facts.
+ */
 export function promotionRefusalError(refusal: PromotionRefusal): DomainError {
-  return new DomainError(refusal.reason === "unknown" ? "not_found" : "failed_precondition", refusal.message);
+  return new DomainError(refusal.reason === "unknown" ? "not_found" : "failed_precondition", refusal.message, {
+    promotionRefusal: refusal.reason,
+  });
 }
 
 /**

@@ -1,5 +1,4 @@
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
-import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import type { OutgoingHttpHeaders } from "node:http";
 
 /**
  * The gRPC spec percent-encodes `grpc-message` only where needed: bytes
@@ -26,15 +25,12 @@ export function reencodeGrpcMessage(encoded: string): string {
   return reencoded;
 }
 
-type NodeHandler = (
-  request: IncomingMessage | Http2ServerRequest,
-  response: ServerResponse | Http2ServerResponse,
-) => void;
-
 /** Wraps a Node request handler so that the `grpc-message` trailers it sends are spec-encoded. */
-export function withSpecEncodedGrpcMessages(handler: NodeHandler): NodeHandler {
+export function withSpecEncodedGrpcMessages<Request, Response extends { addTrailers(trailers: OutgoingHttpHeaders): void }>(
+  handler: (request: Request, response: Response) => void,
+): (request: Request, response: Response) => void {
   return (request, response) => {
-    const addTrailers = response.addTrailers.bind(response) as (trailers: OutgoingHttpHeaders) => void;
+    const addTrailers = response.addTrailers.bind(response);
     response.addTrailers = (trailers: OutgoingHttpHeaders) => {
       const message = trailers["grpc-message"];
       addTrailers(typeof message === "string" ? { ...trailers, "grpc-message": reencodeGrpcMessage(message) } : trailers);

@@ -11,7 +11,7 @@ import {
 import { transformInvokeImplementation } from "@connectrpc/connect/protocol";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import * as grpc from "@grpc/grpc-js";
-import { type ServiceRegistration, type UnaryCall, UnaryInvoker, type UnaryMethodSpec } from "./services.js";
+import { callEnded, type ServiceRegistration, type UnaryCall, UnaryInvoker, type UnaryMethodSpec } from "./services.js";
 
 export interface NativeGrpcOptions {
   readonly services: readonly ServiceRegistration[];
@@ -80,15 +80,16 @@ export function createNativeGrpcServer(options: NativeGrpcOptions): grpc.Server 
 
 function unaryHandler(invoker: UnaryInvoker, spec: UnaryMethodSpec): grpc.handleUnaryCall<Buffer, AnyMessage> {
   return (call, callback) => {
-    const cancelled = new AbortController();
-    call.once("cancelled", () => cancelled.abort());
+    const cancellation = cancellationOf(call);
     const respond = async () => {
       try {
         const input = decode(spec.method.input, call.request);
-        const { message, header, trailer } = await invoker.invoke(spec, input, callOf(call, cancelled.signal));
+        const { message, header, trailer } = await invoker.invoke(spec, input, callOf(call, cancellation.signal));
+        cancellation.end();
         call.sendMetadata(metadataOf(header));
         callback(null, message, metadataOf(trailer));
       } catch (error) {
+        cancellation.end();
         callback(statusOf(error));
       }
     };
@@ -98,9 +99,8 @@ function unaryHandler(invoker: UnaryInvoker, spec: UnaryMethodSpec): grpc.handle
 
 function streamingHandler(spec: MethodImplSpec, interceptors: Interceptor[]): grpc.handleBidiStreamingCall<Buffer, AnyMessage> {
   return (call) => {
-    const cancelled = new AbortController();
-    call.once("cancelled", () => cancelled.abort());
-    const { signal, timeoutMs, ...request } = callOf(call, cancelled.signal);
+    const cancellation = cancellationOf(call);
+    const { signal, timeoutMs, ...request } = callOf(call, cancellation.signal);
     const context = createHandlerContext({
       ...request,
       service: spec.method.parent,
@@ -124,11 +124,26 @@ function streamingHandler(spec: MethodImplSpec, interceptors: Interceptor[]): gr
         // A cancelled call has no one left to tell.
         if (!call.cancelled) call.emit("error", statusOf(error));
       } finally {
-        context.abort();
+        cancellation.end();
+        context.abort(callEnded);
       }
     };
     void respond();
   };
+}
+
+const cancelledByClient = new ConnectError("the client cancelled the call", Code.Canceled);
+
+/**
+ * A signal for the client cancelling the call, until `end` is called. grpc-js
+ * reports every call as cancelled once it is over, so the listener must go
+ * before the answer does.
+ */
+function cancellationOf(call: grpc.ServerUnaryCall<Buffer, AnyMessage> | grpc.ServerDuplexStream<Buffer, AnyMessage>) {
+  const controller = new AbortController();
+  const cancel = () => controller.abort(cancelledByClient);
+  call.once("cancelled", cancel);
+  return { signal: controller.signal, end: () => call.off("cancelled", cancel) };
 }
 
 async function* decodeEach(schema: DescMessage, messages: AsyncIterable<Buffer>): AsyncIterable<AnyMessage> {
@@ -150,7 +165,7 @@ function encode(schema: DescMessage, message: AnyMessage): Buffer {
 }
 
 /** The call as Connect's handler context describes it. */
-function callOf(call: grpc.ServerSurfaceCall, signal: AbortSignal): UnaryCall {
+function callOf(call: grpc.ServerUnaryCall<Buffer, AnyMessage> | grpc.ServerDuplexStream<Buffer, AnyMessage>, signal: AbortSignal): UnaryCall {
   const deadline = call.getDeadline();
   const deadlineMs = deadline instanceof Date ? deadline.getTime() : deadline;
   return {

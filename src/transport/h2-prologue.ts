@@ -1,112 +1,99 @@
 import hpack from "hpack.js";
 
 /** An empty SETTINGS frame: a complete server connection preface (RFC 9113 §3.4) that changes no setting. */
-export const emptySettingsFrame = Buffer.from([0, 0, 0, 0x4, 0, 0, 0, 0, 0]);
-
+const emptySettingsFrame = Buffer.from([0, 0, 0, 0x4, 0, 0, 0, 0, 0]);
 const frameHeaderSize = 9;
 const frameType = { data: 0x0, headers: 0x1, settings: 0x4, continuation: 0x9 } as const;
 const frameFlag = { ack: 0x1, endHeaders: 0x4, padded: 0x8, priority: 0x20 } as const;
 /** HPACK's initial dynamic table size, which bounds the client's encoder until a server says otherwise. */
 const headerTableSize = 4096;
-const noBytes = Buffer.alloc(0);
 
 /**
- * Follows the frames a client sends after the HTTP/2 connection preface, for
- * as long as a router needs them:
+ * Reads the frames a client sends after the HTTP/2 connection preface until
+ * the content-type of its first request is known (from the HEADERS frame and
+ * any CONTINUATION frames, HPACK-decoded), so a router can choose the server
+ * for the connection and then hand it the bytes read so far.
  *
- * - it reads the content-type of the first request (its HEADERS frame and any
- *   CONTINUATION frames, HPACK-decoded), so the router can choose a server;
- * - it removes the client's acknowledgement of the empty SETTINGS frame the
- *   router sent on the server's behalf. Some clients (gRPC-Java, gRPC-Go) send
- *   no request before they have the server's SETTINGS, so the router must
- *   answer before any server exists; the chosen server then sends its own
- *   SETTINGS and would treat a second, unexpected ACK as a protocol error.
- *   The client's first ACK is always the one for the router's frame, which it
- *   received first.
- *
- * Bytes go through `push`, which returns what to pass on to the server, in
- * order; whole frames are held back only while the header block is read.
- * Once `finished`, the client's bytes can bypass it.
+ * Some clients (gRPC-Java, gRPC-Go) send no request before they have the
+ * server's SETTINGS, and no server exists yet. For them the router sends an
+ * empty SETTINGS frame (`answerPreface`); the chosen server later sends its
+ * own SETTINGS and would take a second, unexpected ACK for a protocol error,
+ * so the prologue also waits for the client's ACK of the router's frame and
+ * removes it. That ACK is the client's first: the router's frame is the first
+ * SETTINGS it receives.
  */
 export class ClientPrologue {
   /** The first request's content-type: undefined until known, "" when the client's frames do not tell. */
   contentType: string | undefined;
-  private ackRemoved = false;
-  /** The start of a frame whose header (or header block payload) is not complete yet. */
-  private pending = noBytes;
-  /** Payload bytes of a passed-on frame still to come. */
-  private payloadToPass = 0;
+  private awaitingAck = false;
+  /** Complete frames to hand on. */
+  private readonly kept: Buffer[] = [];
+  /** Bytes from the first incomplete frame on. */
+  private unparsed: Buffer = Buffer.alloc(0);
   private headerBlock: Buffer[] = [];
   /** Stream of a header block awaiting CONTINUATION frames; 0 when none is open. */
   private continuedStream = 0;
   private received = 0;
 
-  /** @param maxBytes how many bytes to read at most while looking for the first request's headers. */
+  /** @param maxBytes how many bytes to read at most before giving up on the first request. */
   constructor(private readonly maxBytes: number) {}
 
-  get finished(): boolean {
-    return this.ackRemoved && this.contentType !== undefined;
+  /** True once the router can hand the connection on. */
+  get done(): boolean {
+    return this.contentType !== undefined && !this.awaitingAck;
   }
 
-  /** Stop looking for the first request: it will be served as if it had no content-type. */
+  /** The server connection preface for the router to send; the client's ACK of it is removed. */
+  answerPreface(): Buffer {
+    this.awaitingAck = true;
+    return emptySettingsFrame;
+  }
+
+  /** Stop reading: the connection is handed on as it is, as if its first request had no content-type. */
   giveUp(): void {
     this.contentType ??= "";
+    this.awaitingAck = false;
   }
 
-  push(chunk: Buffer): Buffer {
+  /** Everything received after the connection preface, without the removed ACK. */
+  bytes(): Buffer {
+    return Buffer.concat([...this.kept, this.unparsed]);
+  }
+
+  push(chunk: Buffer): void {
     this.received += chunk.length;
-    if (this.received > this.maxBytes) this.giveUp();
-    const output: Buffer[] = [];
-    let bytes = this.pending.length > 0 ? Buffer.concat([this.pending, chunk]) : chunk;
-    this.pending = noBytes;
-    while (bytes.length > 0) {
-      if (this.payloadToPass > 0 || this.finished) {
-        const passed = this.finished ? bytes.length : Math.min(this.payloadToPass, bytes.length);
-        output.push(bytes.subarray(0, passed));
-        this.payloadToPass = this.finished ? 0 : this.payloadToPass - passed;
-        bytes = bytes.subarray(passed);
-        continue;
-      }
-      if (bytes.length < frameHeaderSize) {
-        this.pending = bytes;
-        break;
-      }
+    let bytes = this.unparsed.length > 0 ? Buffer.concat([this.unparsed, chunk]) : chunk;
+    while (bytes.length >= frameHeaderSize) {
       const length = bytes.readUIntBE(0, 3);
+      if (bytes.length < frameHeaderSize + length) break;
       const type = bytes[3]!;
       const flags = bytes[4]!;
       const stream = bytes.readUInt32BE(5) & 0x7fffffff;
-      if (type === frameType.settings && flags & frameFlag.ack && length === 0 && !this.ackRemoved) {
-        this.ackRemoved = true;
-        bytes = bytes.subarray(frameHeaderSize);
+      const frame = bytes.subarray(0, frameHeaderSize + length);
+      bytes = bytes.subarray(frame.length);
+      if (this.awaitingAck && type === frameType.settings && flags & frameFlag.ack) {
+        this.awaitingAck = false;
         continue;
       }
-      if (this.contentType === undefined) {
-        const readsPayload = type === frameType.headers || type === frameType.continuation;
-        if (readsPayload && bytes.length < frameHeaderSize + length) {
-          this.pending = bytes;
-          break;
-        }
-        this.inspect(type, flags, stream, bytes.subarray(frameHeaderSize, frameHeaderSize + length));
-      }
-      output.push(bytes.subarray(0, frameHeaderSize));
-      this.payloadToPass = length;
-      bytes = bytes.subarray(frameHeaderSize);
+      this.kept.push(frame);
+      if (this.contentType === undefined) this.inspect(type, flags, stream, frame.subarray(frameHeaderSize));
     }
-    return output.length === 1 ? output[0]! : Buffer.concat(output);
+    this.unparsed = bytes;
+    if (!this.done && this.received > this.maxBytes) this.giveUp();
   }
 
   private inspect(type: number, flags: number, stream: number, payload: Buffer): void {
     if (this.continuedStream !== 0) {
-      if (type !== frameType.continuation || stream !== this.continuedStream) return this.giveUp();
+      if (type !== frameType.continuation || stream !== this.continuedStream) return this.cannotTell();
       this.headerBlock.push(payload);
     } else if (type === frameType.headers) {
       const fragment = headerBlockFragment(payload, flags);
-      if (stream === 0 || fragment === undefined) return this.giveUp();
+      if (stream === 0 || fragment === undefined) return this.cannotTell();
       this.headerBlock.push(fragment);
       this.continuedStream = stream;
     } else {
-      // DATA or CONTINUATION before any HEADERS breaks the protocol; the server will say so.
-      if (type === frameType.data || type === frameType.continuation) this.giveUp();
+      // DATA or CONTINUATION before any HEADERS breaks the protocol.
+      if (type === frameType.data || type === frameType.continuation) this.cannotTell();
       return;
     }
     if (flags & frameFlag.endHeaders) {
@@ -114,6 +101,11 @@ export class ClientPrologue {
       this.headerBlock = [];
       this.continuedStream = 0;
     }
+  }
+
+  /** Broken framing: the server the connection goes to will tell the client what is wrong. */
+  private cannotTell(): void {
+    this.contentType = "";
   }
 }
 

@@ -1,6 +1,5 @@
-import { Duplex } from "node:stream";
 import net from "node:net";
-import { ClientPrologue, emptySettingsFrame } from "./h2-prologue.js";
+import { ClientPrologue } from "./h2-prologue.js";
 
 /** The client connection preface every HTTP/2 connection starts with (RFC 9113 §3.4). */
 const http2Preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
@@ -9,18 +8,22 @@ const maxPrologueBytes = 64 * 1024;
 /** How long to wait for a connection's first request before handing it to the `http2` sink anyway. */
 const prologueTimeoutMs = 10_000;
 
-/** Where a plaintext connection goes once its first bytes tell which protocol it speaks. */
+/**
+ * Where a plaintext connection goes once its first bytes tell which protocol
+ * it speaks. Every sink gets the socket with the bytes read so far put back:
+ * node:http2 reads the bytes a socket already buffers before its native
+ * handle, so the server sees the connection from its start.
+ */
 export interface ConnectionSinks {
-  /** Takes HTTP/1.1 sockets; the peeked bytes are already back in the socket. */
   http1(socket: net.Socket): void;
-  /** Takes HTTP/2 (h2c, prior knowledge) connections: a stream that replays the bytes read so far. */
-  http2(connection: Duplex): void;
+  /** HTTP/2 (h2c, prior knowledge) connections. */
+  http2(socket: net.Socket): void;
   /**
    * When given, takes the HTTP/2 connections whose first request is gRPC with
-   * protobuf messages (content-type application/grpc or application/grpc+proto),
-   * instead of `http2`. The connection stays with this sink for its lifetime.
+   * protobuf messages (content-type application/grpc or application/grpc+proto)
+   * instead of `http2`, for the connection's lifetime.
    */
-  grpc?(connection: Duplex): void;
+  grpc?(socket: net.Socket): void;
 }
 
 /**
@@ -38,15 +41,13 @@ export function createOnePortServer(sinks: ConnectionSinks): net.Server {
       if (couldBeHttp2 && head.length < http2Preface.length) return; // wait for more bytes
       socket.off("data", onData);
       if (!couldBeHttp2) {
-        socket.pause();
-        socket.unshift(head);
-        sinks.http1(socket);
+        handOn(socket, head, sinks.http1);
+        // The HTTP/1.1 server reads through the stream, which pausing stopped.
         socket.resume();
       } else if (sinks.grpc) {
-        routeByFirstRequest(socket, head, sinks as Required<ConnectionSinks>);
+        routeByFirstRequest(socket, head, sinks.grpc, sinks.http2);
       } else {
-        socket.pause();
-        sinks.http2(new ReplaySocket(socket, head));
+        handOn(socket, head, sinks.http2);
       }
     };
     socket.on("data", onData);
@@ -54,37 +55,49 @@ export function createOnePortServer(sinks: ConnectionSinks): net.Server {
   });
 }
 
+function handOn(socket: net.Socket, bytesRead: Buffer, sink: (socket: net.Socket) => void): void {
+  socket.pause();
+  socket.unshift(bytesRead);
+  sink(socket);
+}
+
 /**
  * Reads an HTTP/2 connection up to its first request's headers and hands it
  * to the gRPC sink when that request is gRPC with protobuf messages, to the
  * HTTP/2 sink otherwise (Connect, gRPC-Web, gRPC with JSON; or when the
- * client sends no request in time, or more bytes than allowed before one).
+ * client sends no request in time, or too many bytes before one).
  *
  * The choice holds for the connection's lifetime: HTTP/2 multiplexes many
  * requests over one connection, and only its first is looked at. A client
  * that later sends a Connect request on a connection that began with gRPC
- * reaches the gRPC sink, which answers 415 Unsupported Media Type (what
- * @grpc/grpc-js does for any content-type but application/grpc*). Clients
- * normally use one protocol per connection, so mixed clients on one port work.
+ * reaches the gRPC sink, and @grpc/grpc-js answers anything but
+ * application/grpc* with 415 Unsupported Media Type. Clients keep to one
+ * protocol per connection in practice, so mixed clients on one port work.
  */
-function routeByFirstRequest(socket: net.Socket, head: Buffer, sinks: Required<ConnectionSinks>): void {
-  // Answer the preface now: some clients send no request before they have the server's SETTINGS.
-  socket.write(emptySettingsFrame);
+function routeByFirstRequest(
+  socket: net.Socket,
+  head: Buffer,
+  grpc: (socket: net.Socket) => void,
+  http2: (socket: net.Socket) => void,
+): void {
   const prologue = new ClientPrologue(maxPrologueBytes);
-  const forwarded = [head.subarray(0, http2Preface.length), prologue.push(head.subarray(http2Preface.length))];
+  let prefaceAnswered = false;
   const route = () => {
     clearTimeout(timer);
-    socket.off("data", onData);
+    socket.off("data", read);
     socket.off("end", onEnd);
-    socket.pause();
-    const connection = new ReplaySocket(socket, Buffer.concat(forwarded), prologue);
-    const contentType = prologue.contentType!.split(";")[0]!.trim().toLowerCase();
-    if (contentType === "application/grpc" || contentType === "application/grpc+proto") sinks.grpc(connection);
-    else sinks.http2(connection);
+    const mediaType = prologue.contentType!.split(";")[0]!.trim().toLowerCase();
+    const isGrpc = mediaType === "application/grpc" || mediaType === "application/grpc+proto";
+    handOn(socket, Buffer.concat([http2Preface, prologue.bytes()]), isGrpc ? grpc : http2);
   };
-  const onData = (chunk: Buffer) => {
-    forwarded.push(prologue.push(chunk));
-    if (prologue.contentType !== undefined) route();
+  const read = (chunk: Buffer) => {
+    prologue.push(chunk);
+    if (prologue.done) return route();
+    // The first request is not here yet: the client may be waiting for the server's SETTINGS.
+    if (prologue.contentType === undefined && !prefaceAnswered) {
+      prefaceAnswered = true;
+      socket.write(prologue.answerPreface());
+    }
   };
   // A client that leaves before its first request has nothing to be served.
   const onEnd = () => socket.destroy();
@@ -94,67 +107,6 @@ function routeByFirstRequest(socket: net.Socket, head: Buffer, sinks: Required<C
   }, prologueTimeoutMs);
   socket.on("close", () => clearTimeout(timer));
   socket.on("end", onEnd);
-  if (prologue.contentType !== undefined) route();
-  else socket.on("data", onData);
-}
-
-/**
- * A Duplex over a socket that first yields bytes already read from it.
- * node:http2 reads a net.Socket's native handle directly, so unshifting the
- * peeked bytes back into the socket would lose them; a JS stream works.
- * While a prologue is given and not finished, the socket's bytes pass through it.
- */
-export class ReplaySocket extends Duplex {
-  readonly remoteAddress: string | undefined;
-  readonly remotePort: number | undefined;
-
-  constructor(
-    private readonly socket: net.Socket,
-    head: Buffer,
-    prologue?: ClientPrologue,
-  ) {
-    super({ allowHalfOpen: false });
-    this.remoteAddress = socket.remoteAddress;
-    this.remotePort = socket.remotePort;
-    this.push(head);
-    socket.on("data", (chunk: Buffer) => {
-      const bytes = prologue && !prologue.finished ? prologue.push(chunk) : chunk;
-      if (bytes.length > 0 && !this.push(bytes)) socket.pause();
-    });
-    socket.on("end", () => this.push(null));
-    socket.on("error", (error) => this.destroy(error));
-    socket.on("close", () => this.destroy());
-  }
-
-  override _read(): void {
-    this.socket.resume();
-  }
-
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.socket.write(chunk, callback);
-  }
-
-  override _final(callback: (error?: Error | null) => void): void {
-    this.socket.end(callback);
-  }
-
-  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    this.socket.destroy(error ?? undefined);
-    callback(error);
-  }
-
-  setNoDelay(noDelay?: boolean): this {
-    this.socket.setNoDelay(noDelay);
-    return this;
-  }
-
-  setKeepAlive(enable?: boolean, initialDelay?: number): this {
-    this.socket.setKeepAlive(enable, initialDelay);
-    return this;
-  }
-
-  setTimeout(timeout: number, callback?: () => void): this {
-    this.socket.setTimeout(timeout, callback);
-    return this;
-  }
+  socket.on("data", read);
+  read(head.subarray(http2Preface.length));
 }

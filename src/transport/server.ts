@@ -9,8 +9,10 @@ import { withSpecEncodedGrpcMessages } from "./grpc-message.js";
 import { createNativeGrpcServer } from "./grpc-native.js";
 import { healthRegistration } from "./health.js";
 import { createOnePortServer } from "./listener.js";
+import { readOpenApiDocument } from "./openapi.js";
 import { reflectionRegistrations } from "./reflection.js";
-import type { ServiceRegistration } from "./services.js";
+import { createRestHandler } from "./rest/handler.js";
+import { type ServiceRegistration, UnaryInvoker } from "./services.js";
 
 export interface ServerOptions {
   readonly host: string;
@@ -49,6 +51,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     interceptors: options.interceptors,
     readMaxBytes: options.readMaxBytes,
     writeMaxBytes,
+    // Whatever is not a Connect/gRPC path: REST/JSON from the google.api.http bindings.
+    fallback: createRestHandler({
+      invoker: new UnaryInvoker(options.services, options.interceptors),
+      readMaxBytes: options.readMaxBytes,
+      openApiDocument: readOpenApiDocument(),
+    }),
   }));
   const http1Server = http.createServer(handler);
   const http2Server = http2.createServer(handler);
@@ -64,8 +72,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const grpcConnections = grpcServer?.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   const server = createOnePortServer({
     http1: (socket) => http1Server.emit("connection", socket),
-    http2: (connection) => http2Server.emit("connection", connection),
-    ...(grpcConnections && { grpc: (connection) => grpcConnections.injectConnection(connection) }),
+    http2: (socket) => http2Server.emit("connection", socket),
+    ...(grpcConnections && { grpc: (socket) => grpcConnections.injectConnection(socket) }),
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

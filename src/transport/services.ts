@@ -1,5 +1,7 @@
 import type { DescMethodUnary, DescService } from "@bufbuild/protobuf";
 import {
+  Code,
+  ConnectError,
   createHandlerContext,
   createServiceImplSpec,
   type Interceptor,
@@ -7,6 +9,13 @@ import {
   type ServiceImpl,
 } from "@connectrpc/connect";
 import { invokeUnaryImplementation } from "@connectrpc/connect/protocol";
+
+/**
+ * Why a call's signal is aborted once the call is over. Passed ready-made:
+ * without a reason, abort() builds a DOMException (stack trace included) on
+ * every call, a tenth of the CPU time of a fast call.
+ */
+export const callEnded = new ConnectError("the call has ended", Code.Canceled);
 
 /** A service descriptor with its implementation, as every protocol serves it. */
 export interface ServiceRegistration {
@@ -74,7 +83,7 @@ export class UnaryInvoker {
       const message = await invokeUnaryImplementation(spec, context, input as any, this.interceptors);
       return { message, header: context.responseHeader, trailer: context.responseTrailer };
     } finally {
-      context.abort();
+      context.abort(callEnded);
     }
   }
 }

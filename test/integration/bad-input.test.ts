@@ -7,7 +7,7 @@ import { CartStatus } from "../../gen/commerce/cart/v1/cart_pb.js";
 import { CartService } from "../../gen/commerce/cart/v1/cart_service_pb.js";
 import { CatalogService } from "../../gen/commerce/cart/v1/catalog_service_pb.js";
 import { clientFor, connectTransports } from "../support/clients.js";
-import { type GrpcJsClient, grpcJsClient, toGrpcJsRequest } from "../support/grpc-js-client.js";
+import { type GrpcJsClient, type GrpcJsMethodName, grpcJsClient, toGrpcJsRequest } from "../support/grpc-js-client.js";
 import { connectErrorOfGrpcJs, violatedFields } from "../support/rpc-errors.js";
 import { startServer, type TestServer } from "../support/server.js";
 
@@ -16,8 +16,10 @@ const customer = "bad-input";
 const unknownCartId = "0190a000-0000-7000-8000-000000000000";
 
 let server: TestServer;
+/** The same service with gRPC served by connect-node instead of the native @grpc/grpc-js server. */
+let connectGrpcServer: TestServer;
 let sql: postgres.Sql;
-let grpcJs: Record<"CartService" | "CatalogService", GrpcJsClient>;
+const grpcJsClients: GrpcJsClient[] = [];
 
 /** Fixture ids, filled in beforeAll. */
 const fixture = {
@@ -34,9 +36,8 @@ const fixture = {
 };
 
 beforeAll(async () => {
-  server = await startServer();
+  [server, connectGrpcServer] = await Promise.all([startServer(), startServer({ GRPC_SERVER: "connect" })]);
   sql = postgres(inject("databaseUrl"), { max: 1, onnotice: () => {} });
-  grpcJs = { CartService: grpcJsClient("CartService", server.port), CatalogService: grpcJsClient("CatalogService", server.port) };
   const transport = connectTransports(server.baseUrl)["connect+json (HTTP/1.1)"]!;
   const catalog = clientFor(CatalogService, transport);
   const carts = clientFor(CartService, transport);
@@ -59,10 +60,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  grpcJs?.CartService.close();
-  grpcJs?.CatalogService.close();
+  for (const client of grpcJsClients) client.close();
   await sql?.end();
-  await server?.stop();
+  await Promise.all([server?.stop(), connectGrpcServer?.stop()]);
 });
 
 interface Call {
@@ -336,7 +336,7 @@ const badInputs: BadInput[] = [
 /** Sends a request and returns the error it was refused with. */
 type Refusal = (call: Call) => Promise<ConnectError>;
 
-async function refusalOver(transport: Transport): Promise<Refusal> {
+function refusalOver(transport: Transport): Refusal {
   return async ({ method, request }) => {
     try {
       await transport.unary(method, undefined, undefined, undefined, request, undefined);
@@ -347,21 +347,26 @@ async function refusalOver(transport: Transport): Promise<Refusal> {
   };
 }
 
-const grpcJsRefusal: Refusal = async ({ method, request }) => {
-  const serviceName = method.parent.name as "CartService" | "CatalogService";
-  const grpcRequest = toGrpcJsRequest(serviceName, method.name, toBinary(method.input, request));
-  try {
-    await grpcJs[serviceName][method.name]!(grpcRequest);
-  } catch (error) {
-    return connectErrorOfGrpcJs(error as ServiceError);
-  }
-  throw new Error(`${method.name} succeeded`);
-};
+function refusalOverGrpcJs(port: number): Refusal {
+  const clients = { CartService: grpcJsClient("CartService", port), CatalogService: grpcJsClient("CatalogService", port) };
+  grpcJsClients.push(clients.CartService, clients.CatalogService);
+  return async ({ method, request }) => {
+    const serviceName = method.parent.name as keyof typeof clients;
+    try {
+      const grpcRequest = toGrpcJsRequest(serviceName, method.name, toBinary(method.input, request));
+      await clients[serviceName][method.name as GrpcJsMethodName](grpcRequest);
+    } catch (error) {
+      return connectErrorOfGrpcJs(error as ServiceError);
+    }
+    throw new Error(`${method.name} succeeded`);
+  };
+}
 
-const clients: [string, () => Promise<Refusal>][] = [
-  ["@grpc/grpc-js", async () => grpcJsRefusal],
+const clients: [string, () => Refusal][] = [
+  ["@grpc/grpc-js", () => refusalOverGrpcJs(server.port)],
+  ["@grpc/grpc-js to gRPC served by connect-node (GRPC_SERVER=connect)", () => refusalOverGrpcJs(connectGrpcServer.port)],
   ...["connect+json (HTTP/1.1)", "connect+proto (HTTP/2)", "grpc-web (HTTP/1.1)"].map(
-    (name) => [name, () => refusalOver(connectTransports(server.baseUrl)[name]!)] as [string, () => Promise<Refusal>],
+    (name) => [name, () => refusalOver(connectTransports(server.baseUrl)[name]!)] as [string, () => Refusal],
   ),
 ];
 
@@ -376,10 +381,10 @@ async function snapshot() {
   return { carts, products };
 }
 
-describe.each(clients)("bad input over %s", (_, refusalFactory) => {
+describe.each(clients)("bad input over %s", (_, refusalOf) => {
   let refuse: Refusal;
-  beforeAll(async () => {
-    refuse = await refusalFactory();
+  beforeAll(() => {
+    refuse = refusalOf();
   });
 
   it.each(badInputs)("$name", async (badInput) => {

@@ -3,6 +3,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CatalogService } from "../../gen/commerce/cart/v1/catalog_service_pb.js";
+import { adminToken } from "../support/auth.js";
 import { clientFor, connectTransports } from "../support/clients.js";
 import { repoRoot, startServer, type TestServer } from "../support/server.js";
 
@@ -43,6 +44,8 @@ describe.concurrent.each(protocols)("buf curl --protocol %s", (protocol, flags) 
         "--schema",
         "third_party/proto",
         ...flags,
+        "--header",
+        `Authorization: Bearer ${adminToken}`,
         "--data",
         JSON.stringify(body),
         `${server.baseUrl}/commerce.cart.v1.CartService/${method}`,

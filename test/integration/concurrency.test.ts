@@ -84,11 +84,11 @@ function grpcJsCalls(port: number): CartCalls {
     })),
   });
   return {
-    create: async (customer_id) => view(await carts.CreateCart!({ customer_id })),
-    add: async (cart_id, product_id, quantity) => view(await carts.AddLineItem!({ cart_id, product_id, quantity })),
-    update: async (cart_id, item_id, quantity) => view(await carts.UpdateLineItem!({ cart_id, item_id, quantity })),
-    remove: async (cart_id, item_id) => view(await carts.RemoveLineItem!({ cart_id, item_id })),
-    get: async (id) => view(await carts.GetCart!({ id })),
+    create: async (customer_id) => view(await carts.CreateCart({ customer_id })),
+    add: async (cart_id, product_id, quantity) => view(await carts.AddLineItem({ cart_id, product_id, quantity })),
+    update: async (cart_id, item_id, quantity) => view(await carts.UpdateLineItem({ cart_id, item_id, quantity })),
+    remove: async (cart_id, item_id) => view(await carts.RemoveLineItem({ cart_id, item_id })),
+    get: async (id) => view(await carts.GetCart({ id })),
     close: () => carts.close(),
   };
 }

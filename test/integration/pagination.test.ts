@@ -1,7 +1,8 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { CartStatus } from "../../gen/commerce/cart/v1/cart_pb.js";
-import { CartService, type ListCartsRequest } from "../../gen/commerce/cart/v1/cart_service_pb.js";
+import { CartService, type ListCartsRequestSchema } from "../../gen/commerce/cart/v1/cart_service_pb.js";
 import { CatalogService } from "../../gen/commerce/cart/v1/catalog_service_pb.js";
 import { clientFor, connectTransports } from "../support/clients.js";
 import { grpcJsClient } from "../support/grpc-js-client.js";
@@ -46,7 +47,7 @@ afterAll(async () => {
 });
 
 /** Follows next_page_token to the end; returns the ids of every page. */
-async function listCartPages(request: Partial<ListCartsRequest>): Promise<string[][]> {
+async function listCartPages(request: MessageInitShape<typeof ListCartsRequestSchema>): Promise<string[][]> {
   const pages: string[][] = [];
   let pageToken = "";
   do {
@@ -120,7 +121,7 @@ describe("ListCarts", () => {
       const ids: string[] = [];
       let page_token = "";
       do {
-        const response = await client.ListCarts!({ customer_id: "page-a", page_size: 3, page_token });
+        const response = await client.ListCarts({ customer_id: "page-a", page_size: 3, page_token });
         ids.push(...response.carts.map((cart: { id: string }) => cart.id));
         page_token = response.next_page_token;
       } while (page_token !== "");

@@ -1,6 +1,8 @@
 import path from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
+import type { CartService } from "../../gen/commerce/cart/v1/cart_service_pb.js";
+import type { CatalogService } from "../../gen/commerce/cart/v1/catalog_service_pb.js";
 import { adminToken } from "./auth.js";
 import { repoRoot } from "./server.js";
 
@@ -9,7 +11,10 @@ import { repoRoot } from "./server.js";
  * the way another team's service would call us. Methods are promisified;
  * messages use proto field names (snake_case), int64 as strings, enums as names.
  */
-export type GrpcJsClient = Record<string, (request: object, metadata?: grpc.Metadata) => Promise<any>> & { close(): void }; // eslint-disable-line @typescript-eslint/no-explicit-any -- proto-loader messages are untyped
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- proto-loader messages are untyped
+type GrpcJsMethod = (request: object, metadata?: grpc.Metadata) => Promise<any>;
+export type GrpcJsMethodName = Capitalize<keyof (typeof CartService)["method"] | keyof (typeof CatalogService)["method"]>;
+export type GrpcJsClient = Record<GrpcJsMethodName, GrpcJsMethod> & { close(): void };
 
 const definition = protoLoader.loadSync(
   ["commerce/cart/v1/cart_service.proto", "commerce/cart/v1/catalog_service.proto"],

@@ -1,6 +1,6 @@
-import type { ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { NodeHandlerFn, NodeServerRequest, NodeServerResponse } from "@connectrpc/connect-node";
 import { createLogger } from "../../logger.js";
 import type { UnaryInvoker, UnaryMethodSpec } from "../services.js";
 import { MalformedPathError } from "./path-template.js";
@@ -18,6 +18,10 @@ export interface RestHandlerOptions {
 }
 
 export const openApiPath = "/openapi.json";
+
+type NodeServerRequest = IncomingMessage | Http2ServerRequest;
+type NodeServerResponse = ServerResponse | Http2ServerResponse;
+type NodeHandlerFn = (request: NodeServerRequest, response: NodeServerResponse) => void;
 
 type RestRoute = HttpBinding & { readonly spec: UnaryMethodSpec };
 

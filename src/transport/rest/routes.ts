@@ -35,7 +35,7 @@ export function httpBindings(method: DescMethod): HttpBinding[] {
 
 function bindingOf(method: DescMethod, rule: HttpRule): HttpBinding {
   const where = `${method.parent.typeName}.${method.name}`;
-  const fail = (reason: string): never => {
+  const fail: (reason: string) => never = (reason) => {
     throw new Error(`${where}: google.api.http ${reason}`);
   };
   if (method.methodKind !== "unary") fail("is only supported on unary methods");

@@ -1,0 +1,54 @@
+import type { Config } from "./config.js";
+import type { Logger } from "./logger.js";
+import type { Principal } from "./service/principal.js";
+import { createTokenVerifier, jwksFrom } from "./transport/auth.js";
+import { devIssuer, loadDevelopmentAuth } from "./transport/dev-auth.js";
+
+export interface Authentication {
+  readonly verify: (token: string) => Promise<Principal>;
+  /** Tells the operator how to call the service once it listens on `port`. */
+  announce(port: number): Promise<void>;
+}
+
+const customerScopes = "carts:read carts:write carts:checkout";
+const adminScopes = "carts:read carts:write carts:checkout carts:admin catalog:write";
+
+/**
+ * Token verification as configured: the JWKS of AUTH_JWKS, or in development
+ * (no JWKS) a local signing key whose ready-made tokens are printed at start.
+ */
+export async function setUpAuthentication(config: Config, log: Logger): Promise<Authentication> {
+  const options = { audience: config.authAudience, clockToleranceSeconds: config.authClockToleranceSeconds };
+  if (config.authJwks) {
+    const verify = createTokenVerifier({ ...options, keys: jwksFrom(config.authJwks), issuer: config.authIssuer! });
+    return { verify, announce: async () => log.info("bearer tokens are verified", { jwks: config.authJwks, issuer: config.authIssuer }) };
+  }
+  const development = await loadDevelopmentAuth(config.dataDir);
+  const verify = createTokenVerifier({ ...options, keys: jwksFrom(development.jwks), issuer: devIssuer });
+  return {
+    verify,
+    announce: async (port) => {
+      const day = 24 * 3600;
+      const customer = await development.sign("demo-customer", customerScopes, config.authAudience, day);
+      const admin = await development.sign("demo-admin", adminScopes, config.authAudience, day);
+      const base = `http://localhost:${port}`;
+      process.stdout.write(
+        [
+          "",
+          "!!! DEVELOPMENT MODE: no AUTH_JWKS is configured, so this service trusts a local key in",
+          `!!! ${config.dataDir}/dev-signing-key.json. Never run it like this in production (NODE_ENV=production refuses).`,
+          "",
+          `Customer token (sub demo-customer; ${customerScopes}), valid 24 h:`,
+          `  export CUSTOMER_TOKEN=${customer}`,
+          `Admin token (sub demo-admin; ${adminScopes}), valid 24 h:`,
+          `  export ADMIN_TOKEN=${admin}`,
+          "",
+          "Try:",
+          `  curl -s -X POST ${base}/v1/carts -H "Authorization: Bearer $CUSTOMER_TOKEN" -H 'content-type: application/json' -d '{"customer_id":"demo-customer"}'`,
+          `  npx buf curl --schema proto --schema third_party/proto -H "Authorization: Bearer $CUSTOMER_TOKEN" -d '{"customer_id":"demo-customer"}' ${base}/commerce.cart.v1.CartService/CreateCart`,
+          "",
+        ].join("\n"),
+      );
+    },
+  };
+}
