@@ -1,9 +1,13 @@
-import { chmod, mkdtemp, rm } from "node:fs/promises";
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { drizzle } from "drizzle-orm/postgres-js";
+import { migrate } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
 import { runMigrations } from "../src/storage/database.js";
 import { startEmbeddedPostgres } from "../src/storage/embedded-postgres.js";
+import { findPostmaster } from "./tools.js";
 
 /**
  * The fixed data set: carts and lines get ids computable from their number,
@@ -40,12 +44,17 @@ export interface BenchDatabase {
   readonly url: string;
   /** Where it lives, for the report. */
   readonly description: string;
+  /** The PostgreSQL server process when it runs on this machine, to measure its CPU. */
+  readonly serverPid: number | undefined;
   close(): Promise<void>;
 }
 
 /**
  * A fresh, migrated and seeded database named cart_bench: on the server of
  * BENCH_DATABASE_URL when set, else on an embedded PostgreSQL in a temp dir.
+ * The seed is written for the first migration's tables; the later migrations
+ * then carry it forward as they carry production data, so the seed does not
+ * have to follow every schema change.
  */
 export async function prepareDatabase(serverUrl = process.env.BENCH_DATABASE_URL): Promise<BenchDatabase> {
   let embeddedDir: string | undefined;
@@ -64,12 +73,15 @@ export async function prepareDatabase(serverUrl = process.env.BENCH_DATABASE_URL
   await admin.unsafe(`create database ${name}`);
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
-  await runMigrations(url.toString());
+  await migrateToFirstSchema(url.toString(), embeddedDir ?? os.tmpdir());
   await seed(url.toString());
-  const version = await admin`select current_setting('server_version') as version`;
+  await runMigrations(url.toString());
+  const [settings] = await admin`
+    select current_setting('server_version') as version, current_setting('data_directory', true) as directory`;
   return {
     url: url.toString(),
-    description: `${stopEmbedded ? "embedded" : "external"} PostgreSQL ${version[0]!.version}`,
+    description: `${stopEmbedded ? "embedded" : "external"} PostgreSQL ${settings!.version}`,
+    serverPid: settings!.directory ? findPostmaster(settings!.directory as string) : undefined,
     close: async () => {
       await admin.unsafe(`drop database if exists ${name} with (force)`);
       await admin.end();
@@ -77,6 +89,27 @@ export async function prepareDatabase(serverUrl = process.env.BENCH_DATABASE_URL
       if (embeddedDir) await rm(embeddedDir, { recursive: true, force: true });
     },
   };
+}
+
+const migrationsFolder = fileURLToPath(new URL("../migrations", import.meta.url));
+
+/** Applies only the first committed migration (drizzle-kit's journal, cut to its first entry). */
+async function migrateToFirstSchema(url: string, scratchDir: string): Promise<void> {
+  const journal = JSON.parse(await readFile(path.join(migrationsFolder, "meta/_journal.json"), "utf8")) as {
+    entries: { tag: string }[];
+  };
+  const first = journal.entries[0]!;
+  const folder = await mkdtemp(path.join(scratchDir, "first-migration-"));
+  await mkdir(path.join(folder, "meta"));
+  await writeFile(path.join(folder, "meta/_journal.json"), JSON.stringify({ ...journal, entries: [first] }));
+  await copyFile(path.join(migrationsFolder, `${first.tag}.sql`), path.join(folder, `${first.tag}.sql`));
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    await migrate(drizzle(sql), { migrationsFolder: folder });
+  } finally {
+    await sql.end();
+    await rm(folder, { recursive: true, force: true });
+  }
 }
 
 async function seed(url: string): Promise<void> {

@@ -16,7 +16,10 @@ export interface Sample {
   readonly rps: number;
   readonly p50Us?: number;
   readonly p99Us?: number;
+  /** Average cores busy: the service (all its processes), PostgreSQL, and the whole machine (load generator included). */
   readonly cpuCores?: number;
+  readonly dbCpuCores?: number;
+  readonly machineCpuCores?: number;
   readonly rssPeakBytes?: number;
   /** Why the run cannot be trusted; empty when every request succeeded. */
   readonly problems: readonly string[];
@@ -33,6 +36,8 @@ export interface Row {
   readonly p50Ms?: number;
   readonly p99Ms?: number;
   readonly cpuCores?: number;
+  readonly dbCpuCores?: number;
+  readonly machineCpuCores?: number;
   readonly rssMb?: number;
   /** req/s ÷ the echo RPC's on the same server, protocol and round. */
   readonly perEcho?: number;
@@ -87,6 +92,8 @@ export function summarize(samples: readonly Sample[]): Row[] {
       p50Ms: optionalMedian(group.map((sample) => sample.p50Us && sample.p50Us / 1000)),
       p99Ms: optionalMedian(group.map((sample) => sample.p99Us && sample.p99Us / 1000)),
       cpuCores: optionalMedian(group.map((sample) => sample.cpuCores)),
+      dbCpuCores: optionalMedian(group.map((sample) => sample.dbCpuCores)),
+      machineCpuCores: optionalMedian(group.map((sample) => sample.machineCpuCores)),
       rssMb: optionalMedian(group.map((sample) => sample.rssPeakBytes && sample.rssPeakBytes / 2 ** 20)),
       perEcho: paired(echo, (sample, match) => sample.rps / match.rps),
       p99PerEcho: paired(echo, (sample, match) => sample.p99Us! / match.p99Us!),
@@ -120,7 +127,8 @@ export function checkTargets(rows: readonly Row[], mainServer: string): TargetCh
 const fixed = (value: number | undefined, digits: number) => (value === undefined ? "" : value.toFixed(digits));
 
 export function markdownTable(rows: readonly Row[]): string {
-  const header = "| Server | Protocol | Operation | Streams | req/s | p50 ms | p99 ms | CPU (cores) | RSS MB | ÷ echo | ÷ pgbench |";
+  const header =
+    "| Server | Protocol | Operation | Streams | req/s | p50 ms | p99 ms | CPU service | CPU PostgreSQL | CPU machine | RSS MB | ÷ echo | ÷ pgbench |";
   const lines = rows.map((r) =>
     [
       r.server,
@@ -131,12 +139,14 @@ export function markdownTable(rows: readonly Row[]): string {
       fixed(r.p50Ms, 2),
       fixed(r.p99Ms, 2),
       fixed(r.cpuCores, 2),
+      fixed(r.dbCpuCores, 2),
+      fixed(r.machineCpuCores, 2),
       fixed(r.rssMb, 0),
       fixed(r.perEcho, 2),
       fixed(r.perPgbench, 2),
     ].join(" | "),
   );
-  return [header, `|${"---|".repeat(11)}`, ...lines.map((line) => `| ${line} |`)].join("\n");
+  return [header, `|${"---|".repeat(13)}`, ...lines.map((line) => `| ${line} |`)].join("\n");
 }
 
 export function targetList(checks: readonly TargetCheck[]): string {

@@ -28,7 +28,9 @@ function positiveInteger(name: string, fallback: number): number {
 const rounds = positiveInteger("BENCH_ROUNDS", 3);
 const seconds = positiveInteger("BENCH_SECONDS", 4);
 const streams = 50;
-const warmUpSeconds = 1;
+/** One stream at a time needs less time for a stable p99. */
+const latencySeconds = Math.max(2, Math.ceil(seconds / 2));
+const warmUpSeconds = 2;
 
 interface Plan extends ServerConfig {
   /** Protocols measured at 50 streams; the echo and all four operations on each. */
@@ -75,11 +77,13 @@ function takeCarts(count: number): number[] {
 function record(sample: Sample): void {
   samples.push(sample);
   const latency = sample.p99Us === undefined ? "" : `, p50 ${(sample.p50Us! / 1000).toFixed(2)} ms, p99 ${(sample.p99Us / 1000).toFixed(2)} ms`;
-  const cpu = sample.cpuCores === undefined ? "" : `, CPU ${sample.cpuCores.toFixed(2)}, RSS ${(sample.rssPeakBytes! / 2 ** 20).toFixed(0)} MB`;
+  const cores = (label: string, value: number | undefined) => (value === undefined ? "" : ` ${label} ${value.toFixed(2)}`);
+  const cpu = `, CPU${cores("service", sample.cpuCores)}${cores("PostgreSQL", sample.dbCpuCores)}${cores("machine", sample.machineCpuCores)}`;
+  const rss = sample.rssPeakBytes === undefined ? "" : `, RSS ${(sample.rssPeakBytes / 2 ** 20).toFixed(0)} MB`;
   const problems = sample.problems.length ? `\n    ⚠ ${sample.problems.slice(0, 5).join("\n    ⚠ ")}` : "";
   console.log(
     `[round ${sample.round}] ${sample.server} · ${sample.protocol} · ${sample.workload} · ${sample.streams} streams: ` +
-      `${sample.rps.toFixed(0)}/s${latency}${cpu}${problems}`,
+      `${sample.rps.toFixed(0)}/s${latency}${cpu}${rss}${problems}`,
   );
 }
 
@@ -112,14 +116,17 @@ async function measure(
   const answers = await Promise.all(requests.map((request) => send(service.port, request)));
   const refused = answers.map((answer, i) => answerProblem(answer, requests[i]!)).filter((problem) => problem !== undefined);
   if (refused.length > 0) return record({ ...base, rps: 0, problems: refused });
-  const load = { h2load: tools.h2load, port: service.port, requests, workDir };
-  if (concurrency > 1) await runLoad({ ...load, seconds: warmUpSeconds });
-  await sleep(300); // let requests cut off by the warm-up finish before counting
   const changes = changeCounter(workload, carts);
   const before = await changes?.();
-  const meter = new UsageMeter(service);
-  const readOnly = changes === undefined;
-  const result = await runLoad({ ...load, seconds, minBodyBytes: readOnly ? answers.map((answer) => answer.bodyBytes) : undefined });
+  const meter = new UsageMeter({ service, databasePid: database.serverPid }, tools.clockTicks);
+  const result = await runLoad({
+    h2load: tools.h2load,
+    port: service.port,
+    requests,
+    workDir,
+    seconds: concurrency > 1 ? seconds : latencySeconds,
+    minBodyBytes: changes ? undefined : answers.map((answer) => answer.bodyBytes),
+  });
   const usage = meter.stop();
   const problems = [...result.problems];
   if (changes) {
@@ -163,11 +170,20 @@ async function measureServer(round: number, plan: Plan): Promise<void> {
     }
     const echo = await echoKinds(service, served);
     const workloads: Workload[] = ["Echo", ...operations];
-    for (const protocol of served) {
-      for (const workload of workloads) {
-        if (protocol === "rest" && workload === "Echo") continue;
-        await measure(round, plan, service, protocol, workload, streams, echo.get(protocol) ?? "health");
-      }
+    const targets = served.flatMap((protocol) =>
+      workloads.filter((workload) => protocol !== "rest" || workload !== "Echo").map((workload) => ({ protocol, workload })),
+    );
+    // Every code path at once, one stream each, so the measurements start with compiled code and open pools.
+    await runLoad({
+      h2load: tools.h2load,
+      port: service.port,
+      requests: targets.map(({ protocol, workload }) => buildRequest(workload, protocol, takeCarts(1)[0]!, echo.get(protocol) ?? "health", identity.authorization)!),
+      seconds: warmUpSeconds,
+      workDir,
+    });
+    await sleep(300); // requests cut off at the end of the warm-up finish before anything is counted
+    for (const { protocol, workload } of targets) {
+      await measure(round, plan, service, protocol, workload, streams, echo.get(protocol) ?? "health");
     }
     if (plan.latencyRun) {
       for (const workload of workloads) await measure(round, plan, service, "grpc", workload, 1, echo.get("grpc")!);
@@ -183,8 +199,9 @@ try {
   const scripts = await writePgbenchScripts(database.url, workDir, identity);
   for (let round = 1; round <= rounds; round++) {
     for (const operation of operations) {
+      const meter = new UsageMeter({ databasePid: database.serverPid }, tools.clockTicks);
       const rps = await runPgbench(tools.pgbench, database.url, scripts[operation], seconds);
-      record({ round, server: "PostgreSQL", protocol: "pgbench", workload: operation, streams: 10, rps, problems: [] });
+      record({ round, server: "PostgreSQL", protocol: "pgbench", workload: operation, streams: 10, rps, ...meter.stop(), problems: [] });
     }
     for (const plan of plans) await measureServer(round, plan);
   }

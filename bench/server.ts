@@ -1,11 +1,11 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { freePort } from "../src/storage/embedded-postgres.js";
+import { machineBusySeconds, processTreeUsage, type Usage } from "./tools.js";
 
 const repoRoot = fileURLToPath(new URL("..", import.meta.url));
 
@@ -22,11 +22,6 @@ export interface RunningService {
   /** CPU seconds and resident memory of the service and its workers, now. */
   usage(): Usage;
   stop(): Promise<void>;
-}
-
-export interface Usage {
-  readonly cpuSeconds: number;
-  readonly rssBytes: number;
 }
 
 /** Starts `node --import tsx src/main.ts` on a free port and waits until it listens. */
@@ -64,55 +59,46 @@ export async function startService(
   };
 }
 
-function readProc(pid: number, file: string): string {
-  try {
-    return readFileSync(`/proc/${pid}/${file}`, "utf8");
-  } catch {
-    return ""; // the process exited meanwhile
-  }
-}
-
-/** The process and all its descendants (cluster workers), from /proc. */
-function processTree(pid: number): number[] {
-  const children = readProc(pid, `task/${pid}/children`).trim().split(/\s+/).filter(Boolean).map(Number);
-  return [pid, ...children.flatMap(processTree)];
-}
-
-function processTreeUsage(pid: number, clockTicks: number): Usage {
-  let ticks = 0;
-  let rssKb = 0;
-  for (const member of processTree(pid)) {
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-    const stat = readProc(member, "stat");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    ticks += Number(fields[11] ?? 0) + Number(fields[12] ?? 0);
-    rssKb += Number(/VmRSS:\s+(\d+)/.exec(readProc(member, "status"))?.[1] ?? 0);
-  }
-  return { cpuSeconds: ticks / clockTicks, rssBytes: rssKb * 1024 };
-}
-
-/** Watches a service during one measurement: CPU used and the peak resident memory. */
+/**
+ * Watches one measurement: CPU of the service and of PostgreSQL (each when
+ * known) and of the whole machine, load generator included; and the
+ * service's peak resident memory.
+ */
 export class UsageMeter {
   private readonly started = performance.now();
-  private readonly cpuAtStart: number;
+  private readonly atStart: { service: Usage; database: number; machine: number };
   private peakRss: number;
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly service: RunningService) {
-    const usage = service.usage();
-    this.cpuAtStart = usage.cpuSeconds;
-    this.peakRss = usage.rssBytes;
-    this.timer = setInterval(() => (this.peakRss = Math.max(this.peakRss, service.usage().rssBytes)), 250);
+  constructor(
+    private readonly watched: { service?: RunningService; databasePid: number | undefined },
+    private readonly clockTicks: number,
+  ) {
+    this.atStart = { service: this.serviceUsage(), database: this.databaseCpu(), machine: machineBusySeconds(clockTicks) };
+    this.peakRss = this.atStart.service.rssBytes;
+    this.timer = setInterval(() => (this.peakRss = Math.max(this.peakRss, this.serviceUsage().rssBytes)), 250);
   }
 
-  /** Cores busy on average (1.0 = one core) and the peak RSS. */
-  stop(): { cpuCores: number; rssPeakBytes: number } {
+  private serviceUsage(): Usage {
+    return this.watched.service?.usage() ?? { cpuSeconds: 0, rssBytes: 0 };
+  }
+
+  private databaseCpu(): number {
+    const pid = this.watched.databasePid;
+    return pid === undefined ? 0 : processTreeUsage(pid, this.clockTicks).cpuSeconds;
+  }
+
+  /** Average cores busy (1.0 = one core), undefined for what is not watched, and the service's peak RSS. */
+  stop() {
     clearInterval(this.timer);
-    const usage = this.service.usage();
     const seconds = (performance.now() - this.started) / 1000;
+    const service = this.serviceUsage();
+    const watchesService = this.watched.service !== undefined;
     return {
-      cpuCores: (usage.cpuSeconds - this.cpuAtStart) / seconds,
-      rssPeakBytes: Math.max(this.peakRss, usage.rssBytes),
+      cpuCores: watchesService ? (service.cpuSeconds - this.atStart.service.cpuSeconds) / seconds : undefined,
+      dbCpuCores: this.watched.databasePid === undefined ? undefined : (this.databaseCpu() - this.atStart.database) / seconds,
+      machineCpuCores: (machineBusySeconds(this.clockTicks) - this.atStart.machine) / seconds,
+      rssPeakBytes: watchesService ? Math.max(this.peakRss, service.rssBytes) : undefined,
     };
   }
 }

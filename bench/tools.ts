@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 
 /** External programs the benchmark drives. */
 export interface Tools {
@@ -63,4 +63,54 @@ export function median(values: readonly number[]): number {
 export function percentile(sorted: readonly number[], fraction: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)]!;
+}
+
+function readProc(path: string): string {
+  try {
+    return readFileSync(`/proc/${path}`, "utf8");
+  } catch {
+    return ""; // the process exited meanwhile
+  }
+}
+
+/** The process and all its descendants, from /proc. */
+function processTree(pid: number): number[] {
+  const children = readProc(`${pid}/task/${pid}/children`).trim().split(/\s+/).filter(Boolean).map(Number);
+  return [pid, ...children.flatMap(processTree)];
+}
+
+export interface Usage {
+  readonly cpuSeconds: number;
+  readonly rssBytes: number;
+}
+
+/** CPU time and resident memory of a process and its descendants (e.g. cluster workers, PostgreSQL backends). */
+export function processTreeUsage(pid: number, clockTicks: number): Usage {
+  let ticks = 0;
+  let rssKb = 0;
+  for (const member of processTree(pid)) {
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    const stat = readProc(`${member}/stat`);
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    ticks += Number(fields[11] ?? 0) + Number(fields[12] ?? 0);
+    rssKb += Number(/VmRSS:\s+(\d+)/.exec(readProc(`${member}/status`))?.[1] ?? 0);
+  }
+  return { cpuSeconds: ticks / clockTicks, rssBytes: rssKb * 1024 };
+}
+
+/** CPU seconds all cores of this machine spent busy since boot (user, nice, system, irq, softirq in /proc/stat). */
+export function machineBusySeconds(clockTicks: number): number {
+  const [, user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0] = readProc("stat").split("\n")[0]!.trim().split(/\s+/).map(Number);
+  return (user + nice + system + irq + softirq) / clockTicks;
+}
+
+/** The PostgreSQL server (postmaster) whose command line names `dataDir`, if it runs on this machine. */
+export function findPostmaster(dataDir: string): number | undefined {
+  return readdirSync("/proc")
+    .filter((entry) => /^\d+$/.test(entry))
+    .map(Number)
+    .find((pid) => {
+      const args = readProc(`${pid}/cmdline`).split("\0");
+      return args.some((arg) => arg.endsWith("postgres")) && args.includes(dataDir);
+    });
 }

@@ -5,15 +5,18 @@ import { createCartService } from "./service/cart-service.js";
 import { createCatalogService } from "./service/catalog-service.js";
 import { errorMappingInterceptor } from "./service/errors.js";
 import { createIdempotencyInterceptor } from "./service/idempotency.js";
+import { createStoreConfigService } from "./service/store-config-service.js";
 import { CartRepository } from "./storage/cart-repository.js";
 import { CatalogRepository } from "./storage/catalog-repository.js";
 import type { Database } from "./storage/database.js";
 import { IdempotencyRepository } from "./storage/idempotency-repository.js";
 import { uuidv7 } from "./storage/ids.js";
+import { StoreConfigRepository } from "./storage/store-config-repository.js";
 import { createLoggingInterceptor } from "./transport/interceptors.js";
 import { registration, type ServiceRegistration } from "./transport/services.js";
 import { CartService } from "../gen/commerce/cart/v1/cart_service_pb.js";
 import { CatalogService } from "../gen/commerce/cart/v1/catalog_service_pb.js";
+import { StoreConfigService } from "../gen/commerce/cart/v1/store_config_service_pb.js";
 import type { Interceptor } from "@connectrpc/connect";
 
 export interface App {
@@ -27,6 +30,7 @@ export interface App {
 export function createApp(config: Config, database: Database, log: Logger): App {
   const carts = new CartRepository(database.sql);
   const catalog = new CatalogRepository(database.db, database.sql);
+  const storeConfig = new StoreConfigRepository(database.sql);
   const now = () => new Date();
   const idempotencyRecords = new IdempotencyRepository(database.sql, {
     retentionMs: config.idempotencyRetentionMs,
@@ -40,13 +44,19 @@ export function createApp(config: Config, database: Database, log: Logger): App 
         createCartService({
           carts,
           catalog,
-          defaultCurrency: config.defaultCurrency,
+          storeConfig,
+          defaults: {
+            regionId: config.defaultRegionId,
+            currency: config.defaultCurrency,
+            salesChannelId: config.defaultSalesChannelId,
+          },
           limits: { maxLines: config.maxLinesPerCart, maxLineQuantity: config.maxLineQuantity },
           now,
           newId: uuidv7,
         }),
       ),
       registration(CatalogService, createCatalogService({ catalog, now })),
+      registration(StoreConfigService, createStoreConfigService({ storeConfig, now })),
     ],
     interceptors: [
       createLoggingInterceptor(log),

@@ -11,6 +11,10 @@ export interface Config {
   readonly dbStatementTimeoutMs: number;
   readonly dbLockTimeoutMs: number;
   readonly defaultCurrency: string;
+  /** Region of carts created without region_id and currency; ensured at startup (tax-free, any country, defaultCurrency) when missing. */
+  readonly defaultRegionId: string;
+  /** Sales channel of carts created without one; ensured at startup when missing. */
+  readonly defaultSalesChannelId: string;
   readonly maxLinesPerCart: number;
   readonly maxLineQuantity: number;
   /** Largest accepted request message, on every protocol. */
@@ -33,6 +37,18 @@ export interface Config {
    * protocol). Both run the same handlers and interceptors.
    */
   readonly grpcServer: "native" | "connect";
+}
+
+/**
+ * A store id (region, sales channel). Region ids leave room for the
+ * "-<currency>" suffix of the regions made for other currencies.
+ */
+function storeId(env: NodeJS.ProcessEnv, name: string, maxLength: number): string {
+  const value = env[name] || "default";
+  if (!new RegExp(`^[A-Za-z0-9][A-Za-z0-9._-]{0,${maxLength - 1}}$`).test(value)) {
+    throw new Error(`${name} must be 1-${maxLength} letters, digits, '.', '_' or '-' starting with a letter or digit, got "${value}"`);
+  }
+  return value;
 }
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {
@@ -82,6 +98,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dbStatementTimeoutMs: integer(env, "DB_STATEMENT_TIMEOUT_MS", 5000),
     dbLockTimeoutMs: integer(env, "DB_LOCK_TIMEOUT_MS", 3000),
     defaultCurrency,
+    defaultRegionId: storeId(env, "DEFAULT_REGION_ID", 60),
+    defaultSalesChannelId: storeId(env, "DEFAULT_SALES_CHANNEL_ID", 64),
     maxLinesPerCart: integer(env, "MAX_LINES_PER_CART", 100),
     maxLineQuantity: integer(env, "MAX_LINE_QUANTITY", 10_000),
     readMaxBytes: integer(env, "READ_MAX_BYTES", 1024 * 1024),

@@ -3,19 +3,19 @@ import path from "node:path";
 import { createApp } from "./app.js";
 import { runWorkers } from "./cluster.js";
 import { loadConfig } from "./config.js";
-import { demoProducts } from "./demo-products.js";
 import { createLogger } from "./logger.js";
-import { CatalogRepository } from "./storage/catalog-repository.js";
 import { connectDatabase, runMigrations } from "./storage/database.js";
-import { startEmbeddedPostgres } from "./storage/embedded-postgres.js";
+import { prepareStore } from "./store-setup.js";
 import { startServer } from "./transport/server.js";
 
 const config = loadConfig();
 const log = createLogger();
 
+// Imported only when used: the embedded-postgres package hooks SIGINT/SIGTERM to exit
+// at once (code 143), which would cut the graceful shutdown below short.
 const embedded = config.databaseUrl
   ? undefined
-  : await startEmbeddedPostgres({
+  : await (await import("./storage/embedded-postgres.js")).startEmbeddedPostgres({
       dataDir: path.resolve(config.dataDir, "postgres"),
       database: "cart",
       persistent: true,
@@ -35,11 +35,7 @@ const database = connectDatabase({
   statementTimeoutMs: config.dbStatementTimeoutMs,
   lockTimeoutMs: config.dbLockTimeoutMs,
 });
-if (config.seedDemoProducts) {
-  const catalog = new CatalogRepository(database.db, database.sql);
-  for (const product of demoProducts) await catalog.upsert(product, new Date());
-  log.info("demo products loaded", { products: demoProducts.map((product) => product.id) });
-}
+await prepareStore(config, database, log);
 
 const app = createApp(config, database, log);
 const sweeper = setInterval(() => {

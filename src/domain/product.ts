@@ -1,14 +1,17 @@
-/** A catalog product with one unit price per currency, in minor units. */
+import type { TieredPrice } from "./pricing.js";
+
+/** A catalog product and its unit prices (per currency, optionally per region, in quantity tiers). */
 export interface Product {
   readonly id: string;
   readonly title: string;
   readonly active: boolean;
-  readonly prices: readonly ProductPrice[];
+  /** False for products promotions never discount (gift cards, for instance). */
+  readonly discountable: boolean;
+  /** False for products that need no shipping (downloads, services). */
+  readonly shippable: boolean;
+  /** The sales channels the product is sold in; empty: every channel. */
+  readonly salesChannelIds: readonly string[];
+  readonly prices: readonly TieredPrice[];
   readonly createdAt: Date;
   readonly updatedAt: Date;
-}
-
-export interface ProductPrice {
-  readonly currency: string;
-  readonly amount: bigint;
 }

@@ -1,31 +1,53 @@
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import {
   addLineItem,
+  addShippingMethod,
+  applyPromotionCodes,
   type Cart,
-  checkEtag,
-  type CartFieldChanges,
+  type CartChanges,
   type CartLimits,
+  type ChangeContext,
+  checkEtag,
+  type CodeLookup,
   createCart,
   deleteCart,
   type ItemToAdd,
+  type PricingContext,
   removeLineItem,
-  updateCartFields,
+  removePromotionCodes,
+  removeShippingMethod,
+  updateCart,
   updateLineItem,
 } from "../domain/cart.js";
+import { currencyExponent } from "../domain/currency.js";
+import { DomainError } from "../domain/errors.js";
+import type { Promotion } from "../domain/promotions.js";
+import { currencyRegionId, type Region, taxFreeRegion } from "../domain/store.js";
 import type { CartRepository } from "../storage/cart-repository.js";
 import type { CatalogRepository } from "../storage/catalog-repository.js";
 import type { Tx } from "../storage/database.js";
+import type { RegionChoice, StoreConfigRepository } from "../storage/store-config-repository.js";
 import type { CartService } from "../../gen/commerce/cart/v1/cart_service_pb.js";
 import type { Cart as CartMessage } from "../../gen/commerce/cart/v1/cart_pb.js";
 import { CartAccess } from "./access.js";
-import { cartStatusFromProto, toCartMessage } from "./mapping.js";
+import { addressFromProto, cartStatusFromProto, toCartMessage } from "./mapping.js";
 import { decodePageToken, effectivePageSize, toPage } from "./page-token.js";
 import { principalOf } from "./principal.js";
+
+export interface StoreDefaults {
+  /** The region of carts created without region_id and currency (DEFAULT_REGION_ID). */
+  readonly regionId: string;
+  /** The currency of the default region when the service has to create it (DEFAULT_CURRENCY). */
+  readonly currency: string;
+  /** The sales channel of carts created without one (DEFAULT_SALES_CHANNEL_ID). */
+  readonly salesChannelId: string;
+}
 
 export interface CartServiceDeps {
   readonly carts: CartRepository;
   readonly catalog: CatalogRepository;
-  readonly defaultCurrency: string;
+  readonly storeConfig: StoreConfigRepository;
+  readonly defaults: StoreDefaults;
   readonly limits: CartLimits;
   readonly now: () => Date;
   readonly newId: () => string;
@@ -38,25 +60,74 @@ function etagFromIfMatch(header: string | null): string {
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-/** Fields UpdateCart may change, by update_mask path. */
-const updatableFields: Record<string, (cart: CartMessage) => CartFieldChanges> = {
-  currency: (cart) => ({ currency: cart.currency }),
-  email: (cart) => ({ email: cart.email }),
-  metadata: (cart) => ({ metadata: cart.metadata }),
+/** The fields UpdateCart may change, by update_mask path; each must be set when named, except the addresses (unset clears). */
+const updatablePaths = ["region_id", "sales_channel_id", "shipping_address", "billing_address", "email", "metadata", "currency"];
+const requiredWhenNamed: Record<string, (cart: CartMessage) => string> = {
+  region_id: (cart) => cart.regionId,
+  sales_channel_id: (cart) => cart.salesChannelId,
+  currency: (cart) => cart.currency,
 };
 
+/** `pricing` knowing `promotions` too (those found by code when they are applied). */
+function withPromotions(pricing: PricingContext, promotions: readonly Promotion[]): PricingContext {
+  const added = new Set(promotions.map((promotion) => promotion.id));
+  return { ...pricing, promotions: [...pricing.promotions.filter((promotion) => !added.has(promotion.id)), ...promotions] };
+}
+
+const foundPromotions = (found: ReadonlyMap<string, CodeLookup>) => [...found.values()].map((lookup) => lookup.promotion);
+
 export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof CartService> {
-  const { carts, catalog, limits, now, newId } = deps;
+  const { carts, catalog, storeConfig, defaults, limits, now, newId } = deps;
 
   /** Looks the products up in the catalog and pairs each item with its offer and a fresh line id. */
   async function itemsToAdd(
     items: readonly { productId: string; quantity: number }[],
     currency: string,
-    tx?: Tx,
+    tx: Tx,
   ): Promise<ItemToAdd[]> {
-    if (items.length === 0) return [];
     const offers = await catalog.offers([...new Set(items.map((item) => item.productId))], currency, tx);
     return items.map((item) => ({ ...item, offer: offers.get(item.productId), newLineId: newId() }));
+  }
+
+  /**
+   * The region a cart gets and its pricing context (with `promotions`): the
+   * region named by id; else, for a currency, the default region when it
+   * sells in it, else the region with the smallest id that does, else a
+   * tax-free region for any country made for that currency; else the default
+   * region. The regions the service makes are created here, inside the
+   * caller's transaction, so a refused request leaves none behind.
+   */
+  async function pricingFor(
+    tx: Tx,
+    wanted: { regionId?: string; currency?: string },
+    promotions: readonly Promotion[],
+  ): Promise<PricingContext> {
+    const { regionId, currency } = wanted;
+    if (currency) currencyExponent(currency);
+    const choice: RegionChoice = regionId
+      ? { regionId }
+      : currency
+        ? { currency, preferredId: defaults.regionId }
+        : { regionId: defaults.regionId };
+    const promotionIds = promotions.map((promotion) => promotion.id);
+    let pricing = await storeConfig.pricingForNewCart(tx, choice, promotionIds);
+    if (!pricing.region) {
+      if (regionId) throw new DomainError("not_found", `region ${regionId} does not exist`);
+      const made = currency
+        ? taxFreeRegion(currencyRegionId(defaults.regionId, currency), currency, now())
+        : taxFreeRegion(defaults.regionId, defaults.currency, now());
+      await storeConfig.ensureRegion(made, tx);
+      pricing = await storeConfig.pricingForNewCart(tx, { regionId: made.id }, promotionIds);
+    }
+    const region: Region = pricing.region!;
+    if (currency && currency !== region.currency) {
+      throw new DomainError("invalid_argument", `currency ${currency} is not the currency of region ${region.id} (${region.currency})`);
+    }
+    return withPromotions({ ...pricing, region }, promotions);
+  }
+
+  async function requireSalesChannel(tx: Tx, id: string): Promise<void> {
+    if (!(await storeConfig.getSalesChannel(id, tx))) throw new DomainError("not_found", `sales channel ${id} does not exist`);
   }
 
   /**
@@ -68,14 +139,14 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
     id: string,
     etag: string,
     context: HandlerContext,
-    apply: (cart: Cart, tx: Tx) => Promise<Cart> | Cart,
+    apply: (cart: Cart, change: ChangeContext, tx: Tx) => Promise<Cart> | Cart,
   ) {
     const access = new CartAccess(principalOf(context));
     const expectedEtag = etag || etagFromIfMatch(context.requestHeader.get("if-match"));
-    const cart = await carts.update(id, (locked, tx) => {
+    const cart = await carts.update(id, (locked, pricing, tx) => {
       const visible = access.visible(id, locked);
       checkEtag(visible, expectedEtag);
-      return apply(visible, tx);
+      return apply(visible, { now: now(), limits, pricing }, tx);
     });
     return { cart: toCartMessage(access.visible(id, cart)) };
   }
@@ -83,14 +154,31 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
   return {
     async createCart(request, context) {
       new CartAccess(principalOf(context)).checkOwner(request.customerId);
-      const currency = request.currency || deps.defaultCurrency;
-      const cart = createCart(
-        { id: newId(), customerId: request.customerId, currency, email: request.email, metadata: request.metadata },
-        await itemsToAdd(request.items, currency),
-        now(),
-        limits,
-      );
-      await carts.insert(cart);
+      const id = newId();
+      const salesChannelId = request.salesChannelId || defaults.salesChannelId;
+      const cart = await carts.create(async (tx) => {
+        const found =
+          request.promoCodes.length > 0
+            ? await storeConfig.lookupCodes(tx, request.promoCodes, request.customerId, id)
+            : new Map<string, CodeLookup>();
+        const pricing = await pricingFor(tx, request, foundPromotions(found));
+        if (request.salesChannelId) await requireSalesChannel(tx, salesChannelId);
+        const items = request.items.length > 0 ? await itemsToAdd(request.items, pricing.region.currency, tx) : [];
+        return createCart(
+          {
+            id,
+            customerId: request.customerId,
+            salesChannelId,
+            email: request.email,
+            metadata: request.metadata,
+            shippingAddress: request.shippingAddress && addressFromProto(request.shippingAddress),
+            billingAddress: request.billingAddress && addressFromProto(request.billingAddress),
+          },
+          items,
+          { codes: request.promoCodes, found },
+          { now: now(), limits, pricing },
+        );
+      });
       return { cart: toCartMessage(cart) };
     },
 
@@ -116,37 +204,100 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
 
     async updateCart(request, context) {
       const message = request.cart!;
-      const changes: CartFieldChanges = {};
-      for (const path of request.updateMask!.paths) {
-        const field = updatableFields[path];
-        if (!field) {
+      const paths = new Set(request.updateMask!.paths);
+      for (const path of paths) {
+        if (!updatablePaths.includes(path)) {
           throw new ConnectError(
-            `update_mask path "${path}" cannot be updated; updatable fields: ${Object.keys(updatableFields).join(", ")}`,
+            `update_mask path "${path}" cannot be updated; updatable fields: ${updatablePaths.join(", ")}`,
             Code.InvalidArgument,
           );
         }
-        Object.assign(changes, field(message));
+        if (requiredWhenNamed[path]?.(message) === "") {
+          throw new ConnectError(`cart.${path} must be set when update_mask names it`, Code.InvalidArgument);
+        }
       }
-      return change(message.id, message.etag, context, (cart) => updateCartFields(cart, changes, now()));
+      return change(message.id, message.etag, context, async (cart, changeContext, tx) => {
+        const productIds = cart.lines.map((line) => line.productId);
+        let pricing = changeContext.pricing;
+        const changes: { -readonly [K in keyof CartChanges]: CartChanges[K] } = {};
+        // The region the cart would end up in; the domain decides whether it may.
+        if (paths.has("region_id") && message.regionId !== cart.regionId) {
+          pricing = { ...pricing, region: (await pricingFor(tx, { regionId: message.regionId }, [])).region };
+        } else if (!paths.has("region_id") && paths.has("currency") && message.currency !== cart.currency) {
+          pricing = { ...pricing, region: (await pricingFor(tx, { currency: message.currency }, [])).region };
+        }
+        const moved = pricing.region.id !== cart.regionId;
+        if (paths.has("region_id")) {
+          const offers = moved ? await catalog.offers(productIds, pricing.region.currency, tx) : new Map();
+          changes.region = { region: pricing.region, offers };
+        }
+        if (paths.has("currency")) changes.currency = { currency: message.currency, region: pricing.region };
+        if (paths.has("sales_channel_id") && message.salesChannelId !== cart.salesChannelId) {
+          await requireSalesChannel(tx, message.salesChannelId);
+          const offers = moved && changes.region ? changes.region.offers : await catalog.offers(productIds, pricing.region.currency, tx);
+          changes.salesChannel = { id: message.salesChannelId, offers };
+        }
+        if (paths.has("shipping_address")) changes.shippingAddress = message.shippingAddress ? addressFromProto(message.shippingAddress) : null;
+        if (paths.has("billing_address")) changes.billingAddress = message.billingAddress ? addressFromProto(message.billingAddress) : null;
+        if (paths.has("email")) changes.email = message.email;
+        if (paths.has("metadata")) changes.metadata = message.metadata;
+        return updateCart(cart, changes, { ...changeContext, pricing });
+      });
     },
 
     async deleteCart(request, context) {
-      return change(request.id, request.etag, context, (cart) => deleteCart(cart, now()));
+      return change(request.id, request.etag, context, (cart, changeContext) => deleteCart(cart, changeContext));
     },
 
     async addLineItem(request, context) {
-      return change(request.cartId, request.etag, context, async (cart, tx) => {
+      return change(request.cartId, request.etag, context, async (cart, changeContext, tx) => {
         const [item] = await itemsToAdd([request], cart.currency, tx);
-        return addLineItem(cart, item!, now(), limits);
+        return addLineItem(cart, item!, changeContext);
       });
     },
 
     async updateLineItem(request, context) {
-      return change(request.cartId, request.etag, context, (cart) => updateLineItem(cart, request.itemId, request.quantity, now(), limits));
+      return change(request.cartId, request.etag, context, async (cart, changeContext, tx) => {
+        const line = cart.lines.find((candidate) => candidate.id === request.itemId);
+        const repriced = line && request.quantity > 0 ? [line.productId] : [];
+        const offers = await catalog.offers(repriced, cart.currency, tx);
+        return updateLineItem(cart, request.itemId, request.quantity, offers, changeContext);
+      });
     },
 
     async removeLineItem(request, context) {
-      return change(request.cartId, request.etag, context, (cart) => removeLineItem(cart, request.itemId, now()));
+      return change(request.cartId, request.etag, context, (cart, changeContext) =>
+        removeLineItem(cart, request.itemId, changeContext),
+      );
+    },
+
+    async applyPromotionCodes(request, context) {
+      return change(request.cartId, request.etag, context, async (cart, changeContext, tx) => {
+        const found = await storeConfig.lookupCodes(tx, request.codes, cart.customerId, cart.id);
+        const pricing = withPromotions(changeContext.pricing, foundPromotions(found));
+        return applyPromotionCodes(cart, request.codes, found, { ...changeContext, pricing });
+      });
+    },
+
+    async removePromotionCodes(request, context) {
+      return change(request.cartId, request.etag, context, (cart, changeContext) =>
+        removePromotionCodes(cart, request.codes, changeContext),
+      );
+    },
+
+    async addShippingMethod(request, context) {
+      return change(request.cartId, request.etag, context, async (cart, changeContext, tx) => {
+        const option = await storeConfig.getShippingOption(request.shippingOptionId, tx);
+        if (!option) throw new DomainError("not_found", `shipping option ${request.shippingOptionId} does not exist`);
+        const pricing = { ...changeContext.pricing, shippingOptions: [...changeContext.pricing.shippingOptions, option] };
+        return addShippingMethod(cart, option, newId(), { ...changeContext, pricing });
+      });
+    },
+
+    async removeShippingMethod(request, context) {
+      return change(request.cartId, request.etag, context, (cart, changeContext) =>
+        removeShippingMethod(cart, request.shippingMethodId, changeContext),
+      );
     },
   };
 }

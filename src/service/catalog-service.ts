@@ -1,8 +1,9 @@
 import type { ServiceImpl } from "@connectrpc/connect";
+import { currencyExponent } from "../domain/currency.js";
 import type { CatalogRepository } from "../storage/catalog-repository.js";
 import type { CatalogService } from "../../gen/commerce/cart/v1/catalog_service_pb.js";
 import { productNotFound } from "./errors.js";
-import { toProductMessage } from "./mapping.js";
+import { productFromProto, toProductMessage } from "./mapping.js";
 import { decodePageToken, effectivePageSize, toPage } from "./page-token.js";
 
 export interface CatalogServiceDeps {
@@ -15,12 +16,9 @@ const productIdPattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 export function createCatalogService({ catalog, now }: CatalogServiceDeps): ServiceImpl<typeof CatalogService> {
   return {
     async upsertProduct(request) {
-      const { id, title, active, prices } = request.product!;
-      const product = await catalog.upsert(
-        { id, title, active, prices: prices.map((price) => ({ currency: price.currency, amount: price.amountCents })) },
-        now(),
-      );
-      return { product: toProductMessage(product) };
+      const product = productFromProto(request.product!);
+      for (const price of product.prices) currencyExponent(price.currency);
+      return { product: toProductMessage(await catalog.upsert(product, now())) };
     },
 
     async getProduct(request) {

@@ -1,10 +1,37 @@
-import { create } from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import type { Cart as DomainCart, CartStatus as DomainCartStatus, LineItem as DomainLineItem } from "../domain/cart.js";
-import { etagOf, lineSubtotal } from "../domain/cart.js";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { type Timestamp, timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type {
+  Address as DomainAddress,
+  Cart as DomainCart,
+  CartStatus as DomainCartStatus,
+  LineItem as DomainLineItem,
+} from "../domain/cart.js";
+import { etagOf } from "../domain/cart.js";
 import type { Product as DomainProduct } from "../domain/product.js";
-import { type Cart, CartSchema, CartStatus, type LineItem, LineItemSchema } from "../../gen/commerce/cart/v1/cart_pb.js";
+import type { Promotion as DomainPromotion, PromotionTarget as DomainPromotionTarget } from "../domain/promotions.js";
+import type {
+  Region as DomainRegion,
+  SalesChannel as DomainSalesChannel,
+  StoredPromotion,
+  StoredShippingOption,
+} from "../domain/store.js";
+import type { AmountBreakdown } from "../domain/totals.js";
+import {
+  type Address,
+  AddressSchema,
+  type Cart,
+  CartSchema,
+  CartStatus,
+  type LineItem,
+  LineItemSchema,
+  type ShippingMethod,
+  ShippingMethodSchema,
+} from "../../gen/commerce/cart/v1/cart_pb.js";
 import { type Product, ProductSchema } from "../../gen/commerce/cart/v1/catalog_pb.js";
+import { type Promotion, PromotionSchema, PromotionTarget } from "../../gen/commerce/cart/v1/promotion_pb.js";
+import { type Region, RegionSchema } from "../../gen/commerce/cart/v1/region_pb.js";
+import { type SalesChannel, SalesChannelSchema } from "../../gen/commerce/cart/v1/sales_channel_pb.js";
+import { type ShippingOption, ShippingOptionSchema } from "../../gen/commerce/cart/v1/shipping_option_pb.js";
 
 /** Domain objects to API messages and back: the one place the two vocabularies meet. */
 
@@ -18,25 +45,64 @@ export function cartStatusFromProto(status: CartStatus): DomainCartStatus | unde
   return (Object.keys(statusToProto) as DomainCartStatus[]).find((key) => statusToProto[key] === status);
 }
 
+const timestampOrUndefined = (date: Date | undefined) => (date === undefined ? undefined : timestampFromDate(date));
+const dateOrUndefined = (timestamp: Timestamp | undefined) => (timestamp === undefined ? undefined : timestampDate(timestamp));
+
 export function toCartMessage(cart: DomainCart): Cart {
+  const { totals } = cart;
+  const lineTotals = new Map(totals.lines.map((line) => [line.lineId, line]));
+  const methodTotals = new Map(totals.shippingMethods.map((method) => [method.shippingMethodId, method]));
   return create(CartSchema, {
     id: cart.id,
     customerId: cart.customerId,
     status: statusToProto[cart.status],
     currency: cart.currency,
-    items: cart.lines.map((line) => toLineItemMessage(cart.id, line)),
-    subtotalCents: cart.subtotal,
-    totalCents: cart.total,
+    items: cart.lines.map((line) => toLineItemMessage(cart.id, line, lineTotals.get(line.id)!)),
+    subtotalCents: totals.cart.subtotal,
+    totalCents: totals.cart.total,
     email: cart.email,
     metadata: cart.metadata,
     etag: etagOf(cart),
     itemQuantity: cart.itemQuantity,
     createdAt: timestampFromDate(cart.createdAt),
     updatedAt: timestampFromDate(cart.updatedAt),
+    regionId: cart.regionId,
+    salesChannelId: cart.salesChannelId,
+    shippingAddress: cart.shippingAddress && create(AddressSchema, cart.shippingAddress),
+    billingAddress: cart.billingAddress && create(AddressSchema, cart.billingAddress),
+    promoCodes: cart.promotions.map((held) => held.code),
+    shippingMethods: cart.shippingMethods.map((method): ShippingMethod => {
+      const breakdown = methodTotals.get(method.id)!;
+      return create(ShippingMethodSchema, {
+        id: method.id,
+        shippingOptionId: method.shippingOptionId,
+        name: method.name,
+        amountCents: breakdown.subtotal,
+        ...breakdownFields(breakdown),
+      });
+    }),
+    totals: totals.cart,
+    promotionNotices: totals.skippedPromotions.flatMap((skipped) =>
+      skipped.code === undefined ? [] : [{ code: skipped.code, reason: skipped.refusal.reason, message: skipped.refusal.message }],
+    ),
   });
 }
 
-function toLineItemMessage(cartId: string, line: DomainLineItem): LineItem {
+/** The totals, tax lines and adjustments of a line or shipping method. */
+function breakdownFields(breakdown: AmountBreakdown): Pick<MessageInitShape<typeof LineItemSchema>, "totals" | "taxLines" | "adjustments"> {
+  const { subtotal, discountTotal, taxTotal, total, originalTotal } = breakdown;
+  return {
+    totals: { subtotal, discountTotal, taxTotal, total, originalTotal },
+    taxLines: breakdown.taxLines.map((tax) => ({ code: tax.code, rateBp: tax.basisPoints, amountCents: tax.amount })),
+    adjustments: breakdown.adjustments.map((adjustment) => ({
+      promotionId: adjustment.promotionId,
+      code: adjustment.code ?? "",
+      amountCents: adjustment.amount,
+    })),
+  };
+}
+
+function toLineItemMessage(cartId: string, line: DomainLineItem, breakdown: AmountBreakdown): LineItem {
   return create(LineItemSchema, {
     id: line.id,
     cartId,
@@ -44,10 +110,17 @@ function toLineItemMessage(cartId: string, line: DomainLineItem): LineItem {
     title: line.title,
     quantity: line.quantity,
     unitPriceCents: line.unitPrice,
-    subtotalCents: lineSubtotal(line),
+    subtotalCents: breakdown.subtotal,
+    compareAtUnitPriceCents: line.compareAtUnitPrice,
     createdAt: timestampFromDate(line.createdAt),
     updatedAt: timestampFromDate(line.updatedAt),
+    ...breakdownFields(breakdown),
   });
+}
+
+export function addressFromProto(address: Address): DomainAddress {
+  const { name, company, line1, line2, city, postalCode, province, country, phone } = address;
+  return { name, company, line1, line2, city, postalCode, province, country, phone };
 }
 
 export function toProductMessage(product: DomainProduct): Product {
@@ -55,8 +128,153 @@ export function toProductMessage(product: DomainProduct): Product {
     id: product.id,
     title: product.title,
     active: product.active,
-    prices: product.prices.map((price) => ({ currency: price.currency, amountCents: price.amount })),
+    discountable: product.discountable,
+    shippable: product.shippable,
+    salesChannelIds: [...product.salesChannelIds],
+    prices: product.prices.map((price) => ({
+      currency: price.currency,
+      amountCents: price.amount,
+      regionId: price.regionId ?? "",
+      minQuantity: price.minQuantity,
+      compareAtAmountCents: price.compareAtAmount,
+    })),
     createdAt: timestampFromDate(product.createdAt),
     updatedAt: timestampFromDate(product.updatedAt),
   });
+}
+
+export function productFromProto(product: Product): Omit<DomainProduct, "createdAt" | "updatedAt"> {
+  return {
+    id: product.id,
+    title: product.title,
+    active: product.active,
+    discountable: product.discountable ?? true,
+    shippable: product.shippable ?? true,
+    salesChannelIds: product.salesChannelIds,
+    prices: product.prices.map((price) => ({
+      currency: price.currency,
+      amount: price.amountCents,
+      regionId: price.regionId || undefined,
+      minQuantity: Math.max(price.minQuantity, 1),
+      compareAtAmount: price.compareAtAmountCents,
+    })),
+  };
+}
+
+export function toRegionMessage(region: DomainRegion): Region {
+  return create(RegionSchema, {
+    id: region.id,
+    name: region.name,
+    currency: region.currency,
+    countries: [...region.countries],
+    pricesIncludeTax: region.tax.pricesIncludeTax,
+    defaultTaxRateBp: region.tax.defaultBasisPoints,
+    taxRates: region.tax.countries.map((rate) => ({
+      country: rate.country,
+      rateBp: rate.basisPoints,
+      provinces: (rate.provinces ?? []).map((province) => ({ province: province.province, rateBp: province.basisPoints })),
+    })),
+    createdAt: timestampFromDate(region.createdAt),
+    updatedAt: timestampFromDate(region.updatedAt),
+  });
+}
+
+export function regionFromProto(region: Region): Omit<DomainRegion, "createdAt" | "updatedAt"> {
+  return {
+    id: region.id,
+    name: region.name,
+    currency: region.currency,
+    countries: region.countries,
+    tax: {
+      pricesIncludeTax: region.pricesIncludeTax,
+      defaultBasisPoints: region.defaultTaxRateBp,
+      countries: region.taxRates.map((rate) => ({
+        country: rate.country,
+        basisPoints: rate.rateBp,
+        provinces: rate.provinces.map((province) => ({ province: province.province, basisPoints: province.rateBp })),
+      })),
+    },
+  };
+}
+
+export function toSalesChannelMessage(channel: DomainSalesChannel): SalesChannel {
+  return create(SalesChannelSchema, {
+    id: channel.id,
+    name: channel.name,
+    description: channel.description,
+    createdAt: timestampFromDate(channel.createdAt),
+    updatedAt: timestampFromDate(channel.updatedAt),
+  });
+}
+
+export function toShippingOptionMessage(option: StoredShippingOption): ShippingOption {
+  return create(ShippingOptionSchema, {
+    id: option.id,
+    name: option.name,
+    regionId: option.regionId,
+    prices: option.prices.map((price) => ({ currency: price.currency, amountCents: price.amount, freeAboveCents: price.freeAbove })),
+    createdAt: timestampFromDate(option.createdAt),
+    updatedAt: timestampFromDate(option.updatedAt),
+  });
+}
+
+export function shippingOptionFromProto(option: ShippingOption): Omit<StoredShippingOption, "createdAt" | "updatedAt"> {
+  return {
+    id: option.id,
+    name: option.name,
+    regionId: option.regionId,
+    prices: option.prices.map((price) => ({ currency: price.currency, amount: price.amountCents, freeAbove: price.freeAboveCents })),
+  };
+}
+
+const targetToProto: Record<DomainPromotionTarget["kind"], PromotionTarget> = {
+  order: PromotionTarget.ORDER,
+  products: PromotionTarget.PRODUCTS,
+  shipping: PromotionTarget.SHIPPING,
+};
+
+export function toPromotionMessage(promotion: StoredPromotion): Promotion {
+  const { value, target } = promotion;
+  return create(PromotionSchema, {
+    id: promotion.id,
+    code: promotion.code ?? "",
+    value:
+      value.kind === "percentage"
+        ? { case: "percentageBp", value: value.basisPoints }
+        : { case: "fixed", value: { amounts: value.amounts.map((amount) => ({ currency: amount.currency, amountCents: amount.amount })) } },
+    target: targetToProto[target.kind],
+    productIds: target.kind === "products" ? [...target.productIds] : [],
+    minimumSubtotal: (promotion.minimumSubtotal ?? []).map((amount) => ({ currency: amount.currency, amountCents: amount.amount })),
+    startsAt: timestampOrUndefined(promotion.startsAt),
+    endsAt: timestampOrUndefined(promotion.endsAt),
+    usageLimit: promotion.usageLimit,
+    usageLimitPerCustomer: promotion.usageLimitPerCustomer,
+    createdAt: timestampFromDate(promotion.createdAt),
+    updatedAt: timestampFromDate(promotion.updatedAt),
+  });
+}
+
+/** The promotion a validated message describes (protovalidate guarantees a value and a known target). */
+export function promotionFromProto(promotion: Promotion): DomainPromotion {
+  const { value } = promotion;
+  const targetKind = (Object.keys(targetToProto) as DomainPromotionTarget["kind"][]).find(
+    (kind) => targetToProto[kind] === promotion.target,
+  )!;
+  return {
+    id: promotion.id,
+    code: promotion.code || undefined,
+    value:
+      value.case === "percentageBp"
+        ? { kind: "percentage", basisPoints: value.value }
+        : {
+            kind: "fixed",
+            amounts: (value.value?.amounts ?? []).map((amount) => ({ currency: amount.currency, amount: amount.amountCents })),
+          },
+    target: targetKind === "products" ? { kind: "products", productIds: promotion.productIds } : { kind: targetKind },
+    minimumSubtotal: promotion.minimumSubtotal.map((amount) => ({ currency: amount.currency, amount: amount.amountCents })),
+    startsAt: dateOrUndefined(promotion.startsAt),
+    endsAt: dateOrUndefined(promotion.endsAt),
+    usageLimit: promotion.usageLimit,
+    usageLimitPerCustomer: promotion.usageLimitPerCustomer,
+  };
 }

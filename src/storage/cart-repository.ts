@@ -1,5 +1,9 @@
-import type { Cart, CartStatus, LineItem } from "../domain/cart.js";
+import type { Address, Cart, CartStatus, HeldPromotion, LineItem, PricingContext, ShippingMethod } from "../domain/cart.js";
+import type { Totals } from "../domain/totals.js";
 import { type Sql, type Tx, withConflictRetry } from "./database.js";
+import { toJsonText, withAmounts } from "./json-amounts.js";
+import type { CartPromotionJson } from "./schema.js";
+import { pricingColumns, pricingFromRow, type PricingRow } from "./store-config-repository.js";
 
 /**
  * Carts and their lines. Hot paths use postgres.js tagged templates (prepared
@@ -8,17 +12,26 @@ import { type Sql, type Tx, withConflictRetry } from "./database.js";
  * Drizzle schema in ./schema.ts and its migrations. Timestamps and JSON cross
  * the driver as strings because Drizzle, sharing this postgres.js client,
  * switches the driver's own date and JSON conversions off.
+ *
+ * A cart row carries everything a read returns, including the totals its
+ * last change computed (jsonb, amounts as strings), so GetCart is one
+ * statement and answers exactly what that change answered.
  */
 
 interface CartRow {
   id: string;
   customer_id: string;
   status: CartStatus;
+  region_id: string;
   currency: string;
+  sales_channel_id: string;
   email: string;
   metadata: Record<string, string>;
-  subtotal: bigint;
-  total: bigint;
+  shipping_address: Address | null;
+  billing_address: Address | null;
+  promotions: CartPromotionJson[];
+  shipping_methods: unknown;
+  totals: unknown;
   item_quantity: number;
   version: string | number;
   created_at: string;
@@ -33,6 +46,9 @@ interface LineJson {
   title: string;
   quantity: number;
   unit_price: string;
+  compare_at_unit_price: string | null;
+  discountable: boolean;
+  shippable: boolean;
   created_at: string;
   updated_at: string;
 }
@@ -42,12 +58,17 @@ function toCart(row: CartRow): Cart {
     id: row.id,
     customerId: row.customer_id,
     status: row.status,
+    regionId: row.region_id,
     currency: row.currency,
+    salesChannelId: row.sales_channel_id,
     email: row.email,
     metadata: row.metadata,
+    shippingAddress: row.shipping_address ?? undefined,
+    billingAddress: row.billing_address ?? undefined,
     lines: row.lines.map(toLine),
-    subtotal: row.subtotal,
-    total: row.total,
+    shippingMethods: withAmounts<ShippingMethod[]>(row.shipping_methods),
+    promotions: row.promotions.map((held): HeldPromotion => ({ promotionId: held.id, code: held.code })),
+    totals: withAmounts<Totals>(row.totals),
     itemQuantity: row.item_quantity,
     version: Number(row.version),
     createdAt: new Date(row.created_at),
@@ -62,22 +83,39 @@ function toLine(json: LineJson): LineItem {
     title: json.title,
     quantity: json.quantity,
     unitPrice: BigInt(json.unit_price),
+    compareAtUnitPrice: json.compare_at_unit_price === null ? undefined : BigInt(json.compare_at_unit_price),
+    discountable: json.discountable,
+    shippable: json.shippable,
     createdAt: new Date(json.created_at),
     updatedAt: new Date(json.updated_at),
   };
 }
 
+const promotionsJson = (cart: Cart): string =>
+  toJsonText(cart.promotions.map((held): CartPromotionJson => ({ id: held.promotionId, code: held.code })));
+const addressJson = (address: Address | undefined): string | null => (address ? toJsonText(address) : null);
+
 // One statement returns the cart with its lines, oldest line first.
 const cartColumns = `
-  c.id, c.customer_id, c.status, c.currency, c.email, c.metadata, c.subtotal, c.total,
+  c.id, c.customer_id, c.status, c.region_id, c.currency, c.sales_channel_id, c.email, c.metadata,
+  c.shipping_address, c.billing_address, c.promotions, c.shipping_methods, c.totals,
   c.item_quantity, c.version, c.created_at, c.updated_at,
   coalesce((
     select json_agg(json_build_object(
       'id', l.id, 'product_id', l.product_id, 'title', l.title, 'quantity', l.quantity,
-      'unit_price', l.unit_price::text, 'created_at', l.created_at, 'updated_at', l.updated_at
+      'unit_price', l.unit_price::text, 'compare_at_unit_price', l.compare_at_unit_price::text,
+      'discountable', l.discountable, 'shippable', l.shippable,
+      'created_at', l.created_at, 'updated_at', l.updated_at
     ) order by l.created_at, l.id)
     from line_items l where l.cart_id = c.id
   ), '[]'::json) as lines`;
+
+// What changing the cart needs besides the cart, read in the same statement.
+const cartPricingColumns = pricingColumns(
+  "c.region_id",
+  "array(select x->>'id' from jsonb_array_elements(c.promotions) x)",
+  "array(select x->>'shippingOptionId' from jsonb_array_elements(c.shipping_methods) x)",
+);
 
 export interface CartPageQuery {
   customerId?: string;
@@ -110,34 +148,54 @@ export class CartRepository {
     return rows.map(toCart);
   }
 
-  async insert(cart: Cart): Promise<void> {
-    await this.sql.begin(async (tx) => {
-      await tx`
-        insert into carts (id, customer_id, status, currency, email, metadata, subtotal, total,
-                           item_quantity, version, created_at, updated_at)
-        values (${cart.id}, ${cart.customerId}, ${cart.status}, ${cart.currency}, ${cart.email},
-                ${JSON.stringify(cart.metadata)}::jsonb, ${cart.subtotal}, ${cart.total}, ${cart.itemQuantity},
-                ${cart.version}, ${cart.createdAt.toISOString()}, ${cart.updatedAt.toISOString()})`;
-      if (cart.lines.length > 0) await upsertLines(tx, cart.id, cart.lines);
-    });
+  /** Builds a cart inside a transaction (whatever `build` reads or locks is part of it) and inserts it. */
+  async create(build: (tx: Tx) => Promise<Cart>): Promise<Cart> {
+    return withConflictRetry(() =>
+      this.sql.begin(async (tx) => {
+        const cart = await build(tx);
+        await tx`
+          insert into carts (id, customer_id, status, region_id, currency, sales_channel_id, email, metadata,
+                             shipping_address, billing_address, promotions, shipping_methods, totals, subtotal, total,
+                             item_quantity, version, created_at, updated_at)
+          values (${cart.id}, ${cart.customerId}, ${cart.status}, ${cart.regionId}, ${cart.currency}, ${cart.salesChannelId},
+                  ${cart.email}, ${JSON.stringify(cart.metadata)}::jsonb, ${addressJson(cart.shippingAddress)}::jsonb,
+                  ${addressJson(cart.billingAddress)}::jsonb, ${promotionsJson(cart)}::jsonb,
+                  ${toJsonText(cart.shippingMethods)}::jsonb, ${toJsonText(cart.totals)}::jsonb,
+                  ${cart.totals.cart.subtotal}, ${cart.totals.cart.total}, ${cart.itemQuantity},
+                  ${cart.version}, ${cart.createdAt.toISOString()}, ${cart.updatedAt.toISOString()})`;
+        if (cart.lines.length > 0) await upsertLines(tx, cart.id, cart.lines);
+        return cart;
+      }),
+    ) as Promise<Cart>;
   }
 
   /**
    * Runs `change` on the cart inside one transaction that holds the cart's row
    * lock, then writes only what changed. Concurrent changes to one cart queue
-   * on the lock instead of failing or overwriting each other.
+   * on the lock instead of failing or overwriting each other. `change` gets
+   * the cart's pricing context (its region, automatic and held promotions,
+   * its shipping options) read in the same statement as the cart.
    * Returns undefined when the cart does not exist.
    */
-  async update(id: string, change: (cart: Cart, tx: Tx) => Promise<Cart> | Cart): Promise<Cart | undefined> {
+  async update(
+    id: string,
+    change: (cart: Cart, pricing: PricingContext, tx: Tx) => Promise<Cart> | Cart,
+  ): Promise<Cart | undefined> {
     return withConflictRetry(() => this.sql.begin(async (tx) => {
       // Lock first, read after: a statement that waited for the lock still reads
       // the lines as of its start, so it would miss the lines the previous
       // holder committed. The second statement sees them.
       const [locked] = await tx`select 1 from carts where id = ${id} for update`;
       if (!locked) return undefined;
-      const rows = await tx.unsafe<CartRow[]>(`select ${cartColumns} from carts c where c.id = $1`, [id], { prepare: true });
+      const rows = await tx.unsafe<(CartRow & PricingRow)[]>(
+        `select ${cartColumns}, ${cartPricingColumns} from carts c where c.id = $1`,
+        [id],
+        { prepare: true },
+      );
       const before = toCart(rows[0]!);
-      const after = await change(before, tx);
+      const { region, ...context } = pricingFromRow(rows[0]!);
+      // A foreign key keeps every cart's region in existence.
+      const after = await change(before, { region: region!, ...context }, tx);
       await saveChanges(tx, before, after);
       return after;
     }) as Promise<Cart | undefined>);
@@ -146,16 +204,21 @@ export class CartRepository {
 
 async function upsertLines(tx: Tx, cartId: string, lines: readonly LineItem[]): Promise<void> {
   await tx`
-    insert into line_items (id, cart_id, product_id, title, quantity, unit_price, created_at, updated_at)
-    select id, ${cartId}::uuid, product_id, title, quantity, unit_price, created_at, updated_at
+    insert into line_items (id, cart_id, product_id, title, quantity, unit_price, compare_at_unit_price, discountable,
+                            shippable, created_at, updated_at)
+    select id, ${cartId}::uuid, product_id, title, quantity, unit_price, compare_at_unit_price, discountable, shippable,
+           created_at, updated_at
     from unnest(
       ${lines.map((l) => l.id)}::uuid[], ${lines.map((l) => l.productId)}::text[], ${lines.map((l) => l.title)}::text[],
       ${lines.map((l) => l.quantity)}::int4[], ${lines.map((l) => l.unitPrice.toString())}::int8[],
+      ${lines.map((l) => l.compareAtUnitPrice?.toString() ?? null)}::int8[],
+      ${lines.map((l) => String(l.discountable))}::text[]::bool[], ${lines.map((l) => String(l.shippable))}::text[]::bool[],
       ${lines.map((l) => l.createdAt.toISOString())}::text[]::timestamptz[], ${lines.map((l) => l.updatedAt.toISOString())}::text[]::timestamptz[]
-    ) as t(id, product_id, title, quantity, unit_price, created_at, updated_at)
+    ) as t(id, product_id, title, quantity, unit_price, compare_at_unit_price, discountable, shippable, created_at, updated_at)
     on conflict (id) do update set
-      title = excluded.title, quantity = excluded.quantity,
-      unit_price = excluded.unit_price, updated_at = excluded.updated_at`;
+      title = excluded.title, quantity = excluded.quantity, unit_price = excluded.unit_price,
+      compare_at_unit_price = excluded.compare_at_unit_price, discountable = excluded.discountable,
+      shippable = excluded.shippable, updated_at = excluded.updated_at`;
 }
 
 /** Writes the difference between two versions of a cart; the domain returns unchanged lines as the same objects. */
@@ -169,8 +232,11 @@ async function saveChanges(tx: Tx, before: Cart, after: Cart): Promise<void> {
   }
   if (changedLines.length > 0) await upsertLines(tx, after.id, changedLines);
   await tx`
-    update carts set status = ${after.status}, currency = ${after.currency}, email = ${after.email},
-      metadata = ${JSON.stringify(after.metadata)}::jsonb, subtotal = ${after.subtotal}, total = ${after.total},
+    update carts set status = ${after.status}, region_id = ${after.regionId}, currency = ${after.currency},
+      sales_channel_id = ${after.salesChannelId}, email = ${after.email}, metadata = ${JSON.stringify(after.metadata)}::jsonb,
+      shipping_address = ${addressJson(after.shippingAddress)}::jsonb, billing_address = ${addressJson(after.billingAddress)}::jsonb,
+      promotions = ${promotionsJson(after)}::jsonb, shipping_methods = ${toJsonText(after.shippingMethods)}::jsonb,
+      totals = ${toJsonText(after.totals)}::jsonb, subtotal = ${after.totals.cart.subtotal}, total = ${after.totals.cart.total},
       item_quantity = ${after.itemQuantity}, version = ${after.version}, updated_at = ${after.updatedAt.toISOString()}
     where id = ${after.id}`;
 }

@@ -1,8 +1,18 @@
 import { asc, eq, gt, inArray } from "drizzle-orm";
 import type { ProductOffer } from "../domain/cart.js";
+import { DomainError } from "../domain/errors.js";
+import type { TieredPrice } from "../domain/pricing.js";
 import type { Product } from "../domain/product.js";
 import type { Db, Sql, Tx } from "./database.js";
-import { productPrices, products } from "./schema.js";
+import { productPrices, products, regions, salesChannels } from "./schema.js";
+
+/** Prices as the offers statement aggregates them: int8 as text. */
+interface OfferPriceJson {
+  regionId: string | null;
+  minQuantity: number;
+  amount: string;
+  compareAtAmount: string | null;
+}
 
 /** Products and their prices. */
 export class CatalogRepository {
@@ -11,22 +21,56 @@ export class CatalogRepository {
     private readonly sql: Sql,
   ) {}
 
-  /** Creates or replaces the product and its whole price list; keeps the original created_at. */
+  /**
+   * Creates or replaces the product and its whole price list; keeps the
+   * original created_at. The regions and sales channels it names must exist,
+   * and a regional price must be in its region's currency.
+   */
   async upsert(product: Omit<Product, "createdAt" | "updatedAt">, now: Date): Promise<Product> {
     return this.db.transaction(async (tx) => {
+      const regionIds = [...new Set(product.prices.flatMap((price) => (price.regionId === undefined ? [] : [price.regionId])))];
+      const known = regionIds.length === 0 ? [] : await tx.select().from(regions).where(inArray(regions.id, regionIds));
+      for (const price of product.prices) {
+        if (price.regionId === undefined) continue;
+        const region = known.find((candidate) => candidate.id === price.regionId);
+        if (!region) throw new DomainError("failed_precondition", `region ${price.regionId} does not exist; create it first`);
+        if (region.currency !== price.currency) {
+          throw new DomainError(
+            "failed_precondition",
+            `a price in ${price.currency} cannot be for region ${region.id}, which sells in ${region.currency}`,
+          );
+        }
+      }
+      if (product.salesChannelIds.length > 0) {
+        const channels = await tx.select({ id: salesChannels.id }).from(salesChannels).where(inArray(salesChannels.id, [...product.salesChannelIds]));
+        const missing = product.salesChannelIds.find((id) => !channels.some((channel) => channel.id === id));
+        if (missing !== undefined) throw new DomainError("failed_precondition", `sales channel ${missing} does not exist; create it first`);
+      }
+      const fields = {
+        title: product.title,
+        active: product.active,
+        discountable: product.discountable,
+        shippable: product.shippable,
+        salesChannelIds: [...product.salesChannelIds],
+        updatedAt: now,
+      };
       const [row] = await tx
         .insert(products)
-        .values({ id: product.id, title: product.title, active: product.active, createdAt: now, updatedAt: now })
-        .onConflictDoUpdate({
-          target: products.id,
-          set: { title: product.title, active: product.active, updatedAt: now },
-        })
+        .values({ id: product.id, ...fields, createdAt: now })
+        .onConflictDoUpdate({ target: products.id, set: fields })
         .returning();
       await tx.delete(productPrices).where(eq(productPrices.productId, product.id));
       if (product.prices.length > 0) {
-        await tx
-          .insert(productPrices)
-          .values(product.prices.map((price) => ({ productId: product.id, currency: price.currency, amount: price.amount })));
+        await tx.insert(productPrices).values(
+          product.prices.map((price) => ({
+            productId: product.id,
+            currency: price.currency,
+            regionId: price.regionId ?? null,
+            minQuantity: price.minQuantity,
+            amount: price.amount,
+            compareAtAmount: price.compareAtAmount ?? null,
+          })),
+        );
       }
       return { ...product, createdAt: row!.createdAt, updatedAt: row!.updatedAt };
     });
@@ -59,28 +103,58 @@ export class CatalogRepository {
           rows.map((row) => row.id),
         ),
       )
-      .orderBy(asc(productPrices.currency));
+      .orderBy(asc(productPrices.currency), asc(productPrices.regionId), asc(productPrices.minQuantity));
     return rows.map((row) => ({
       ...row,
       prices: prices
         .filter((price) => price.productId === row.id)
-        .map((price) => ({ currency: price.currency, amount: price.amount })),
+        .map((price) => ({
+          currency: price.currency,
+          regionId: price.regionId ?? undefined,
+          minQuantity: price.minQuantity,
+          amount: price.amount,
+          compareAtAmount: price.compareAtAmount ?? undefined,
+        })),
     }));
   }
 
   /**
-   * What a cart in `currency` may charge for each product: one statement on
-   * the hot path of AddLineItem and CreateCart. Unknown products are absent.
+   * What a cart in `currency` may charge for each product, with every price
+   * tier in that currency (any region): one statement on the hot paths of
+   * AddLineItem, UpdateLineItem and CreateCart. Unknown products are absent.
    */
   async offers(productIds: readonly string[], currency: string, sql: Sql | Tx = this.sql): Promise<Map<string, ProductOffer>> {
-    const rows = await sql<{ id: string; title: string; active: boolean; amount: bigint | null }[]>`
-      select p.id, p.title, p.active, pp.amount
+    if (productIds.length === 0) return new Map();
+    const rows = await sql<
+      { id: string; title: string; active: boolean; discountable: boolean; shippable: boolean; sales_channel_ids: string[]; prices: OfferPriceJson[] }[]
+    >`
+      select p.id, p.title, p.active, p.discountable, p.shippable, p.sales_channel_ids,
+        coalesce(json_agg(json_build_object(
+          'regionId', pp.region_id, 'minQuantity', pp.min_quantity, 'amount', pp.amount::text,
+          'compareAtAmount', pp.compare_at_amount::text
+        )) filter (where pp.product_id is not null), '[]'::json) as prices
       from products p left join product_prices pp on pp.product_id = p.id and pp.currency = ${currency}
-      where p.id = any(${productIds as string[]}::text[])`;
+      where p.id = any(${productIds as string[]}::text[])
+      group by p.id`;
     return new Map(
       rows.map((row) => [
         row.id,
-        { title: row.title, active: row.active, unitPrice: row.amount ?? undefined },
+        {
+          title: row.title,
+          active: row.active,
+          discountable: row.discountable,
+          shippable: row.shippable,
+          salesChannelIds: row.sales_channel_ids,
+          prices: row.prices.map(
+            (price): TieredPrice => ({
+              currency,
+              regionId: price.regionId ?? undefined,
+              minQuantity: price.minQuantity,
+              amount: BigInt(price.amount),
+              compareAtAmount: price.compareAtAmount === null ? undefined : BigInt(price.compareAtAmount),
+            }),
+          ),
+        },
       ]),
     );
   }

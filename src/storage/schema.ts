@@ -13,6 +13,7 @@ import {
   text,
   timestamp,
   unique,
+  uniqueIndex,
   uuid,
 } from "drizzle-orm/pg-core";
 
@@ -22,6 +23,125 @@ const timestamps = {
   createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull(),
   updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull(),
 };
+
+/**
+ * Money inside jsonb is always a string of minor units: JSON numbers lose
+ * precision above 2^53, and jsonb turns them into floats for the reader.
+ */
+type JsonAmount = string;
+
+/** An amount in one currency, as jsonb. */
+export interface CurrencyAmountJson {
+  currency: string;
+  amount: JsonAmount;
+}
+
+export interface CountryTaxRateJson {
+  country: string;
+  basisPoints: number;
+  provinces: { province: string; basisPoints: number }[];
+}
+
+export interface ShippingOptionPriceJson {
+  currency: string;
+  amount: JsonAmount;
+  freeAbove?: JsonAmount;
+}
+
+export interface AddressJson {
+  name: string;
+  company: string;
+  line1: string;
+  line2: string;
+  city: string;
+  postalCode: string;
+  province: string;
+  country: string;
+  phone: string;
+}
+
+/** A promotion a cart holds by code. */
+export interface CartPromotionJson {
+  id: string;
+  code: string;
+}
+
+export interface ShippingMethodJson {
+  id: string;
+  shippingOptionId: string;
+  name: string;
+  amount: JsonAmount;
+  freeAbove?: JsonAmount;
+}
+
+/** Markets: currency, shipping countries and tax rates. */
+export const regions = pgTable(
+  "regions",
+  {
+    id: text("id").primaryKey(),
+    name: text("name").notNull(),
+    currency: char("currency", { length: 3 }).notNull(),
+    // Empty: any country.
+    countries: text("countries").array().notNull().default(sql`'{}'::text[]`),
+    pricesIncludeTax: boolean("prices_include_tax").notNull(),
+    defaultTaxRateBp: integer("default_tax_rate_bp").notNull(),
+    taxRates: jsonb("tax_rates").$type<CountryTaxRateJson[]>().notNull().default([]),
+    ...timestamps,
+  },
+  (t) => [
+    index("regions_currency_id_idx").on(t.currency, t.id),
+    check("regions_default_tax_rate_bp_check", sql`${t.defaultTaxRateBp} between 0 and 10000`),
+  ],
+);
+
+export const salesChannels = pgTable("sales_channels", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  description: text("description").notNull().default(""),
+  ...timestamps,
+});
+
+export const shippingOptions = pgTable(
+  "shipping_options",
+  {
+    id: text("id").primaryKey(),
+    name: text("name").notNull(),
+    regionId: text("region_id")
+      .notNull()
+      .references(() => regions.id),
+    prices: jsonb("prices").$type<ShippingOptionPriceJson[]>().notNull(),
+    ...timestamps,
+  },
+  (t) => [index("shipping_options_region_id_id_idx").on(t.regionId, t.id)],
+);
+
+export const promotions = pgTable(
+  "promotions",
+  {
+    id: text("id").primaryKey(),
+    // Null for an automatic promotion.
+    code: text("code"),
+    kind: text("kind", { enum: ["percentage", "fixed"] }).notNull(),
+    percentageBp: integer("percentage_bp"),
+    fixedAmounts: jsonb("fixed_amounts").$type<CurrencyAmountJson[]>().notNull().default([]),
+    target: text("target", { enum: ["order", "products", "shipping"] }).notNull(),
+    productIds: text("product_ids").array().notNull().default(sql`'{}'::text[]`),
+    minimumSubtotal: jsonb("minimum_subtotal").$type<CurrencyAmountJson[]>().notNull().default([]),
+    startsAt: timestamp("starts_at", { withTimezone: true, mode: "date" }),
+    endsAt: timestamp("ends_at", { withTimezone: true, mode: "date" }),
+    usageLimit: integer("usage_limit"),
+    usageLimitPerCustomer: integer("usage_limit_per_customer"),
+    ...timestamps,
+  },
+  (t) => [
+    // Codes are matched case-insensitively, so they are unique that way too.
+    uniqueIndex("promotions_code_key").on(sql`upper(${t.code})`),
+    // Every cart change loads the automatic promotions.
+    index("promotions_automatic_idx").on(t.id).where(sql`${t.code} is null`),
+    check("promotions_kind_check", sql`${t.kind} in ('percentage', 'fixed')`),
+    check("promotions_target_check", sql`${t.target} in ('order', 'products', 'shipping')`),
+  ],
+);
 
 export const carts = pgTable(
   "carts",
@@ -33,6 +153,19 @@ export const carts = pgTable(
     currency: char("currency", { length: 3 }).notNull(),
     email: text("email").notNull().default(""),
     metadata: jsonb("metadata").$type<Record<string, string>>().notNull().default({}),
+    regionId: text("region_id")
+      .notNull()
+      .references(() => regions.id),
+    salesChannelId: text("sales_channel_id")
+      .notNull()
+      .references(() => salesChannels.id),
+    shippingAddress: jsonb("shipping_address").$type<AddressJson>(),
+    billingAddress: jsonb("billing_address").$type<AddressJson>(),
+    // The promotions the cart holds by code, in the order they were applied.
+    promotions: jsonb("promotions").$type<CartPromotionJson[]>().notNull().default([]),
+    shippingMethods: jsonb("shipping_methods").$type<ShippingMethodJson[]>().notNull().default([]),
+    // computeTotals' result when the cart last changed, so reads return it unchanged (amounts as strings).
+    totals: jsonb("totals").notNull(),
     subtotal: bigint("subtotal", { mode: "bigint" }).notNull(),
     total: bigint("total", { mode: "bigint" }).notNull(),
     itemQuantity: integer("item_quantity").notNull(),
@@ -42,6 +175,8 @@ export const carts = pgTable(
   },
   (t) => [
     index("carts_customer_id_id_idx").on(t.customerId, t.id.desc()),
+    // Promotion usage counts the carts holding a promotion: promotions @> '[{"id": …}]'.
+    index("carts_promotions_idx").using("gin", t.promotions.op("jsonb_path_ops")),
     check("carts_status_check", sql`${t.status} in ('active', 'completed', 'deleted')`),
     check("carts_amounts_check", sql`${t.subtotal} >= 0 and ${t.total} >= 0`),
   ],
@@ -58,12 +193,17 @@ export const lineItems = pgTable(
     title: text("title").notNull(),
     quantity: integer("quantity").notNull(),
     unitPrice: bigint("unit_price", { mode: "bigint" }).notNull(),
+    compareAtUnitPrice: bigint("compare_at_unit_price", { mode: "bigint" }),
+    // The product's flags when the line was last priced.
+    discountable: boolean("discountable").notNull().default(true),
+    shippable: boolean("shippable").notNull().default(true),
     ...timestamps,
   },
   (t) => [
     unique("line_items_cart_id_product_id_key").on(t.cartId, t.productId),
     check("line_items_quantity_check", sql`${t.quantity} > 0`),
     check("line_items_unit_price_check", sql`${t.unitPrice} >= 0`),
+    check("line_items_compare_at_unit_price_check", sql`${t.compareAtUnitPrice} >= 0`),
   ],
 );
 
@@ -71,6 +211,10 @@ export const products = pgTable("products", {
   id: text("id").primaryKey(),
   title: text("title").notNull(),
   active: boolean("active").notNull(),
+  discountable: boolean("discountable").notNull().default(true),
+  shippable: boolean("shippable").notNull().default(true),
+  // Empty: sold in every sales channel.
+  salesChannelIds: text("sales_channel_ids").array().notNull().default(sql`'{}'::text[]`),
   ...timestamps,
 });
 
@@ -81,11 +225,17 @@ export const productPrices = pgTable(
       .notNull()
       .references(() => products.id, { onDelete: "cascade" }),
     currency: char("currency", { length: 3 }).notNull(),
+    // Null: the price holds in every region with this currency.
+    regionId: text("region_id").references(() => regions.id),
+    minQuantity: integer("min_quantity").notNull().default(1),
     amount: bigint("amount", { mode: "bigint" }).notNull(),
+    compareAtAmount: bigint("compare_at_amount", { mode: "bigint" }),
   },
   (t) => [
-    primaryKey({ columns: [t.productId, t.currency] }),
+    unique("product_prices_tier_key").on(t.productId, t.currency, t.regionId, t.minQuantity).nullsNotDistinct(),
     check("product_prices_amount_check", sql`${t.amount} >= 0`),
+    check("product_prices_min_quantity_check", sql`${t.minQuantity} >= 1`),
+    check("product_prices_compare_at_amount_check", sql`${t.compareAtAmount} >= 0`),
   ],
 );
 

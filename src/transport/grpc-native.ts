@@ -23,6 +23,7 @@ export interface NativeGrpcOptions {
 }
 
 type AnyMessage = MessageShape<DescMessage>;
+type Call = grpc.ServerUnaryCall<Buffer, AnyMessage> | grpc.ServerDuplexStream<Buffer, AnyMessage>;
 
 /**
  * A @grpc/grpc-js server for every registered service, built from the service
@@ -38,8 +39,8 @@ export function createNativeGrpcServer(options: NativeGrpcOptions): grpc.Server 
   const server = new grpc.Server({
     "grpc.max_receive_message_length": options.readMaxBytes,
     "grpc.max_send_message_length": options.writeMaxBytes,
-    // Ping idle clients every minute and drop those that stay silent for 20 s,
-    // so half-open connections do not pile up.
+    // Ping each client every minute and drop those that do not answer within
+    // 20 s, so connections to vanished peers do not pile up.
     "grpc.keepalive_time_ms": 60_000,
     "grpc.keepalive_timeout_ms": 20_000,
     // Channelz bookkeeping costs on every call and nothing here reads it.
@@ -110,7 +111,8 @@ function streamingHandler(spec: MethodImplSpec, interceptors: Interceptor[]): gr
     });
     const respond = async () => {
       try {
-        const requests = decodeEach(spec.method.input, call as AsyncIterable<Buffer>);
+        // Reading to the end must not destroy the call: the answer is still to be written.
+        const requests = decodeEach(spec.method.input, call.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>);
         let headerSent = false;
         for await (const message of transformInvokeImplementation(spec, context, interceptors)(requests)) {
           // The chain fills the response header before the first message.
@@ -139,7 +141,7 @@ const cancelledByClient = new ConnectError("the client cancelled the call", Code
  * reports every call as cancelled once it is over, so the listener must go
  * before the answer does.
  */
-function cancellationOf(call: grpc.ServerUnaryCall<Buffer, AnyMessage> | grpc.ServerDuplexStream<Buffer, AnyMessage>) {
+function cancellationOf(call: Call) {
   const controller = new AbortController();
   const cancel = () => controller.abort(cancelledByClient);
   call.once("cancelled", cancel);
@@ -165,7 +167,7 @@ function encode(schema: DescMessage, message: AnyMessage): Buffer {
 }
 
 /** The call as Connect's handler context describes it. */
-function callOf(call: grpc.ServerUnaryCall<Buffer, AnyMessage> | grpc.ServerDuplexStream<Buffer, AnyMessage>, signal: AbortSignal): UnaryCall {
+function callOf(call: Call, signal: AbortSignal): UnaryCall {
   const deadline = call.getDeadline();
   const deadlineMs = deadline instanceof Date ? deadline.getTime() : deadline;
   return {

@@ -70,9 +70,10 @@ function handOn(socket: net.Socket, bytesRead: Buffer, sink: (socket: net.Socket
  * The choice holds for the connection's lifetime: HTTP/2 multiplexes many
  * requests over one connection, and only its first is looked at. A client
  * that later sends a Connect request on a connection that began with gRPC
- * reaches the gRPC sink, and @grpc/grpc-js answers anything but
- * application/grpc* with 415 Unsupported Media Type. Clients keep to one
- * protocol per connection in practice, so mixed clients on one port work.
+ * reaches the gRPC sink, and @grpc/grpc-js answers it with 415 Unsupported
+ * Media Type (it takes any application/grpc* content-type, so gRPC-Web would
+ * even get plain gRPC back). Clients keep to one protocol per connection in
+ * practice, so mixed clients on one port work.
  */
 function routeByFirstRequest(
   socket: net.Socket,

@@ -39,6 +39,8 @@ type Schema = JsonObject;
 
 const errorRef = { $ref: "#/components/schemas/Error" };
 
+const openApiMethods = new Set(["GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE"]);
+
 /**
  * An OpenAPI 3.1 document of the REST surface: one operation per
  * `google.api.http` binding of the given services, schemas for every message
@@ -56,6 +58,8 @@ export function createOpenApiDocument(services: readonly DescService[], info: Op
     tags.push({ name: service.name, ...described(service) });
     const seen = new Map<DescMethod, number>();
     for (const binding of bindings) {
+      // OpenAPI has no place for custom HTTP methods; such bindings stay undocumented.
+      if (!openApiMethods.has(binding.httpMethod)) continue;
       const index = seen.get(binding.method) ?? 0;
       seen.set(binding.method, index + 1);
       const operations = (paths[openApiPathOf(binding.template)] ??= {});

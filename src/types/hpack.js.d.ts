@@ -1,4 +1,4 @@
-// hpack.js ships no types; this covers the decompressor the HTTP/2 sniffer uses.
+// hpack.js ships no types; these cover what the HTTP/2 sniffer and its tests use.
 declare module "hpack.js" {
   import type { Duplex } from "node:stream";
 
@@ -14,8 +14,15 @@ declare module "hpack.js" {
     read(): HeaderField | null;
   }
 
+  export interface Compressor extends Duplex {
+    write(headers: { name: string; value: string }[]): boolean;
+    /** The header block for everything written so far. */
+    read(): Buffer;
+  }
+
   const hpack: {
     decompressor: { create(options: { table: { size: number } }): Decompressor };
+    compressor: { create(options: { table: { size: number } }): Compressor };
   };
   export default hpack;
 }

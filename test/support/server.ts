@@ -12,6 +12,10 @@ export interface TestServer {
   readonly port: number;
   /** Everything the process logged so far, one parsed JSON object per line. */
   readonly logs: Record<string, unknown>[];
+  /** The service's process (with WORKERS > 1, the primary that supervises the workers). */
+  readonly pid: number;
+  /** Resolves with the exit code once the process has exited. */
+  readonly exited: Promise<number | null>;
   stop(): Promise<void>;
 }
 
@@ -32,6 +36,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   const logs: Record<string, unknown>[] = [];
   const stderr: string[] = [];
   child.stderr!.on("data", (chunk: Buffer) => stderr.push(chunk.toString()));
@@ -52,6 +57,8 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
     baseUrl: `http://127.0.0.1:${port}`,
     port,
     logs,
+    pid: child.pid!,
+    exited,
     stop: () => stopProcess(child),
   };
 }

@@ -12,6 +12,7 @@ describe("loadConfig", () => {
       maxLinesPerCart: 100,
       maxLineQuantity: 10_000,
       seedDemoProducts: false,
+      grpcServer: "native",
     });
   });
 
@@ -24,6 +25,7 @@ describe("loadConfig", () => {
       MAX_LINES_PER_CART: "5",
       MAX_LINE_QUANTITY: "99",
       SEED_DEMO_PRODUCTS: "true",
+      GRPC_SERVER: "connect",
     });
     expect(config).toMatchObject({
       port: 0,
@@ -33,6 +35,7 @@ describe("loadConfig", () => {
       maxLinesPerCart: 5,
       maxLineQuantity: 99,
       seedDemoProducts: true,
+      grpcServer: "connect",
     });
     expect(loadConfig({ DATABASE_URL: "", PORT: "", SEED_DEMO_PRODUCTS: "0" })).toMatchObject({
       databaseUrl: undefined,
@@ -53,6 +56,7 @@ describe("loadConfig", () => {
     ["DEFAULT_CURRENCY", "usd", /DEFAULT_CURRENCY must be a supported ISO 4217 code such as USD, got "usd"/],
     ["DEFAULT_CURRENCY", "XTS", /DEFAULT_CURRENCY must be a supported ISO 4217 code such as USD, got "XTS"/],
     ["SEED_DEMO_PRODUCTS", "yes", /SEED_DEMO_PRODUCTS must be 1, true, 0 or false, got "yes"/],
+    ["GRPC_SERVER", "grpc-js", /GRPC_SERVER must be "native" or "connect", got "grpc-js"/],
   ])("refuses %s=%s with a message naming the variable and the value", (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(message);
   });

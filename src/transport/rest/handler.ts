@@ -1,6 +1,5 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
+import type { ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
 import { createLogger } from "../../logger.js";
 import type { UnaryInvoker, UnaryMethodSpec } from "../services.js";
 import { MalformedPathError } from "./path-template.js";
@@ -19,9 +18,10 @@ export interface RestHandlerOptions {
 
 export const openApiPath = "/openapi.json";
 
-type NodeServerRequest = IncomingMessage | Http2ServerRequest;
-type NodeServerResponse = ServerResponse | Http2ServerResponse;
-type NodeHandlerFn = (request: NodeServerRequest, response: NodeServerResponse) => void;
+/** A request handler for HTTP/1.1 and HTTP/2 alike, as the Connect adapter takes its fallback. */
+type NodeHandlerFn = NonNullable<ConnectNodeAdapterOptions["fallback"]>;
+type NodeServerRequest = Parameters<NodeHandlerFn>[0];
+type NodeServerResponse = Parameters<NodeHandlerFn>[1];
 
 type RestRoute = HttpBinding & { readonly spec: UnaryMethodSpec };
 
@@ -66,24 +66,30 @@ export function createRestHandler(options: RestHandlerOptions): NodeHandlerFn {
       requestHeader: headersOf(request),
       signal: abort.signal,
     });
+    // Plain HTTP responses have no trailers: what interceptors put there travels as headers.
     const headers = new Headers(result.header);
     result.trailer.forEach((value, key) => headers.append(key, value));
     send(response, binding.successStatus, JSON.stringify(responseJson(binding, result.message)), headers);
   }
 
   return (request, response) => {
-    handle(request, response).catch((reason: unknown) => {
-      if (!(reason instanceof ConnectError)) {
-        log.error("REST transcoding failed", { method: request.method, url: request.url, cause: String((reason as Error)?.stack ?? reason) });
-      }
-      const error = reason instanceof ConnectError ? reason : new ConnectError("internal error", Code.Internal);
-      try {
+    handle(request, response)
+      .catch((reason: unknown) => {
+        if (!(reason instanceof ConnectError)) {
+          log.error("REST transcoding failed", { method: request.method, url: request.url, cause: describe(reason) });
+        }
+        const error = reason instanceof ConnectError ? reason : new ConnectError("internal error", Code.Internal);
         send(response, httpStatusOf(error), JSON.stringify(errorBody(error)), error.metadata);
-      } catch {
-        // The client has gone; there is no one left to tell.
-      }
-    });
+      })
+      .catch((reason: unknown) => {
+        log.error("REST error response failed", { method: request.method, url: request.url, cause: describe(reason) });
+        response.destroy();
+      });
   };
+}
+
+function describe(reason: unknown): string {
+  return String((reason as Error | undefined)?.stack ?? reason);
 }
 
 function matchRoute(routes: RouteTable<RestRoute>, httpMethod: string, path: string) {
@@ -153,8 +159,7 @@ function send(response: NodeServerResponse, status: number, payload: string, hea
   headers.forEach((value, key) => {
     fields[key] = value;
   });
-  // Both response kinds take the same arguments; TypeScript cannot call the union.
-  (response as ServerResponse).writeHead(status, {
+  response.writeHead(status, {
     ...fields,
     "content-type": "application/json",
     "content-length": String(Buffer.byteLength(payload)),

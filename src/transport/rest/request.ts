@@ -68,10 +68,12 @@ export function decodeRequest(binding: HttpBinding, variables: PathBindings, que
     const fields = queryFields(binding, key);
     const leaf = fields.at(-1)!;
     const values = query.getAll(key);
-    if (leaf.fieldKind !== "list" && values.length > 1) {
+    // A field mask is a list too: `update_mask=a&update_mask=b` reads as `update_mask=a,b`.
+    const fieldMask = leaf.fieldKind === "message" && leaf.message.typeName === "google.protobuf.FieldMask";
+    if (leaf.fieldKind !== "list" && !fieldMask && values.length > 1) {
       throw invalid(`query parameter "${key}" is given ${values.length} times but is not repeated`);
     }
-    const json = leaf.fieldKind === "list" ? values.map((value) => jsonFromText(leaf, value)) : jsonFromText(leaf, values[0]!);
+    const json = leaf.fieldKind === "list" ? values.map((value) => jsonFromText(leaf, value)) : jsonFromText(leaf, values.join(","));
     try {
       merge(nestedJson(fields, json));
     } catch (error) {

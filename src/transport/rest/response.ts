@@ -35,7 +35,9 @@ export class HttpStatusError extends ConnectError {
 
 /** The HTTP status for an error: the standard gRPC mapping unless the HTTP layer chose another. */
 export function httpStatusOf(error: ConnectError): number {
-  return error instanceof HttpStatusError ? error.status : codeToHttpStatus(error.code);
+  // Not `instanceof`: ConnectError's Symbol.hasInstance accepts any ConnectError for every subclass.
+  const { status } = error as Partial<HttpStatusError>;
+  return typeof status === "number" ? status : codeToHttpStatus(error.code);
 }
 
 /**

@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file commerce/cart/v1/cart.proto.
  */
 export const file_commerce_cart_v1_cart: GenFile = /*@__PURE__*/
-  fileDesc("Chtjb21tZXJjZS9jYXJ0L3YxL2NhcnQucHJvdG8SEGNvbW1lcmNlLmNhcnQudjEigwQKBENhcnQSCgoCaWQYASABKAkSEwoLY3VzdG9tZXJfaWQYAiABKAkSLAoGc3RhdHVzGAMgASgOMhwuY29tbWVyY2UuY2FydC52MS5DYXJ0U3RhdHVzEiYKCGN1cnJlbmN5GAQgASgJQhS6SBHYAQFyDDIKXltBLVpdezN9JBIpCgVpdGVtcxgFIAMoCzIaLmNvbW1lcmNlLmNhcnQudjEuTGluZUl0ZW0SFgoOc3VidG90YWxfY2VudHMYBiABKAMSEwoLdG90YWxfY2VudHMYByABKAMSHAoFZW1haWwYCCABKAlCDbpICtgBAXIFGP4BYAESTwoIbWV0YWRhdGEYCSADKAsyJC5jb21tZXJjZS5jYXJ0LnYxLkNhcnQuTWV0YWRhdGFFbnRyeUIXukgUmgEREDIiBnIEEAEYKCoFcgMY9AMSFQoEZXRhZxgKIAEoCUIHukgEcgIYQBIVCg1pdGVtX3F1YW50aXR5GAsgASgFEi4KCmNyZWF0ZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLuAQoITGluZUl0ZW0SCgoCaWQYASABKAkSDwoHY2FydF9pZBgCIAEoCRISCgpwcm9kdWN0X2lkGAMgASgJEg0KBXRpdGxlGAQgASgJEhAKCHF1YW50aXR5GAUgASgFEhgKEHVuaXRfcHJpY2VfY2VudHMYBiABKAMSFgoOc3VidG90YWxfY2VudHMYByABKAMSLgoKY3JlYXRlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAqdQoKQ2FydFN0YXR1cxIbChdDQVJUX1NUQVRVU19VTlNQRUNJRklFRBAAEhYKEkNBUlRfU1RBVFVTX0FDVElWRRABEhkKFUNBUlRfU1RBVFVTX0NPTVBMRVRFRBACEhcKE0NBUlRfU1RBVFVTX0RFTEVURUQQA2IGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp]);
+  fileDesc("Chtjb21tZXJjZS9jYXJ0L3YxL2NhcnQucHJvdG8SEGNvbW1lcmNlLmNhcnQudjEisAcKBENhcnQSCgoCaWQYASABKAkSEwoLY3VzdG9tZXJfaWQYAiABKAkSLAoGc3RhdHVzGAMgASgOMhwuY29tbWVyY2UuY2FydC52MS5DYXJ0U3RhdHVzEiYKCGN1cnJlbmN5GAQgASgJQhS6SBHYAQFyDDIKXltBLVpdezN9JBIpCgVpdGVtcxgFIAMoCzIaLmNvbW1lcmNlLmNhcnQudjEuTGluZUl0ZW0SFgoOc3VidG90YWxfY2VudHMYBiABKAMSEwoLdG90YWxfY2VudHMYByABKAMSHAoFZW1haWwYCCABKAlCDbpICtgBAXIFGP4BYAESTwoIbWV0YWRhdGEYCSADKAsyJC5jb21tZXJjZS5jYXJ0LnYxLkNhcnQuTWV0YWRhdGFFbnRyeUIXukgUmgEREDIiBnIEEAEYKCoFcgMY9AMSFQoEZXRhZxgKIAEoCUIHukgEcgIYQBIVCg1pdGVtX3F1YW50aXR5GAsgASgFEi4KCmNyZWF0ZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEj4KCXJlZ2lvbl9pZBgOIAEoCUIrukgo2AEBciMyIV5bQS1aYS16MC05XVtBLVphLXowLTkuXy1dezAsNjN9JBJFChBzYWxlc19jaGFubmVsX2lkGA8gASgJQiu6SCjYAQFyIzIhXltBLVphLXowLTldW0EtWmEtejAtOS5fLV17MCw2M30kEjMKEHNoaXBwaW5nX2FkZHJlc3MYECABKAsyGS5jb21tZXJjZS5jYXJ0LnYxLkFkZHJlc3MSMgoPYmlsbGluZ19hZGRyZXNzGBEgASgLMhkuY29tbWVyY2UuY2FydC52MS5BZGRyZXNzEhMKC3Byb21vX2NvZGVzGBIgAygJEjoKEHNoaXBwaW5nX21ldGhvZHMYEyADKAsyIC5jb21tZXJjZS5jYXJ0LnYxLlNoaXBwaW5nTWV0aG9kEiwKBnRvdGFscxgUIAEoCzIcLmNvbW1lcmNlLmNhcnQudjEuQ2FydFRvdGFscxI8ChFwcm9tb3Rpb25fbm90aWNlcxgVIAMoCzIhLmNvbW1lcmNlLmNhcnQudjEuUHJvbW90aW9uTm90aWNlGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLAAgoKQ2FydFRvdGFscxIVCg1pdGVtX3N1YnRvdGFsGAEgASgDEhsKE2l0ZW1fZGlzY291bnRfdG90YWwYAiABKAMSFgoOaXRlbV90YXhfdG90YWwYAyABKAMSEgoKaXRlbV90b3RhbBgEIAEoAxIZChFzaGlwcGluZ19zdWJ0b3RhbBgFIAEoAxIfChdzaGlwcGluZ19kaXNjb3VudF90b3RhbBgGIAEoAxIaChJzaGlwcGluZ190YXhfdG90YWwYByABKAMSFgoOc2hpcHBpbmdfdG90YWwYCCABKAMSFgoOZGlzY291bnRfdG90YWwYCSABKAMSEQoJdGF4X3RvdGFsGAogASgDEhAKCHN1YnRvdGFsGAsgASgDEg0KBXRvdGFsGAwgASgDEhYKDm9yaWdpbmFsX3RvdGFsGA0gASgDInAKCkxpbmVUb3RhbHMSEAoIc3VidG90YWwYASABKAMSFgoOZGlzY291bnRfdG90YWwYAiABKAMSEQoJdGF4X3RvdGFsGAMgASgDEg0KBXRvdGFsGAQgASgDEhYKDm9yaWdpbmFsX3RvdGFsGAUgASgDIj4KB1RheExpbmUSDAoEY29kZRgBIAEoCRIPCgdyYXRlX2JwGAIgASgFEhQKDGFtb3VudF9jZW50cxgDIAEoAyJGCgpBZGp1c3RtZW50EhQKDHByb21vdGlvbl9pZBgBIAEoCRIMCgRjb2RlGAIgASgJEhQKDGFtb3VudF9jZW50cxgDIAEoAyJACg9Qcm9tb3Rpb25Ob3RpY2USDAoEY29kZRgBIAEoCRIOCgZyZWFzb24YAiABKAkSDwoHbWVzc2FnZRgDIAEoCSKKAgoHQWRkcmVzcxIWCgRuYW1lGAEgASgJQgi6SAVyAxjIARIZCgdjb21wYW55GAIgASgJQgi6SAVyAxjIARIXCgVsaW5lMRgDIAEoCUIIukgFcgMYyAESFwoFbGluZTIYBCABKAlCCLpIBXIDGMgBEhUKBGNpdHkYBSABKAlCB7pIBHICGGQSHAoLcG9zdGFsX2NvZGUYBiABKAlCB7pIBHICGBQSGQoIcHJvdmluY2UYByABKAlCB7pIBHICGGQSIgoHY291bnRyeRgIIAEoCUIRukgOcgwyCl5bQS1aXXsyfSQSJgoFcGhvbmUYCSABKAlCF7pIFHISGCgyDl5bMC05KygpIC4tXSokIusBCg5TaGlwcGluZ01ldGhvZBIKCgJpZBgBIAEoCRIaChJzaGlwcGluZ19vcHRpb25faWQYAiABKAkSDAoEbmFtZRgDIAEoCRIUCgxhbW91bnRfY2VudHMYBCABKAMSLAoGdG90YWxzGAUgASgLMhwuY29tbWVyY2UuY2FydC52MS5MaW5lVG90YWxzEiwKCXRheF9saW5lcxgGIAMoCzIZLmNvbW1lcmNlLmNhcnQudjEuVGF4TGluZRIxCgthZGp1c3RtZW50cxgHIAMoCzIcLmNvbW1lcmNlLmNhcnQudjEuQWRqdXN0bWVudCLHAwoITGluZUl0ZW0SCgoCaWQYASABKAkSDwoHY2FydF9pZBgCIAEoCRISCgpwcm9kdWN0X2lkGAMgASgJEg0KBXRpdGxlGAQgASgJEhAKCHF1YW50aXR5GAUgASgFEhgKEHVuaXRfcHJpY2VfY2VudHMYBiABKAMSFgoOc3VidG90YWxfY2VudHMYByABKAMSLgoKY3JlYXRlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKAobY29tcGFyZV9hdF91bml0X3ByaWNlX2NlbnRzGAogASgDSACIAQESLAoGdG90YWxzGAsgASgLMhwuY29tbWVyY2UuY2FydC52MS5MaW5lVG90YWxzEiwKCXRheF9saW5lcxgMIAMoCzIZLmNvbW1lcmNlLmNhcnQudjEuVGF4TGluZRIxCgthZGp1c3RtZW50cxgNIAMoCzIcLmNvbW1lcmNlLmNhcnQudjEuQWRqdXN0bWVudEIeChxfY29tcGFyZV9hdF91bml0X3ByaWNlX2NlbnRzKnUKCkNhcnRTdGF0dXMSGwoXQ0FSVF9TVEFUVVNfVU5TUEVDSUZJRUQQABIWChJDQVJUX1NUQVRVU19BQ1RJVkUQARIZChVDQVJUX1NUQVRVU19DT01QTEVURUQQAhIXChNDQVJUX1NUQVRVU19ERUxFVEVEEANiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_timestamp]);
 
 /**
  * A shopping cart owned by one customer. Every amount is an integer number of
@@ -44,7 +44,10 @@ export type Cart = Message<"commerce.cart.v1.Cart"> & {
   status: CartStatus;
 
   /**
-   * ISO 4217 code of every amount in the cart. Changeable only while the cart is empty.
+   * ISO 4217 code of every amount in the cart: always the region's currency.
+   * UpdateCart may change it only while the cart is empty (it then moves the
+   * cart to the region chosen for that currency, as CreateCart does); set
+   * region_id to move a cart with lines.
    *
    * @generated from field: string currency = 4;
    */
@@ -58,14 +61,15 @@ export type Cart = Message<"commerce.cart.v1.Cart"> & {
   items: LineItem[];
 
   /**
-   * Sum of the line subtotals. Output only.
+   * Equals totals.subtotal: the line subtotals plus the shipping prices, before
+   * discounts and (in tax-exclusive regions) before tax. Output only.
    *
    * @generated from field: int64 subtotal_cents = 6;
    */
   subtotalCents: bigint;
 
   /**
-   * What the customer pays. Output only.
+   * What the customer pays; equals totals.total. Output only.
    *
    * @generated from field: int64 total_cents = 7;
    */
@@ -113,6 +117,67 @@ export type Cart = Message<"commerce.cart.v1.Cart"> & {
    * @generated from field: google.protobuf.Timestamp updated_at = 13;
    */
   updatedAt?: Timestamp | undefined;
+
+  /**
+   * The region the cart sells in (StoreConfigService); it sets the currency,
+   * tax rates and the countries the cart can ship to.
+   *
+   * @generated from field: string region_id = 14;
+   */
+  regionId: string;
+
+  /**
+   * The sales channel the cart sells through; only products sold in it can be added.
+   *
+   * @generated from field: string sales_channel_id = 15;
+   */
+  salesChannelId: string;
+
+  /**
+   * Where the goods go. Its country must be one of the region's countries
+   * (when the region lists any); its country and province select the tax rate.
+   *
+   * @generated from field: commerce.cart.v1.Address shipping_address = 16;
+   */
+  shippingAddress?: Address | undefined;
+
+  /**
+   * Who pays.
+   *
+   * @generated from field: commerce.cart.v1.Address billing_address = 17;
+   */
+  billingAddress?: Address | undefined;
+
+  /**
+   * The promotion codes the cart holds, in the order they were applied.
+   * Output only: change them with ApplyPromotionCodes and RemovePromotionCodes.
+   *
+   * @generated from field: repeated string promo_codes = 18;
+   */
+  promoCodes: string[];
+
+  /**
+   * How the cart ships (at most one). Output only: change it with
+   * AddShippingMethod and RemoveShippingMethod.
+   *
+   * @generated from field: repeated commerce.cart.v1.ShippingMethod shipping_methods = 19;
+   */
+  shippingMethods: ShippingMethod[];
+
+  /**
+   * Every amount of the cart, computed when it last changed. Output only.
+   *
+   * @generated from field: commerce.cart.v1.CartTotals totals = 20;
+   */
+  totals?: CartTotals | undefined;
+
+  /**
+   * Held promotion codes that take nothing off at the moment, with why
+   * (e.g. the item subtotal fell below their minimum). Output only.
+   *
+   * @generated from field: repeated commerce.cart.v1.PromotionNotice promotion_notices = 21;
+   */
+  promotionNotices: PromotionNotice[];
 };
 
 /**
@@ -121,6 +186,387 @@ export type Cart = Message<"commerce.cart.v1.Cart"> & {
  */
 export const CartSchema: GenMessage<Cart> = /*@__PURE__*/
   messageDesc(file_commerce_cart_v1_cart, 0);
+
+/**
+ * Every amount of a cart, in minor units of its currency, each rounded exactly
+ * once (docs/totals.md). In tax-exclusive regions total = subtotal −
+ * discount_total + tax_total; in tax-inclusive regions total = subtotal −
+ * discount_total and tax_total is the tax contained in it.
+ *
+ * @generated from message commerce.cart.v1.CartTotals
+ */
+export type CartTotals = Message<"commerce.cart.v1.CartTotals"> & {
+  /**
+   * Σ line subtotals (quantity × unit price).
+   *
+   * @generated from field: int64 item_subtotal = 1;
+   */
+  itemSubtotal: bigint;
+
+  /**
+   * Σ line discounts.
+   *
+   * @generated from field: int64 item_discount_total = 2;
+   */
+  itemDiscountTotal: bigint;
+
+  /**
+   * Σ line taxes.
+   *
+   * @generated from field: int64 item_tax_total = 3;
+   */
+  itemTaxTotal: bigint;
+
+  /**
+   * Σ line totals.
+   *
+   * @generated from field: int64 item_total = 4;
+   */
+  itemTotal: bigint;
+
+  /**
+   * Σ shipping method prices (0 for a method that is free by threshold).
+   *
+   * @generated from field: int64 shipping_subtotal = 5;
+   */
+  shippingSubtotal: bigint;
+
+  /**
+   * Σ shipping discounts.
+   *
+   * @generated from field: int64 shipping_discount_total = 6;
+   */
+  shippingDiscountTotal: bigint;
+
+  /**
+   * Σ shipping taxes.
+   *
+   * @generated from field: int64 shipping_tax_total = 7;
+   */
+  shippingTaxTotal: bigint;
+
+  /**
+   * Σ shipping method totals.
+   *
+   * @generated from field: int64 shipping_total = 8;
+   */
+  shippingTotal: bigint;
+
+  /**
+   * item_discount_total + shipping_discount_total.
+   *
+   * @generated from field: int64 discount_total = 9;
+   */
+  discountTotal: bigint;
+
+  /**
+   * item_tax_total + shipping_tax_total.
+   *
+   * @generated from field: int64 tax_total = 10;
+   */
+  taxTotal: bigint;
+
+  /**
+   * item_subtotal + shipping_subtotal.
+   *
+   * @generated from field: int64 subtotal = 11;
+   */
+  subtotal: bigint;
+
+  /**
+   * What the customer pays: item_total + shipping_total.
+   *
+   * @generated from field: int64 total = 12;
+   */
+  total: bigint;
+
+  /**
+   * What the cart would cost without promotions, at compare-at prices where
+   * they are higher, tax included.
+   *
+   * @generated from field: int64 original_total = 13;
+   */
+  originalTotal: bigint;
+};
+
+/**
+ * Describes the message commerce.cart.v1.CartTotals.
+ * Use `create(CartTotalsSchema)` to create a new message.
+ */
+export const CartTotalsSchema: GenMessage<CartTotals> = /*@__PURE__*/
+  messageDesc(file_commerce_cart_v1_cart, 1);
+
+/**
+ * The amounts of one line item or shipping method, in minor units.
+ *
+ * @generated from message commerce.cart.v1.LineTotals
+ */
+export type LineTotals = Message<"commerce.cart.v1.LineTotals"> & {
+  /**
+   * Line: quantity × unit price. Shipping method: its price.
+   *
+   * @generated from field: int64 subtotal = 1;
+   */
+  subtotal: bigint;
+
+  /**
+   * Σ adjustments.
+   *
+   * @generated from field: int64 discount_total = 2;
+   */
+  discountTotal: bigint;
+
+  /**
+   * Σ tax lines.
+   *
+   * @generated from field: int64 tax_total = 3;
+   */
+  taxTotal: bigint;
+
+  /**
+   * subtotal − discount_total (+ tax_total in tax-exclusive regions).
+   *
+   * @generated from field: int64 total = 4;
+   */
+  total: bigint;
+
+  /**
+   * The total without promotions, at the compare-at price when higher.
+   *
+   * @generated from field: int64 original_total = 5;
+   */
+  originalTotal: bigint;
+};
+
+/**
+ * Describes the message commerce.cart.v1.LineTotals.
+ * Use `create(LineTotalsSchema)` to create a new message.
+ */
+export const LineTotalsSchema: GenMessage<LineTotals> = /*@__PURE__*/
+  messageDesc(file_commerce_cart_v1_cart, 2);
+
+/**
+ * The tax on one line item or shipping method.
+ *
+ * @generated from message commerce.cart.v1.TaxLine
+ */
+export type TaxLine = Message<"commerce.cart.v1.TaxLine"> & {
+  /**
+   * Where the rate comes from: "default", a country ("DE") or a province ("US-CA").
+   *
+   * @generated from field: string code = 1;
+   */
+  code: string;
+
+  /**
+   * The rate in basis points (1000 = 10 %).
+   *
+   * @generated from field: int32 rate_bp = 2;
+   */
+  rateBp: number;
+
+  /**
+   * The tax, rounded half-even once.
+   *
+   * @generated from field: int64 amount_cents = 3;
+   */
+  amountCents: bigint;
+};
+
+/**
+ * Describes the message commerce.cart.v1.TaxLine.
+ * Use `create(TaxLineSchema)` to create a new message.
+ */
+export const TaxLineSchema: GenMessage<TaxLine> = /*@__PURE__*/
+  messageDesc(file_commerce_cart_v1_cart, 3);
+
+/**
+ * What one promotion took off one line item or shipping method.
+ *
+ * @generated from message commerce.cart.v1.Adjustment
+ */
+export type Adjustment = Message<"commerce.cart.v1.Adjustment"> & {
+  /**
+   * @generated from field: string promotion_id = 1;
+   */
+  promotionId: string;
+
+  /**
+   * The promotion's code; empty for an automatic promotion.
+   *
+   * @generated from field: string code = 2;
+   */
+  code: string;
+
+  /**
+   * @generated from field: int64 amount_cents = 3;
+   */
+  amountCents: bigint;
+};
+
+/**
+ * Describes the message commerce.cart.v1.Adjustment.
+ * Use `create(AdjustmentSchema)` to create a new message.
+ */
+export const AdjustmentSchema: GenMessage<Adjustment> = /*@__PURE__*/
+  messageDesc(file_commerce_cart_v1_cart, 4);
+
+/**
+ * A held promotion code that currently takes nothing off.
+ *
+ * @generated from message commerce.cart.v1.PromotionNotice
+ */
+export type PromotionNotice = Message<"commerce.cart.v1.PromotionNotice"> & {
+  /**
+   * @generated from field: string code = 1;
+   */
+  code: string;
+
+  /**
+   * Machine-readable reason: not_started, expired, wrong_currency, minimum_not_met.
+   *
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+
+  /**
+   * Readable explanation for the customer.
+   *
+   * @generated from field: string message = 3;
+   */
+  message: string;
+};
+
+/**
+ * Describes the message commerce.cart.v1.PromotionNotice.
+ * Use `create(PromotionNoticeSchema)` to create a new message.
+ */
+export const PromotionNoticeSchema: GenMessage<PromotionNotice> = /*@__PURE__*/
+  messageDesc(file_commerce_cart_v1_cart, 5);
+
+/**
+ * A postal address.
+ *
+ * @generated from message commerce.cart.v1.Address
+ */
+export type Address = Message<"commerce.cart.v1.Address"> & {
+  /**
+   * Recipient's name.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: string company = 2;
+   */
+  company: string;
+
+  /**
+   * @generated from field: string line1 = 3;
+   */
+  line1: string;
+
+  /**
+   * @generated from field: string line2 = 4;
+   */
+  line2: string;
+
+  /**
+   * @generated from field: string city = 5;
+   */
+  city: string;
+
+  /**
+   * @generated from field: string postal_code = 6;
+   */
+  postalCode: string;
+
+  /**
+   * State or province; its ISO 3166-2 subdivision code (e.g. "CA" for
+   * US-CA) selects a province tax rate of the region.
+   *
+   * @generated from field: string province = 7;
+   */
+  province: string;
+
+  /**
+   * ISO 3166-1 alpha-2 country code, e.g. "DE". Required.
+   *
+   * @generated from field: string country = 8;
+   */
+  country: string;
+
+  /**
+   * @generated from field: string phone = 9;
+   */
+  phone: string;
+};
+
+/**
+ * Describes the message commerce.cart.v1.Address.
+ * Use `create(AddressSchema)` to create a new message.
+ */
+export const AddressSchema: GenMessage<Address> = /*@__PURE__*/
+  messageDesc(file_commerce_cart_v1_cart, 6);
+
+/**
+ * A shipping option chosen for a cart.
+ *
+ * @generated from message commerce.cart.v1.ShippingMethod
+ */
+export type ShippingMethod = Message<"commerce.cart.v1.ShippingMethod"> & {
+  /**
+   * Server-assigned UUID.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * The chosen option (StoreConfigService).
+   *
+   * @generated from field: string shipping_option_id = 2;
+   */
+  shippingOptionId: string;
+
+  /**
+   * The option's name when the cart was last priced.
+   *
+   * @generated from field: string name = 3;
+   */
+  name: string;
+
+  /**
+   * What the method costs before shipping discounts: the option's price, or 0
+   * once the item subtotal after discounts reaches its free-above threshold.
+   *
+   * @generated from field: int64 amount_cents = 4;
+   */
+  amountCents: bigint;
+
+  /**
+   * @generated from field: commerce.cart.v1.LineTotals totals = 5;
+   */
+  totals?: LineTotals | undefined;
+
+  /**
+   * @generated from field: repeated commerce.cart.v1.TaxLine tax_lines = 6;
+   */
+  taxLines: TaxLine[];
+
+  /**
+   * @generated from field: repeated commerce.cart.v1.Adjustment adjustments = 7;
+   */
+  adjustments: Adjustment[];
+};
+
+/**
+ * Describes the message commerce.cart.v1.ShippingMethod.
+ * Use `create(ShippingMethodSchema)` to create a new message.
+ */
+export const ShippingMethodSchema: GenMessage<ShippingMethod> = /*@__PURE__*/
+  messageDesc(file_commerce_cart_v1_cart, 7);
 
 /**
  * One product in a cart, with the unit price the catalog had when the line was last priced.
@@ -164,7 +610,8 @@ export type LineItem = Message<"commerce.cart.v1.LineItem"> & {
   quantity: number;
 
   /**
-   * Catalog price of one unit in minor units of the cart currency. Output only.
+   * Catalog price of one unit in minor units of the cart currency, selected
+   * for the line's quantity, the cart's currency and region. Output only.
    *
    * @generated from field: int64 unit_price_cents = 6;
    */
@@ -190,6 +637,34 @@ export type LineItem = Message<"commerce.cart.v1.LineItem"> & {
    * @generated from field: google.protobuf.Timestamp updated_at = 9;
    */
   updatedAt?: Timestamp | undefined;
+
+  /**
+   * The price's "was" amount per unit, when the catalog gives one. Output only.
+   *
+   * @generated from field: optional int64 compare_at_unit_price_cents = 10;
+   */
+  compareAtUnitPriceCents?: bigint | undefined;
+
+  /**
+   * Output only.
+   *
+   * @generated from field: commerce.cart.v1.LineTotals totals = 11;
+   */
+  totals?: LineTotals | undefined;
+
+  /**
+   * Output only.
+   *
+   * @generated from field: repeated commerce.cart.v1.TaxLine tax_lines = 12;
+   */
+  taxLines: TaxLine[];
+
+  /**
+   * Discounts, one per promotion that took something off. Output only.
+   *
+   * @generated from field: repeated commerce.cart.v1.Adjustment adjustments = 13;
+   */
+  adjustments: Adjustment[];
 };
 
 /**
@@ -197,7 +672,7 @@ export type LineItem = Message<"commerce.cart.v1.LineItem"> & {
  * Use `create(LineItemSchema)` to create a new message.
  */
 export const LineItemSchema: GenMessage<LineItem> = /*@__PURE__*/
-  messageDesc(file_commerce_cart_v1_cart, 1);
+  messageDesc(file_commerce_cart_v1_cart, 8);
 
 /**
  * Where a cart is in its life.

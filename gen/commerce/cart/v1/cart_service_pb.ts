@@ -6,7 +6,7 @@ import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegen
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_buf_validate_validate } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
 import { file_commerce_cart_v1_access } from "./access_pb.js";
-import type { Cart, CartStatus } from "./cart_pb.js";
+import type { Address, Cart, CartStatus } from "./cart_pb.js";
 import { file_commerce_cart_v1_cart } from "./cart_pb.js";
 import { file_google_api_annotations } from "../../../google/api/annotations_pb.js";
 import type { FieldMask } from "@bufbuild/protobuf/wkt";
@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file commerce/cart/v1/cart_service.proto.
  */
 export const file_commerce_cart_v1_cart_service: GenFile = /*@__PURE__*/
-  fileDesc("CiNjb21tZXJjZS9jYXJ0L3YxL2NhcnRfc2VydmljZS5wcm90bxIQY29tbWVyY2UuY2FydC52MSJsCg1DYXJ0SXRlbUlucHV0EjwKCnByb2R1Y3RfaWQYASABKAlCKLpIJXIjMiFeW0EtWmEtejAtOV1bQS1aYS16MC05Ll8tXXswLDYzfSQSHQoIcXVhbnRpdHkYAiABKAVCC7pICBoGGMCEPSAAIvsCChFDcmVhdGVDYXJ0UmVxdWVzdBIfCgtjdXN0b21lcl9pZBgBIAEoCUIKukgHcgUQARiAAhImCghjdXJyZW5jeRgCIAEoCUIUukgR2AEBcgwyCl5bQS1aXXszfSQSOAoFaXRlbXMYAyADKAsyHy5jb21tZXJjZS5jYXJ0LnYxLkNhcnRJdGVtSW5wdXRCCLpIBZIBAhBkEhwKBWVtYWlsGAQgASgJQg26SArYAQFyBRj+AWABElwKCG1ldGFkYXRhGAUgAygLMjEuY29tbWVyY2UuY2FydC52MS5DcmVhdGVDYXJ0UmVxdWVzdC5NZXRhZGF0YUVudHJ5Qhe6SBSaAREQMiIGcgQQARgoKgVyAxj0AxI2CgpyZXF1ZXN0X2lkGAYgASgJQiK6SB/YAQFyGjIYXltBLVphLXowLTkuXzotXXsxLDEyOH0kGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASI6ChJDcmVhdGVDYXJ0UmVzcG9uc2USJAoEY2FydBgBIAEoCzIWLmNvbW1lcmNlLmNhcnQudjEuQ2FydCImCg5HZXRDYXJ0UmVxdWVzdBIUCgJpZBgBIAEoCUIIukgFcgOwAQEiNwoPR2V0Q2FydFJlc3BvbnNlEiQKBGNhcnQYASABKAsyFi5jb21tZXJjZS5jYXJ0LnYxLkNhcnQiowEKEExpc3RDYXJ0c1JlcXVlc3QSHQoLY3VzdG9tZXJfaWQYASABKAlCCLpIBXIDGIACEjYKBnN0YXR1cxgCIAEoDjIcLmNvbW1lcmNlLmNhcnQudjEuQ2FydFN0YXR1c0IIukgFggECEAESGgoJcGFnZV9zaXplGAMgASgFQge6SAQaAigAEhwKCnBhZ2VfdG9rZW4YBCABKAlCCLpIBXIDGIAIIlMKEUxpc3RDYXJ0c1Jlc3BvbnNlEiUKBWNhcnRzGAEgAygLMhYuY29tbWVyY2UuY2FydC52MS5DYXJ0EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSLQAgoRVXBkYXRlQ2FydFJlcXVlc3QSLAoEY2FydBgBIAEoCzIWLmNvbW1lcmNlLmNhcnQudjEuQ2FydEIGukgDyAEBEjcKC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFza0IGukgDyAEBEjYKCnJlcXVlc3RfaWQYAyABKAlCIrpIH9gBAXIaMhheW0EtWmEtejAtOS5fOi1dezEsMTI4fSQ6mwG6SJcBGpQBChN1cGRhdGVfY2FydC5jYXJ0X2lkEhZjYXJ0LmlkIG11c3QgYmUgYSBVVUlEGmV0aGlzLmNhcnQuaWQubWF0Y2hlcygnXlswLTlhLWZBLUZdezh9LVswLTlhLWZBLUZdezR9LVswLTlhLWZBLUZdezR9LVswLTlhLWZBLUZdezR9LVswLTlhLWZBLUZdezEyfSQnKSI6ChJVcGRhdGVDYXJ0UmVzcG9uc2USJAoEY2FydBgBIAEoCzIWLmNvbW1lcmNlLmNhcnQudjEuQ2FydCJ4ChFEZWxldGVDYXJ0UmVxdWVzdBIUCgJpZBgBIAEoCUIIukgFcgOwAQESFQoEZXRhZxgCIAEoCUIHukgEcgIYQBI2CgpyZXF1ZXN0X2lkGAMgASgJQiK6SB/YAQFyGjIYXltBLVphLXowLTkuXzotXXsxLDEyOH0kIjoKEkRlbGV0ZUNhcnRSZXNwb25zZRIkCgRjYXJ0GAEgASgLMhYuY29tbWVyY2UuY2FydC52MS5DYXJ0ItsBChJBZGRMaW5lSXRlbVJlcXVlc3QSGQoHY2FydF9pZBgBIAEoCUIIukgFcgOwAQESPAoKcHJvZHVjdF9pZBgCIAEoCUIoukglciMyIV5bQS1aYS16MC05XVtBLVphLXowLTkuXy1dezAsNjN9JBIdCghxdWFudGl0eRgDIAEoBUILukgIGgYYwIQ9IAASFQoEZXRhZxgEIAEoCUIHukgEcgIYQBI2CgpyZXF1ZXN0X2lkGAUgASgJQiK6SB/YAQFyGjIYXltBLVphLXowLTkuXzotXXsxLDEyOH0kIjsKE0FkZExpbmVJdGVtUmVzcG9uc2USJAoEY2FydBgBIAEoCzIWLmNvbW1lcmNlLmNhcnQudjEuQ2FydCK7AQoVVXBkYXRlTGluZUl0ZW1SZXF1ZXN0EhkKB2NhcnRfaWQYASABKAlCCLpIBXIDsAEBEhkKB2l0ZW1faWQYAiABKAlCCLpIBXIDsAEBEh0KCHF1YW50aXR5GAMgASgFQgu6SAgaBhjAhD0oABIVCgRldGFnGAQgASgJQge6SARyAhhAEjYKCnJlcXVlc3RfaWQYBSABKAlCIrpIH9gBAXIaMhheW0EtWmEtejAtOS5fOi1dezEsMTI4fSQiPgoWVXBkYXRlTGluZUl0ZW1SZXNwb25zZRIkCgRjYXJ0GAEgASgLMhYuY29tbWVyY2UuY2FydC52MS5DYXJ0IpwBChVSZW1vdmVMaW5lSXRlbVJlcXVlc3QSGQoHY2FydF9pZBgBIAEoCUIIukgFcgOwAQESGQoHaXRlbV9pZBgCIAEoCUIIukgFcgOwAQESFQoEZXRhZxgDIAEoCUIHukgEcgIYQBI2CgpyZXF1ZXN0X2lkGAQgASgJQiK6SB/YAQFyGjIYXltBLVphLXowLTkuXzotXXsxLDEyOH0kIj4KFlJlbW92ZUxpbmVJdGVtUmVzcG9uc2USJAoEY2FydBgBIAEoCzIWLmNvbW1lcmNlLmNhcnQudjEuQ2FydDKwCQoLQ2FydFNlcnZpY2UShgEKCkNyZWF0ZUNhcnQSIy5jb21tZXJjZS5jYXJ0LnYxLkNyZWF0ZUNhcnRSZXF1ZXN0GiQuY29tbWVyY2UuY2FydC52MS5DcmVhdGVDYXJ0UmVzcG9uc2UiLYq1GA8KC2NhcnRzOndyaXRlEAGC0+STAhQ6ASpiBGNhcnQiCS92MS9jYXJ0cxKBAQoHR2V0Q2FydBIgLmNvbW1lcmNlLmNhcnQudjEuR2V0Q2FydFJlcXVlc3QaIS5jb21tZXJjZS5jYXJ0LnYxLkdldENhcnRSZXNwb25zZSIxkAIBirUYDgoKY2FydHM6cmVhZBABgtPkkwIWYgRjYXJ0Eg4vdjEvY2FydHMve2lkfRJ8CglMaXN0Q2FydHMSIi5jb21tZXJjZS5jYXJ0LnYxLkxpc3RDYXJ0c1JlcXVlc3QaIy5jb21tZXJjZS5jYXJ0LnYxLkxpc3RDYXJ0c1Jlc3BvbnNlIiaQAgGKtRgOCgpjYXJ0czpyZWFkEAGC0+STAgsSCS92MS9jYXJ0cxKTAQoKVXBkYXRlQ2FydBIjLmNvbW1lcmNlLmNhcnQudjEuVXBkYXRlQ2FydFJlcXVlc3QaJC5jb21tZXJjZS5jYXJ0LnYxLlVwZGF0ZUNhcnRSZXNwb25zZSI6irUYDwoLY2FydHM6d3JpdGUQAYLT5JMCIToEY2FydGIEY2FydDITL3YxL2NhcnRzL3tjYXJ0LmlkfRKIAQoKRGVsZXRlQ2FydBIjLmNvbW1lcmNlLmNhcnQudjEuRGVsZXRlQ2FydFJlcXVlc3QaJC5jb21tZXJjZS5jYXJ0LnYxLkRlbGV0ZUNhcnRSZXNwb25zZSIvirUYDwoLY2FydHM6d3JpdGUQAYLT5JMCFmIEY2FydCoOL3YxL2NhcnRzL3tpZH0SmQEKC0FkZExpbmVJdGVtEiQuY29tbWVyY2UuY2FydC52MS5BZGRMaW5lSXRlbVJlcXVlc3QaJS5jb21tZXJjZS5jYXJ0LnYxLkFkZExpbmVJdGVtUmVzcG9uc2UiPYq1GA8KC2NhcnRzOndyaXRlEAGC0+STAiQ6ASpiBGNhcnQiGS92MS9jYXJ0cy97Y2FydF9pZH0vaXRlbXMSrAEKDlVwZGF0ZUxpbmVJdGVtEicuY29tbWVyY2UuY2FydC52MS5VcGRhdGVMaW5lSXRlbVJlcXVlc3QaKC5jb21tZXJjZS5jYXJ0LnYxLlVwZGF0ZUxpbmVJdGVtUmVzcG9uc2UiR4q1GA8KC2NhcnRzOndyaXRlEAGC0+STAi46ASpiBGNhcnQyIy92MS9jYXJ0cy97Y2FydF9pZH0vaXRlbXMve2l0ZW1faWR9EqkBCg5SZW1vdmVMaW5lSXRlbRInLmNvbW1lcmNlLmNhcnQudjEuUmVtb3ZlTGluZUl0ZW1SZXF1ZXN0GiguY29tbWVyY2UuY2FydC52MS5SZW1vdmVMaW5lSXRlbVJlc3BvbnNlIkSKtRgPCgtjYXJ0czp3cml0ZRABgtPkkwIrYgRjYXJ0KiMvdjEvY2FydHMve2NhcnRfaWR9L2l0ZW1zL3tpdGVtX2lkfWIGcHJvdG8z", [file_buf_validate_validate, file_commerce_cart_v1_access, file_commerce_cart_v1_cart, file_google_api_annotations, file_google_protobuf_field_mask]);
+  fileDesc("CiNjb21tZXJjZS9jYXJ0L3YxL2NhcnRfc2VydmljZS5wcm90bxIQY29tbWVyY2UuY2FydC52MSJsCg1DYXJ0SXRlbUlucHV0EjwKCnByb2R1Y3RfaWQYASABKAlCKLpIJXIjMiFeW0EtWmEtejAtOV1bQS1aYS16MC05Ll8tXXswLDYzfSQSHQoIcXVhbnRpdHkYAiABKAVCC7pICBoGGMCEPSAAIrAFChFDcmVhdGVDYXJ0UmVxdWVzdBIfCgtjdXN0b21lcl9pZBgBIAEoCUIKukgHcgUQARiAAhImCghjdXJyZW5jeRgCIAEoCUIUukgR2AEBcgwyCl5bQS1aXXszfSQSOAoFaXRlbXMYAyADKAsyHy5jb21tZXJjZS5jYXJ0LnYxLkNhcnRJdGVtSW5wdXRCCLpIBZIBAhBkEhwKBWVtYWlsGAQgASgJQg26SArYAQFyBRj+AWABElwKCG1ldGFkYXRhGAUgAygLMjEuY29tbWVyY2UuY2FydC52MS5DcmVhdGVDYXJ0UmVxdWVzdC5NZXRhZGF0YUVudHJ5Qhe6SBSaAREQMiIGcgQQARgoKgVyAxj0AxI2CgpyZXF1ZXN0X2lkGAYgASgJQiK6SB/YAQFyGjIYXltBLVphLXowLTkuXzotXXsxLDEyOH0kEj4KCXJlZ2lvbl9pZBgHIAEoCUIrukgo2AEBciMyIV5bQS1aYS16MC05XVtBLVphLXowLTkuXy1dezAsNjN9JBJFChBzYWxlc19jaGFubmVsX2lkGAggASgJQiu6SCjYAQFyIzIhXltBLVphLXowLTldW0EtWmEtejAtOS5fLV17MCw2M30kEjMKEHNoaXBwaW5nX2FkZHJlc3MYCSABKAsyGS5jb21tZXJjZS5jYXJ0LnYxLkFkZHJlc3MSMgoPYmlsbGluZ19hZGRyZXNzGAogASgLMhkuY29tbWVyY2UuY2FydC52MS5BZGRyZXNzEkMKC3Byb21vX2NvZGVzGAsgAygJQi66SCuSASgQCiIkciIyIF5bQS1aYS16MC05XVtBLVphLXowLTlfLV17MCw2M30kGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASI6ChJDcmVhdGVDYXJ0UmVzcG9uc2USJAoEY2FydBgBIAEoCzIWLmNvbW1lcmNlLmNhcnQudjEuQ2FydCImCg5HZXRDYXJ0UmVxdWVzdBIUCgJpZBgBIAEoCUIIukgFcgOwAQEiNwoPR2V0Q2FydFJlc3BvbnNlEiQKBGNhcnQYASABKAsyFi5jb21tZXJjZS5jYXJ0LnYxLkNhcnQiowEKEExpc3RDYXJ0c1JlcXVlc3QSHQoLY3VzdG9tZXJfaWQYASABKAlCCLpIBXIDGIACEjYKBnN0YXR1cxgCIAEoDjIcLmNvbW1lcmNlLmNhcnQudjEuQ2FydFN0YXR1c0IIukgFggECEAESGgoJcGFnZV9zaXplGAMgASgFQge6SAQaAigAEhwKCnBhZ2VfdG9rZW4YBCABKAlCCLpIBXIDGIAIIlMKEUxpc3RDYXJ0c1Jlc3BvbnNlEiUKBWNhcnRzGAEgAygLMhYuY29tbWVyY2UuY2FydC52MS5DYXJ0EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSLQAgoRVXBkYXRlQ2FydFJlcXVlc3QSLAoEY2FydBgBIAEoCzIWLmNvbW1lcmNlLmNhcnQudjEuQ2FydEIGukgDyAEBEjcKC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFza0IGukgDyAEBEjYKCnJlcXVlc3RfaWQYAyABKAlCIrpIH9gBAXIaMhheW0EtWmEtejAtOS5fOi1dezEsMTI4fSQ6mwG6SJcBGpQBChN1cGRhdGVfY2FydC5jYXJ0X2lkEhZjYXJ0LmlkIG11c3QgYmUgYSBVVUlEGmV0aGlzLmNhcnQuaWQubWF0Y2hlcygnXlswLTlhLWZBLUZdezh9LVswLTlhLWZBLUZdezR9LVswLTlhLWZBLUZdezR9LVswLTlhLWZBLUZdezR9LVswLTlhLWZBLUZdezEyfSQnKSI6ChJVcGRhdGVDYXJ0UmVzcG9uc2USJAoEY2FydBgBIAEoCzIWLmNvbW1lcmNlLmNhcnQudjEuQ2FydCJ4ChFEZWxldGVDYXJ0UmVxdWVzdBIUCgJpZBgBIAEoCUIIukgFcgOwAQESFQoEZXRhZxgCIAEoCUIHukgEcgIYQBI2CgpyZXF1ZXN0X2lkGAMgASgJQiK6SB/YAQFyGjIYXltBLVphLXowLTkuXzotXXsxLDEyOH0kIjoKEkRlbGV0ZUNhcnRSZXNwb25zZRIkCgRjYXJ0GAEgASgLMhYuY29tbWVyY2UuY2FydC52MS5DYXJ0ItsBChJBZGRMaW5lSXRlbVJlcXVlc3QSGQoHY2FydF9pZBgBIAEoCUIIukgFcgOwAQESPAoKcHJvZHVjdF9pZBgCIAEoCUIoukglciMyIV5bQS1aYS16MC05XVtBLVphLXowLTkuXy1dezAsNjN9JBIdCghxdWFudGl0eRgDIAEoBUILukgIGgYYwIQ9IAASFQoEZXRhZxgEIAEoCUIHukgEcgIYQBI2CgpyZXF1ZXN0X2lkGAUgASgJQiK6SB/YAQFyGjIYXltBLVphLXowLTkuXzotXXsxLDEyOH0kIjsKE0FkZExpbmVJdGVtUmVzcG9uc2USJAoEY2FydBgBIAEoCzIWLmNvbW1lcmNlLmNhcnQudjEuQ2FydCK7AQoVVXBkYXRlTGluZUl0ZW1SZXF1ZXN0EhkKB2NhcnRfaWQYASABKAlCCLpIBXIDsAEBEhkKB2l0ZW1faWQYAiABKAlCCLpIBXIDsAEBEh0KCHF1YW50aXR5GAMgASgFQgu6SAgaBhjAhD0oABIVCgRldGFnGAQgASgJQge6SARyAhhAEjYKCnJlcXVlc3RfaWQYBSABKAlCIrpIH9gBAXIaMhheW0EtWmEtejAtOS5fOi1dezEsMTI4fSQiPgoWVXBkYXRlTGluZUl0ZW1SZXNwb25zZRIkCgRjYXJ0GAEgASgLMhYuY29tbWVyY2UuY2FydC52MS5DYXJ0IpwBChVSZW1vdmVMaW5lSXRlbVJlcXVlc3QSGQoHY2FydF9pZBgBIAEoCUIIukgFcgOwAQESGQoHaXRlbV9pZBgCIAEoCUIIukgFcgOwAQESFQoEZXRhZxgDIAEoCUIHukgEcgIYQBI2CgpyZXF1ZXN0X2lkGAQgASgJQiK6SB/YAQFyGjIYXltBLVphLXowLTkuXzotXXsxLDEyOH0kIj4KFlJlbW92ZUxpbmVJdGVtUmVzcG9uc2USJAoEY2FydBgBIAEoCzIWLmNvbW1lcmNlLmNhcnQudjEuQ2FydCLHAQoaQXBwbHlQcm9tb3Rpb25Db2Rlc1JlcXVlc3QSGQoHY2FydF9pZBgBIAEoCUIIukgFcgOwAQESPwoFY29kZXMYAiADKAlCMLpILZIBKggBEAoiJHIiMiBeW0EtWmEtejAtOV1bQS1aYS16MC05Xy1dezAsNjN9JBIVCgRldGFnGAMgASgJQge6SARyAhhAEjYKCnJlcXVlc3RfaWQYBCABKAlCIrpIH9gBAXIaMhheW0EtWmEtejAtOS5fOi1dezEsMTI4fSQiQwobQXBwbHlQcm9tb3Rpb25Db2Rlc1Jlc3BvbnNlEiQKBGNhcnQYASABKAsyFi5jb21tZXJjZS5jYXJ0LnYxLkNhcnQiyAEKG1JlbW92ZVByb21vdGlvbkNvZGVzUmVxdWVzdBIZCgdjYXJ0X2lkGAEgASgJQgi6SAVyA7ABARI/CgVjb2RlcxgCIAMoCUIwukgtkgEqCAEQCiIkciIyIF5bQS1aYS16MC05XVtBLVphLXowLTlfLV17MCw2M30kEhUKBGV0YWcYAyABKAlCB7pIBHICGEASNgoKcmVxdWVzdF9pZBgEIAEoCUIiukgf2AEBchoyGF5bQS1aYS16MC05Ll86LV17MSwxMjh9JCJEChxSZW1vdmVQcm9tb3Rpb25Db2Rlc1Jlc3BvbnNlEiQKBGNhcnQYASABKAsyFi5jb21tZXJjZS5jYXJ0LnYxLkNhcnQiygEKGEFkZFNoaXBwaW5nTWV0aG9kUmVxdWVzdBIZCgdjYXJ0X2lkGAEgASgJQgi6SAVyA7ABARJEChJzaGlwcGluZ19vcHRpb25faWQYAiABKAlCKLpIJXIjMiFeW0EtWmEtejAtOV1bQS1aYS16MC05Ll8tXXswLDYzfSQSFQoEZXRhZxgDIAEoCUIHukgEcgIYQBI2CgpyZXF1ZXN0X2lkGAQgASgJQiK6SB/YAQFyGjIYXltBLVphLXowLTkuXzotXXsxLDEyOH0kIkEKGUFkZFNoaXBwaW5nTWV0aG9kUmVzcG9uc2USJAoEY2FydBgBIAEoCzIWLmNvbW1lcmNlLmNhcnQudjEuQ2FydCKtAQobUmVtb3ZlU2hpcHBpbmdNZXRob2RSZXF1ZXN0EhkKB2NhcnRfaWQYASABKAlCCLpIBXIDsAEBEiQKEnNoaXBwaW5nX21ldGhvZF9pZBgCIAEoCUIIukgFcgOwAQESFQoEZXRhZxgDIAEoCUIHukgEcgIYQBI2CgpyZXF1ZXN0X2lkGAQgASgJQiK6SB/YAQFyGjIYXltBLVphLXowLTkuXzotXXsxLDEyOH0kIkQKHFJlbW92ZVNoaXBwaW5nTWV0aG9kUmVzcG9uc2USJAoEY2FydBgBIAEoCzIWLmNvbW1lcmNlLmNhcnQudjEuQ2FydDK5DwoLQ2FydFNlcnZpY2UShgEKCkNyZWF0ZUNhcnQSIy5jb21tZXJjZS5jYXJ0LnYxLkNyZWF0ZUNhcnRSZXF1ZXN0GiQuY29tbWVyY2UuY2FydC52MS5DcmVhdGVDYXJ0UmVzcG9uc2UiLYq1GA8KC2NhcnRzOndyaXRlEAGC0+STAhQ6ASpiBGNhcnQiCS92MS9jYXJ0cxKBAQoHR2V0Q2FydBIgLmNvbW1lcmNlLmNhcnQudjEuR2V0Q2FydFJlcXVlc3QaIS5jb21tZXJjZS5jYXJ0LnYxLkdldENhcnRSZXNwb25zZSIxkAIBirUYDgoKY2FydHM6cmVhZBABgtPkkwIWYgRjYXJ0Eg4vdjEvY2FydHMve2lkfRJ8CglMaXN0Q2FydHMSIi5jb21tZXJjZS5jYXJ0LnYxLkxpc3RDYXJ0c1JlcXVlc3QaIy5jb21tZXJjZS5jYXJ0LnYxLkxpc3RDYXJ0c1Jlc3BvbnNlIiaQAgGKtRgOCgpjYXJ0czpyZWFkEAGC0+STAgsSCS92MS9jYXJ0cxKTAQoKVXBkYXRlQ2FydBIjLmNvbW1lcmNlLmNhcnQudjEuVXBkYXRlQ2FydFJlcXVlc3QaJC5jb21tZXJjZS5jYXJ0LnYxLlVwZGF0ZUNhcnRSZXNwb25zZSI6irUYDwoLY2FydHM6d3JpdGUQAYLT5JMCIToEY2FydGIEY2FydDITL3YxL2NhcnRzL3tjYXJ0LmlkfRKIAQoKRGVsZXRlQ2FydBIjLmNvbW1lcmNlLmNhcnQudjEuRGVsZXRlQ2FydFJlcXVlc3QaJC5jb21tZXJjZS5jYXJ0LnYxLkRlbGV0ZUNhcnRSZXNwb25zZSIvirUYDwoLY2FydHM6d3JpdGUQAYLT5JMCFmIEY2FydCoOL3YxL2NhcnRzL3tpZH0SmQEKC0FkZExpbmVJdGVtEiQuY29tbWVyY2UuY2FydC52MS5BZGRMaW5lSXRlbVJlcXVlc3QaJS5jb21tZXJjZS5jYXJ0LnYxLkFkZExpbmVJdGVtUmVzcG9uc2UiPYq1GA8KC2NhcnRzOndyaXRlEAGC0+STAiQ6ASpiBGNhcnQiGS92MS9jYXJ0cy97Y2FydF9pZH0vaXRlbXMSrAEKDlVwZGF0ZUxpbmVJdGVtEicuY29tbWVyY2UuY2FydC52MS5VcGRhdGVMaW5lSXRlbVJlcXVlc3QaKC5jb21tZXJjZS5jYXJ0LnYxLlVwZGF0ZUxpbmVJdGVtUmVzcG9uc2UiR4q1GA8KC2NhcnRzOndyaXRlEAGC0+STAi46ASpiBGNhcnQyIy92MS9jYXJ0cy97Y2FydF9pZH0vaXRlbXMve2l0ZW1faWR9EqkBCg5SZW1vdmVMaW5lSXRlbRInLmNvbW1lcmNlLmNhcnQudjEuUmVtb3ZlTGluZUl0ZW1SZXF1ZXN0GiguY29tbWVyY2UuY2FydC52MS5SZW1vdmVMaW5lSXRlbVJlc3BvbnNlIkSKtRgPCgtjYXJ0czp3cml0ZRABgtPkkwIrYgRjYXJ0KiMvdjEvY2FydHMve2NhcnRfaWR9L2l0ZW1zL3tpdGVtX2lkfRK2AQoTQXBwbHlQcm9tb3Rpb25Db2RlcxIsLmNvbW1lcmNlLmNhcnQudjEuQXBwbHlQcm9tb3Rpb25Db2Rlc1JlcXVlc3QaLS5jb21tZXJjZS5jYXJ0LnYxLkFwcGx5UHJvbW90aW9uQ29kZXNSZXNwb25zZSJCirUYDwoLY2FydHM6d3JpdGUQAYLT5JMCKToBKmIEY2FydCIeL3YxL2NhcnRzL3tjYXJ0X2lkfS9wcm9tb3Rpb25zEsABChRSZW1vdmVQcm9tb3Rpb25Db2RlcxItLmNvbW1lcmNlLmNhcnQudjEuUmVtb3ZlUHJvbW90aW9uQ29kZXNSZXF1ZXN0Gi4uY29tbWVyY2UuY2FydC52MS5SZW1vdmVQcm9tb3Rpb25Db2Rlc1Jlc3BvbnNlIkmKtRgPCgtjYXJ0czp3cml0ZRABgtPkkwIwOgEqYgRjYXJ0IiUvdjEvY2FydHMve2NhcnRfaWR9L3Byb21vdGlvbnM6cmVtb3ZlErYBChFBZGRTaGlwcGluZ01ldGhvZBIqLmNvbW1lcmNlLmNhcnQudjEuQWRkU2hpcHBpbmdNZXRob2RSZXF1ZXN0GisuY29tbWVyY2UuY2FydC52MS5BZGRTaGlwcGluZ01ldGhvZFJlc3BvbnNlIkiKtRgPCgtjYXJ0czp3cml0ZRABgtPkkwIvOgEqYgRjYXJ0IiQvdjEvY2FydHMve2NhcnRfaWR9L3NoaXBwaW5nLW1ldGhvZHMS0QEKFFJlbW92ZVNoaXBwaW5nTWV0aG9kEi0uY29tbWVyY2UuY2FydC52MS5SZW1vdmVTaGlwcGluZ01ldGhvZFJlcXVlc3QaLi5jb21tZXJjZS5jYXJ0LnYxLlJlbW92ZVNoaXBwaW5nTWV0aG9kUmVzcG9uc2UiWoq1GA8KC2NhcnRzOndyaXRlEAGC0+STAkFiBGNhcnQqOS92MS9jYXJ0cy97Y2FydF9pZH0vc2hpcHBpbmctbWV0aG9kcy97c2hpcHBpbmdfbWV0aG9kX2lkfWIGcHJvdG8z", [file_buf_validate_validate, file_commerce_cart_v1_access, file_commerce_cart_v1_cart, file_google_api_annotations, file_google_protobuf_field_mask]);
 
 /**
  * A product and quantity to put in a new cart.
@@ -59,7 +59,11 @@ export type CreateCartRequest = Message<"commerce.cart.v1.CreateCartRequest"> & 
   customerId: string;
 
   /**
-   * ISO 4217 currency of the cart; the service default (USD) when empty.
+   * ISO 4217 currency of the cart. Without region_id it chooses the region:
+   * the default region (DEFAULT_REGION_ID) when its currency matches, else
+   * the region with the smallest id in that currency, else a tax-free region
+   * for any country, "<DEFAULT_REGION_ID>-<currency in lower case>", created
+   * on first use. With region_id it must equal the region's currency.
    *
    * @generated from field: string currency = 2;
    */
@@ -93,6 +97,42 @@ export type CreateCartRequest = Message<"commerce.cart.v1.CreateCartRequest"> & 
    * @generated from field: string request_id = 6;
    */
   requestId: string;
+
+  /**
+   * The cart's region; when empty, chosen by `currency` (see there), or the
+   * default region (DEFAULT_REGION_ID) when that is empty too.
+   *
+   * @generated from field: string region_id = 7;
+   */
+  regionId: string;
+
+  /**
+   * The cart's sales channel; the default one (DEFAULT_SALES_CHANNEL_ID) when empty.
+   *
+   * @generated from field: string sales_channel_id = 8;
+   */
+  salesChannelId: string;
+
+  /**
+   * Where the goods go; its country must belong to the region.
+   *
+   * @generated from field: commerce.cart.v1.Address shipping_address = 9;
+   */
+  shippingAddress?: Address | undefined;
+
+  /**
+   * Who pays.
+   *
+   * @generated from field: commerce.cart.v1.Address billing_address = 10;
+   */
+  billingAddress?: Address | undefined;
+
+  /**
+   * Promotion codes to apply, as ApplyPromotionCodes would.
+   *
+   * @generated from field: repeated string promo_codes = 11;
+   */
+  promoCodes: string[];
 };
 
 /**
@@ -231,7 +271,9 @@ export type UpdateCartRequest = Message<"commerce.cart.v1.UpdateCartRequest"> & 
   cart?: Cart | undefined;
 
   /**
-   * Fields to change: currency, email, metadata. Required.
+   * Fields to change: region_id, sales_channel_id, shipping_address,
+   * billing_address, email, metadata, currency. Required. A named address
+   * left unset in `cart` is cleared.
    *
    * @generated from field: google.protobuf.FieldMask update_mask = 2;
    */
@@ -514,6 +556,242 @@ export const RemoveLineItemResponseSchema: GenMessage<RemoveLineItemResponse> = 
   messageDesc(file_commerce_cart_v1_cart_service, 16);
 
 /**
+ * @generated from message commerce.cart.v1.ApplyPromotionCodesRequest
+ */
+export type ApplyPromotionCodesRequest = Message<"commerce.cart.v1.ApplyPromotionCodesRequest"> & {
+  /**
+   * The cart's id.
+   *
+   * @generated from field: string cart_id = 1;
+   */
+  cartId: string;
+
+  /**
+   * Codes to apply, matched case-insensitively; codes the cart already holds are kept.
+   *
+   * @generated from field: repeated string codes = 2;
+   */
+  codes: string[];
+
+  /**
+   * When set, the change applies only if the cart's etag still equals it
+   * (REST: also the If-Match header); otherwise ABORTED and nothing changes.
+   *
+   * @generated from field: string etag = 3;
+   */
+  etag: string;
+
+  /**
+   * Idempotency key (AIP-155); the Idempotency-Key header works too. A retry
+   * with the same key and request returns the first response unchanged.
+   *
+   * @generated from field: string request_id = 4;
+   */
+  requestId: string;
+};
+
+/**
+ * Describes the message commerce.cart.v1.ApplyPromotionCodesRequest.
+ * Use `create(ApplyPromotionCodesRequestSchema)` to create a new message.
+ */
+export const ApplyPromotionCodesRequestSchema: GenMessage<ApplyPromotionCodesRequest> = /*@__PURE__*/
+  messageDesc(file_commerce_cart_v1_cart_service, 17);
+
+/**
+ * @generated from message commerce.cart.v1.ApplyPromotionCodesResponse
+ */
+export type ApplyPromotionCodesResponse = Message<"commerce.cart.v1.ApplyPromotionCodesResponse"> & {
+  /**
+   * @generated from field: commerce.cart.v1.Cart cart = 1;
+   */
+  cart?: Cart | undefined;
+};
+
+/**
+ * Describes the message commerce.cart.v1.ApplyPromotionCodesResponse.
+ * Use `create(ApplyPromotionCodesResponseSchema)` to create a new message.
+ */
+export const ApplyPromotionCodesResponseSchema: GenMessage<ApplyPromotionCodesResponse> = /*@__PURE__*/
+  messageDesc(file_commerce_cart_v1_cart_service, 18);
+
+/**
+ * @generated from message commerce.cart.v1.RemovePromotionCodesRequest
+ */
+export type RemovePromotionCodesRequest = Message<"commerce.cart.v1.RemovePromotionCodesRequest"> & {
+  /**
+   * The cart's id.
+   *
+   * @generated from field: string cart_id = 1;
+   */
+  cartId: string;
+
+  /**
+   * Codes to remove, matched case-insensitively; each must be held by the cart.
+   *
+   * @generated from field: repeated string codes = 2;
+   */
+  codes: string[];
+
+  /**
+   * When set, the change applies only if the cart's etag still equals it
+   * (REST: also the If-Match header); otherwise ABORTED and nothing changes.
+   *
+   * @generated from field: string etag = 3;
+   */
+  etag: string;
+
+  /**
+   * Idempotency key (AIP-155); the Idempotency-Key header works too. A retry
+   * with the same key and request returns the first response unchanged.
+   *
+   * @generated from field: string request_id = 4;
+   */
+  requestId: string;
+};
+
+/**
+ * Describes the message commerce.cart.v1.RemovePromotionCodesRequest.
+ * Use `create(RemovePromotionCodesRequestSchema)` to create a new message.
+ */
+export const RemovePromotionCodesRequestSchema: GenMessage<RemovePromotionCodesRequest> = /*@__PURE__*/
+  messageDesc(file_commerce_cart_v1_cart_service, 19);
+
+/**
+ * @generated from message commerce.cart.v1.RemovePromotionCodesResponse
+ */
+export type RemovePromotionCodesResponse = Message<"commerce.cart.v1.RemovePromotionCodesResponse"> & {
+  /**
+   * @generated from field: commerce.cart.v1.Cart cart = 1;
+   */
+  cart?: Cart | undefined;
+};
+
+/**
+ * Describes the message commerce.cart.v1.RemovePromotionCodesResponse.
+ * Use `create(RemovePromotionCodesResponseSchema)` to create a new message.
+ */
+export const RemovePromotionCodesResponseSchema: GenMessage<RemovePromotionCodesResponse> = /*@__PURE__*/
+  messageDesc(file_commerce_cart_v1_cart_service, 20);
+
+/**
+ * @generated from message commerce.cart.v1.AddShippingMethodRequest
+ */
+export type AddShippingMethodRequest = Message<"commerce.cart.v1.AddShippingMethodRequest"> & {
+  /**
+   * The cart's id.
+   *
+   * @generated from field: string cart_id = 1;
+   */
+  cartId: string;
+
+  /**
+   * The shipping option to ship with (StoreConfigService).
+   *
+   * @generated from field: string shipping_option_id = 2;
+   */
+  shippingOptionId: string;
+
+  /**
+   * When set, the change applies only if the cart's etag still equals it
+   * (REST: also the If-Match header); otherwise ABORTED and nothing changes.
+   *
+   * @generated from field: string etag = 3;
+   */
+  etag: string;
+
+  /**
+   * Idempotency key (AIP-155); the Idempotency-Key header works too. A retry
+   * with the same key and request returns the first response unchanged.
+   *
+   * @generated from field: string request_id = 4;
+   */
+  requestId: string;
+};
+
+/**
+ * Describes the message commerce.cart.v1.AddShippingMethodRequest.
+ * Use `create(AddShippingMethodRequestSchema)` to create a new message.
+ */
+export const AddShippingMethodRequestSchema: GenMessage<AddShippingMethodRequest> = /*@__PURE__*/
+  messageDesc(file_commerce_cart_v1_cart_service, 21);
+
+/**
+ * @generated from message commerce.cart.v1.AddShippingMethodResponse
+ */
+export type AddShippingMethodResponse = Message<"commerce.cart.v1.AddShippingMethodResponse"> & {
+  /**
+   * @generated from field: commerce.cart.v1.Cart cart = 1;
+   */
+  cart?: Cart | undefined;
+};
+
+/**
+ * Describes the message commerce.cart.v1.AddShippingMethodResponse.
+ * Use `create(AddShippingMethodResponseSchema)` to create a new message.
+ */
+export const AddShippingMethodResponseSchema: GenMessage<AddShippingMethodResponse> = /*@__PURE__*/
+  messageDesc(file_commerce_cart_v1_cart_service, 22);
+
+/**
+ * @generated from message commerce.cart.v1.RemoveShippingMethodRequest
+ */
+export type RemoveShippingMethodRequest = Message<"commerce.cart.v1.RemoveShippingMethodRequest"> & {
+  /**
+   * The cart's id.
+   *
+   * @generated from field: string cart_id = 1;
+   */
+  cartId: string;
+
+  /**
+   * The shipping method's id.
+   *
+   * @generated from field: string shipping_method_id = 2;
+   */
+  shippingMethodId: string;
+
+  /**
+   * When set, the change applies only if the cart's etag still equals it
+   * (REST: also the If-Match header); otherwise ABORTED and nothing changes.
+   *
+   * @generated from field: string etag = 3;
+   */
+  etag: string;
+
+  /**
+   * Idempotency key (AIP-155); the Idempotency-Key header works too. A retry
+   * with the same key and request returns the first response unchanged.
+   *
+   * @generated from field: string request_id = 4;
+   */
+  requestId: string;
+};
+
+/**
+ * Describes the message commerce.cart.v1.RemoveShippingMethodRequest.
+ * Use `create(RemoveShippingMethodRequestSchema)` to create a new message.
+ */
+export const RemoveShippingMethodRequestSchema: GenMessage<RemoveShippingMethodRequest> = /*@__PURE__*/
+  messageDesc(file_commerce_cart_v1_cart_service, 23);
+
+/**
+ * @generated from message commerce.cart.v1.RemoveShippingMethodResponse
+ */
+export type RemoveShippingMethodResponse = Message<"commerce.cart.v1.RemoveShippingMethodResponse"> & {
+  /**
+   * @generated from field: commerce.cart.v1.Cart cart = 1;
+   */
+  cart?: Cart | undefined;
+};
+
+/**
+ * Describes the message commerce.cart.v1.RemoveShippingMethodResponse.
+ * Use `create(RemoveShippingMethodResponseSchema)` to create a new message.
+ */
+export const RemoveShippingMethodResponseSchema: GenMessage<RemoveShippingMethodResponse> = /*@__PURE__*/
+  messageDesc(file_commerce_cart_v1_cart_service, 24);
+
+/**
  * Carts and their line items. Line prices always come from the catalog
  * (CatalogService), never from the caller.
  *
@@ -551,8 +829,10 @@ export const CartService: GenService<{
     output: typeof ListCartsResponseSchema;
   },
   /**
-   * Changes the fields named in update_mask: currency (only while the cart is
-   * empty), email and metadata.
+   * Changes the fields named in update_mask: region_id (re-prices every line,
+   * recomputes tax, drops shipping methods that no longer apply),
+   * sales_channel_id, shipping_address, billing_address, email, metadata and
+   * currency (only while the cart is empty).
    *
    * @generated from rpc commerce.cart.v1.CartService.UpdateCart
    */
@@ -600,6 +880,49 @@ export const CartService: GenService<{
     methodKind: "unary";
     input: typeof RemoveLineItemRequestSchema;
     output: typeof RemoveLineItemResponseSchema;
+  },
+  /**
+   * Applies promotion codes, all or none: an unknown, expired, used-up or
+   * inapplicable code refuses the whole request, naming the code and why.
+   *
+   * @generated from rpc commerce.cart.v1.CartService.ApplyPromotionCodes
+   */
+  applyPromotionCodes: {
+    methodKind: "unary";
+    input: typeof ApplyPromotionCodesRequestSchema;
+    output: typeof ApplyPromotionCodesResponseSchema;
+  },
+  /**
+   * Removes promotion codes the cart holds.
+   *
+   * @generated from rpc commerce.cart.v1.CartService.RemovePromotionCodes
+   */
+  removePromotionCodes: {
+    methodKind: "unary";
+    input: typeof RemovePromotionCodesRequestSchema;
+    output: typeof RemovePromotionCodesResponseSchema;
+  },
+  /**
+   * Chooses how the cart ships, replacing the method chosen before. The
+   * option must belong to the cart's region, have a price in its currency,
+   * and the cart must hold something that ships.
+   *
+   * @generated from rpc commerce.cart.v1.CartService.AddShippingMethod
+   */
+  addShippingMethod: {
+    methodKind: "unary";
+    input: typeof AddShippingMethodRequestSchema;
+    output: typeof AddShippingMethodResponseSchema;
+  },
+  /**
+   * Removes a shipping method.
+   *
+   * @generated from rpc commerce.cart.v1.CartService.RemoveShippingMethod
+   */
+  removeShippingMethod: {
+    methodKind: "unary";
+    input: typeof RemoveShippingMethodRequestSchema;
+    output: typeof RemoveShippingMethodResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_commerce_cart_v1_cart_service, 0);

@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file commerce/cart/v1/catalog.proto.
  */
 export const file_commerce_cart_v1_catalog: GenFile = /*@__PURE__*/
-  fileDesc("Ch5jb21tZXJjZS9jYXJ0L3YxL2NhdGFsb2cucHJvdG8SEGNvbW1lcmNlLmNhcnQudjEi/gIKB1Byb2R1Y3QSNAoCaWQYASABKAlCKLpIJXIjMiFeW0EtWmEtejAtOV1bQS1aYS16MC05Ll8tXXswLDYzfSQSGQoFdGl0bGUYAiABKAlCCrpIB3IFEAEYyAESDgoGYWN0aXZlGAMgASgIEjEKBnByaWNlcxgEIAMoCzIXLmNvbW1lcmNlLmNhcnQudjEuUHJpY2VCCLpIBZIBAhAyEi4KCmNyZWF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wOn+6SHwaegoecHJvZHVjdC5wcmljZXMudW5pcXVlX2N1cnJlbmN5Ei9wcmljZXMgbXVzdCBoYXZlIGF0IG1vc3Qgb25lIGVudHJ5IHBlciBjdXJyZW5jeRondGhpcy5wcmljZXMubWFwKHAsIHAuY3VycmVuY3kpLnVuaXF1ZSgpIlIKBVByaWNlEiMKCGN1cnJlbmN5GAEgASgJQhG6SA5yDDIKXltBLVpdezN9JBIkCgxhbW91bnRfY2VudHMYAiABKANCDrpICyIJGIDQ28P0AigAYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_timestamp]);
+  fileDesc("Ch5jb21tZXJjZS9jYXJ0L3YxL2NhdGFsb2cucHJvdG8SEGNvbW1lcmNlLmNhcnQudjEigwUKB1Byb2R1Y3QSNAoCaWQYASABKAlCKLpIJXIjMiFeW0EtWmEtejAtOV1bQS1aYS16MC05Ll8tXXswLDYzfSQSGQoFdGl0bGUYAiABKAlCCrpIB3IFEAEYyAESDgoGYWN0aXZlGAMgASgIEjEKBnByaWNlcxgEIAMoCzIXLmNvbW1lcmNlLmNhcnQudjEuUHJpY2VCCLpIBZIBAhAyEi4KCmNyZWF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhkKDGRpc2NvdW50YWJsZRgHIAEoCEgAiAEBEhYKCXNoaXBwYWJsZRgIIAEoCEgBiAEBEkwKEXNhbGVzX2NoYW5uZWxfaWRzGAkgAygJQjG6SC6SASsQMhgBIiVyIzIhXltBLVphLXowLTldW0EtWmEtejAtOS5fLV17MCw2M30kOuMBukjfARrcAQoacHJvZHVjdC5wcmljZXMudW5pcXVlX3RpZXISSHByaWNlcyBtdXN0IGhhdmUgYXQgbW9zdCBvbmUgZW50cnkgcGVyIGN1cnJlbmN5LCByZWdpb24gYW5kIG1pbl9xdWFudGl0eRp0dGhpcy5wcmljZXMubWFwKHAsIHAuY3VycmVuY3kgKyAnLycgKyBwLnJlZ2lvbl9pZCArICcvJyArIHN0cmluZyhwLm1pbl9xdWFudGl0eSA8PSAxID8gMSA6IHAubWluX3F1YW50aXR5KSkudW5pcXVlKClCDwoNX2Rpc2NvdW50YWJsZUIMCgpfc2hpcHBhYmxlIocCCgVQcmljZRIjCghjdXJyZW5jeRgBIAEoCUIRukgOcgwyCl5bQS1aXXszfSQSJAoMYW1vdW50X2NlbnRzGAIgASgDQg66SAsiCRiA0NvD9AIoABI+CglyZWdpb25faWQYAyABKAlCK7pIKNgBAXIjMiFeW0EtWmEtejAtOV1bQS1aYS16MC05Ll8tXXswLDYzfSQSIQoMbWluX3F1YW50aXR5GAQgASgFQgu6SAgaBhjAhD0oABI0Chdjb21wYXJlX2F0X2Ftb3VudF9jZW50cxgFIAEoA0IOukgLIgkYgNDbw/QCKABIAIgBAUIaChhfY29tcGFyZV9hdF9hbW91bnRfY2VudHNiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_timestamp]);
 
 /**
  * A sellable product as published by the catalog owner. Carts take their
@@ -44,7 +44,10 @@ export type Product = Message<"commerce.cart.v1.Product"> & {
   active: boolean;
 
   /**
-   * One unit price per currency.
+   * Unit prices: per currency, optionally per region, from a minimum line
+   * quantity (volume tiers). A line gets the price selected for its quantity,
+   * currency and region: region-specific prices beat currency-wide ones, and
+   * the highest tier not above the quantity wins.
    *
    * @generated from field: repeated commerce.cart.v1.Price prices = 4;
    */
@@ -63,6 +66,30 @@ export type Product = Message<"commerce.cart.v1.Product"> & {
    * @generated from field: google.protobuf.Timestamp updated_at = 6;
    */
   updatedAt?: Timestamp | undefined;
+
+  /**
+   * Whether promotions may discount the product; unset means true (gift
+   * cards, for instance, are not discountable).
+   *
+   * @generated from field: optional bool discountable = 7;
+   */
+  discountable?: boolean | undefined;
+
+  /**
+   * Whether the product needs shipping; unset means true. Shipping options
+   * apply only to carts with at least one shippable line.
+   *
+   * @generated from field: optional bool shippable = 8;
+   */
+  shippable?: boolean | undefined;
+
+  /**
+   * The sales channels (StoreConfigService) the product is sold in; empty
+   * means every channel.
+   *
+   * @generated from field: repeated string sales_channel_ids = 9;
+   */
+  salesChannelIds: string[];
 };
 
 /**
@@ -91,6 +118,28 @@ export type Price = Message<"commerce.cart.v1.Price"> & {
    * @generated from field: int64 amount_cents = 2;
    */
   amountCents: bigint;
+
+  /**
+   * When set, the price holds only in this region (whose currency must be
+   * `currency`); empty: in every region with that currency.
+   *
+   * @generated from field: string region_id = 3;
+   */
+  regionId: string;
+
+  /**
+   * The smallest line quantity the price applies to; 0 means 1 (the base price).
+   *
+   * @generated from field: int32 min_quantity = 4;
+   */
+  minQuantity: number;
+
+  /**
+   * The "was" price of one unit, shown struck through; it feeds original totals.
+   *
+   * @generated from field: optional int64 compare_at_amount_cents = 5;
+   */
+  compareAtAmountCents?: bigint | undefined;
 };
 
 /**

@@ -1,0 +1,109 @@
+import { readFileSync } from "node:fs";
+import { compileErrors, validate } from "@readme/openapi-parser";
+import { describe, expect, it } from "vitest";
+import { createOpenApiDocument, openApiFile, openApiPathOf } from "../../src/transport/openapi.js";
+import { httpBindings } from "../../src/transport/rest/routes.js";
+import { CartService } from "../../gen/commerce/cart/v1/cart_service_pb.js";
+import { CatalogService } from "../../gen/commerce/cart/v1/catalog_service_pb.js";
+import { openApiDocumentFromProtos } from "../../scripts/openapi-document.js";
+import { ThingService } from "../support/rest-things.js";
+
+type Document = {
+  paths: Record<string, Record<string, { operationId: string; description?: string; parameters: { name: string; in: string }[] }>>;
+  components: { schemas: Record<string, { properties?: Record<string, { description?: string }> }> };
+  tags: { name: string; description?: string }[];
+};
+
+async function expectValid(document: object): Promise<void> {
+  const result = await validate(structuredClone(document) as never);
+  expect(result.valid, result.valid ? "" : compileErrors(result)).toBe(true);
+}
+
+/** "GET /v1/carts/{id}" for every operation of the document. */
+function operations(document: Pick<Document, "paths">): string[] {
+  return Object.entries(document.paths).flatMap(([path, item]) => Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`));
+}
+
+const fromProtos = openApiDocumentFromProtos() as unknown as Document;
+
+describe("the OpenAPI document of the service", () => {
+  it("is valid OpenAPI 3.1", async () => {
+    await expectValid(fromProtos);
+  });
+
+  it("is what openapi.json holds (run `npm run openapi` after changing the protos)", () => {
+    expect(JSON.parse(readFileSync(openApiFile, "utf8"))).toEqual(fromProtos);
+  });
+
+  it("lists every HTTP binding of CartService and CatalogService", () => {
+    const bindings = [CartService, CatalogService].flatMap((service) => service.methods.flatMap(httpBindings));
+    expect(bindings.length).toBeGreaterThan(0);
+    for (const binding of bindings) {
+      const operation = fromProtos.paths[openApiPathOf(binding.template)]?.[binding.httpMethod.toLowerCase()];
+      expect(operation?.operationId, `${binding.httpMethod} ${binding.template.source}`).toBe(`${binding.method.parent.name}_${binding.method.name}`);
+    }
+  });
+
+  it("takes its descriptions from the proto comments", () => {
+    expect(fromProtos.paths["/v1/carts"]!.post!.description).toBe("Creates an active cart, optionally with initial lines.");
+    expect(fromProtos.components.schemas["commerce.cart.v1.Cart"]!.properties!.total_cents!.description).toMatch(/^What the customer pays/);
+    expect(fromProtos.tags.find((tag) => tag.name === "CartService")?.description).toMatch(/^Carts and their line items/);
+  });
+
+  it("documents the query parameters a GET takes and the path parameters", () => {
+    const list = fromProtos.paths["/v1/carts"]!.get!;
+    expect(list.parameters.map((parameter) => `${parameter.in}:${parameter.name}`)).toEqual(
+      expect.arrayContaining(["query:customer_id", "query:status", "query:page_size", "query:page_token"]),
+    );
+    const update = fromProtos.paths["/v1/carts/{cart.id}"]!.patch!;
+    expect(update.parameters).toEqual(expect.arrayContaining([expect.objectContaining({ name: "cart.id", in: "path" })]));
+    expect(update.parameters).toEqual(expect.arrayContaining([expect.objectContaining({ name: "update_mask", in: "query" })]));
+  });
+});
+
+describe("the OpenAPI generator", () => {
+  const document = createOpenApiDocument([ThingService], { title: "Things", version: "1", description: "Test." }) as unknown as Document;
+
+  it("handles every binding shape validly: additional bindings, multi-segment variables, verbs", async () => {
+    await expectValid(document);
+    expect(operations(document).sort()).toEqual(
+      [
+        "GET /openapi.json",
+        "GET /v1/things",
+        "GET /v1/things/{id}",
+        "GET /v1/{shelf}/things/{id}",
+        "GET /v1/{shelf}:find",
+        "PATCH /v1/things/{id}",
+        "POST /v1/things",
+        "POST /v1/things/{inner.name}:rename",
+      ].sort(),
+    );
+    expect(document.paths["/v1/{shelf}/things/{id}"]!.get!.operationId).toBe("ThingService_GetThing_2");
+  });
+
+  // Inner.deep is an Inner again: a message is not entered twice along one path, so the list stays finite.
+  it("offers as query parameters exactly the fields that the path and body leave, by dotted path", () => {
+    const names = document.paths["/v1/things/{id}"]!.get!.parameters.filter((parameter) => parameter.in === "query").map((parameter) => parameter.name);
+    expect(names).toEqual([
+      "inner.name",
+      "inner.count",
+      "tags",
+      "color",
+      "colors",
+      "at",
+      "mask",
+      "limit",
+      "flag",
+      "big",
+      "ratio",
+      "shelf",
+      "wanted",
+      "display_name",
+    ]);
+  });
+
+  it("uses source info comments when the descriptors have them", () => {
+    expect(document.tags).toEqual([{ name: "ThingService", description: "Things to test the transcoder with." }]);
+    expect(document.components.schemas["test.rest.Thing"]!.properties!.id!.description).toBe("The thing's id.\nAny text.");
+  });
+});
