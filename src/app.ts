@@ -12,6 +12,8 @@ import type { Database } from "./storage/database.js";
 import { IdempotencyRepository } from "./storage/idempotency-repository.js";
 import { uuidv7 } from "./storage/ids.js";
 import { StoreConfigRepository } from "./storage/store-config-repository.js";
+import type { Principal } from "./service/principal.js";
+import { createAuthInterceptor } from "./transport/auth.js";
 import { createLoggingInterceptor } from "./transport/interceptors.js";
 import { registration, type ServiceRegistration } from "./transport/services.js";
 import { CartService } from "../gen/commerce/cart/v1/cart_service_pb.js";
@@ -26,8 +28,16 @@ export interface App {
   readonly idempotencyRecords: IdempotencyRepository;
 }
 
+/** Services anyone may call without a token: probes and schema discovery. */
+const publicServices = new Set(["grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"]);
+
 /** Wires repositories, services and the interceptor chain; no I/O happens here. */
-export function createApp(config: Config, database: Database, log: Logger): App {
+export function createApp(
+  config: Config,
+  database: Database,
+  log: Logger,
+  verifyToken: (token: string) => Promise<Principal>,
+): App {
   const carts = new CartRepository(database.sql);
   const catalog = new CatalogRepository(database.db, database.sql);
   const storeConfig = new StoreConfigRepository(database.sql);
@@ -61,6 +71,7 @@ export function createApp(config: Config, database: Database, log: Logger): App 
     interceptors: [
       createLoggingInterceptor(log),
       errorMappingInterceptor,
+      createAuthInterceptor(verifyToken, publicServices),
       createValidateInterceptor(),
       createIdempotencyInterceptor(idempotencyRecords, now),
     ],

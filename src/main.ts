@@ -1,6 +1,7 @@
 import cluster from "node:cluster";
 import path from "node:path";
 import { createApp } from "./app.js";
+import { setUpAuthentication } from "./auth-setup.js";
 import { runWorkers } from "./cluster.js";
 import { loadConfig } from "./config.js";
 import { createLogger } from "./logger.js";
@@ -23,6 +24,7 @@ const embedded = config.databaseUrl
     });
 const databaseUrl = config.databaseUrl ?? embedded!.url;
 await runMigrations(databaseUrl);
+const authentication = await setUpAuthentication(config, log);
 if (cluster.isPrimary && config.workers > 1) {
   // The primary only supervises; the workers run this program from the top and serve.
   const code = await runWorkers({ count: config.workers, env: { DATABASE_URL: databaseUrl }, log, onListening: logListening });
@@ -37,7 +39,7 @@ const database = connectDatabase({
 });
 await prepareStore(config, database, log);
 
-const app = createApp(config, database, log);
+const app = createApp(config, database, log, authentication.verify);
 const sweeper = setInterval(() => {
   app.idempotencyRecords.deleteExpired(new Date()).catch((error: unknown) =>
     log.error("idempotency sweep failed", { error: String(error) }),
@@ -65,6 +67,7 @@ function logListening(port: number): void {
       ? `embedded PostgreSQL, data in ${path.resolve(config.dataDir, "postgres")}`
       : redactPassword(databaseUrl),
   });
+  void authentication.announce(port);
 }
 
 function redactPassword(url: string): string {

@@ -1,12 +1,15 @@
 import { createHash } from "node:crypto";
-import { fromBinary, type JsonValue, toBinary, toJson } from "@bufbuild/protobuf";
+import { fromBinary, type JsonValue, type Message, toBinary, toJson } from "@bufbuild/protobuf";
 import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
 import type { IdempotencyRepository, IdempotencyScope } from "../storage/idempotency-repository.js";
 import { principalKey } from "./principal.js";
 
 export const idempotencyKeyHeader = "idempotency-key";
 export const replayedHeader = "idempotent-replayed";
+
+/** The stored response of a replayed call; the method's implementation answers with it instead of running. */
+export const replayedResponseKey = createContextKey<Message | undefined>(undefined, { description: "idempotent replay" });
 
 const keyPattern = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -61,15 +64,12 @@ export function createIdempotencyInterceptor(records: IdempotencyRepository, now
         throw new ConnectError(`idempotency key ${key} was already used with a different request`, Code.InvalidArgument);
       case "running":
         throw new ConnectError(`a request with idempotency key ${key} is still being processed; retry shortly`, Code.Aborted);
-      case "replay":
-        return {
-          stream: false,
-          service: request.service,
-          method: request.method,
-          header: new Headers({ [replayedHeader]: "true" }),
-          trailer: new Headers(),
-          message: fromBinary(request.method.output, claim.response),
-        };
+      case "replay": {
+        request.contextValues.set(replayedResponseKey, fromBinary(request.method.output, claim.response));
+        const replayed = await next(request);
+        replayed.header.set(replayedHeader, "true");
+        return replayed;
+      }
       case "claimed":
         break;
     }

@@ -51,6 +51,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     interceptors: options.interceptors,
     readMaxBytes: options.readMaxBytes,
     writeMaxBytes,
+    // Unknown fields are refused with a message naming them, as on REST, never silently dropped.
+    jsonOptions: { ignoreUnknownFields: false },
     // Whatever is not a Connect/gRPC path: REST/JSON from the google.api.http bindings.
     fallback: createRestHandler({
       invoker: new UnaryInvoker(options.services, options.interceptors),

@@ -1,13 +1,15 @@
-import type { DescMethodUnary, DescService } from "@bufbuild/protobuf";
+import type { DescMethodUnary, DescService, Message } from "@bufbuild/protobuf";
 import {
   Code,
   ConnectError,
   createHandlerContext,
   createServiceImplSpec,
+  type HandlerContext,
   type Interceptor,
   type MethodImplSpec,
   type ServiceImpl,
 } from "@connectrpc/connect";
+import { replayedResponseKey } from "../service/idempotency.js";
 import { invokeUnaryImplementation } from "@connectrpc/connect/protocol";
 
 /**
@@ -23,9 +25,23 @@ export interface ServiceRegistration {
   readonly impl: Partial<ServiceImpl<DescService>>;
 }
 
+/**
+ * Pairs a service with its implementation. Every unary method answers with
+ * the response an interceptor already holds for the call (an idempotent
+ * replay) instead of running again; the protocol then frames that response
+ * like any other, headers included.
+ */
 export function registration<S extends DescService>(service: S, impl: ServiceImpl<S>): ServiceRegistration {
-  // The pairing is checked here; the list of registrations forgets each service's own types.
-  return { service, impl: impl as unknown as Partial<ServiceImpl<DescService>> };
+  const methods = impl as unknown as Record<string, (request: Message, context: HandlerContext) => unknown>;
+  const wrapped: Record<string, unknown> = { ...methods };
+  for (const method of service.methods) {
+    if (method.methodKind !== "unary") continue;
+    const run = methods[method.localName]!.bind(impl);
+    wrapped[method.localName] = (request: Message, context: HandlerContext) =>
+      context.values.get(replayedResponseKey) ?? run(request, context);
+  }
+  // The pairing is checked above; the list of registrations forgets each service's own types.
+  return { service, impl: wrapped as Partial<ServiceImpl<DescService>> };
 }
 
 export type UnaryMethodSpec = MethodImplSpec & { kind: "unary"; method: DescMethodUnary };
