@@ -22,7 +22,7 @@ export interface Config {
   readonly seedDemoProducts: boolean;
   /** Processes serving the one port (node:cluster); 1 serves from the main process. */
   readonly workers: number;
-  /** Longest deadline a call may ask for; longer or absent deadlines are cut to it. */
+  /** Longest deadline a call may ask for; a longer one is refused with INVALID_ARGUMENT. */
   readonly maxTimeoutMs: number;
   /** JWKS file path or http(s) URL that verifies bearer tokens; absent: development mode with a local key. */
   readonly authJwks: string | undefined;

@@ -50,6 +50,7 @@ const server = await startServer({
   host: config.host,
   port: config.port,
   readMaxBytes: config.readMaxBytes,
+  maxTimeoutMs: config.maxTimeoutMs,
   grpcServer: config.grpcServer,
   ...app,
 });

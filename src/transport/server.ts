@@ -18,6 +18,8 @@ export interface ServerOptions {
   readonly host: string;
   readonly port: number;
   readonly readMaxBytes: number;
+  /** Longest deadline a Connect, gRPC-Web or connect-node gRPC call may ask for; longer ones are refused. */
+  readonly maxTimeoutMs: number;
   readonly services: readonly ServiceRegistration[];
   readonly interceptors: Interceptor[];
   /** Which stack serves gRPC with protobuf messages (see Config.grpcServer). */
@@ -51,6 +53,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     interceptors: options.interceptors,
     readMaxBytes: options.readMaxBytes,
     writeMaxBytes,
+    maxTimeoutMs: options.maxTimeoutMs,
     // Unknown fields are refused with a message naming them, as on REST, never silently dropped.
     jsonOptions: { ignoreUnknownFields: false },
     // Whatever is not a Connect/gRPC path: REST/JSON from the google.api.http bindings.
