@@ -4,16 +4,18 @@ import { create, isMessage } from "@bufbuild/protobuf";
 import { drizzle } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import { createApp } from "../src/app.js";
+import { setUpAuthentication } from "../src/auth-setup.js";
 import { loadConfig } from "../src/config.js";
 import { createLogger } from "../src/logger.js";
+import { prepareStore } from "../src/store-setup.js";
 import { UnaryInvoker } from "../src/transport/services.js";
-import { cartId, dataset, lineId, productOfLine, sqlExpressions } from "./dataset.js";
+import { cartId, cartRanges, dataset, lineId, productOfLine, sqlExpressions } from "./dataset.js";
 import { type Operation, operations } from "./requests.js";
 import { execute } from "./tools.js";
 import { CartService, CreateCartResponseSchema } from "../gen/commerce/cart/v1/cart_service_pb.js";
 
-/** The seeded cart whose captured statements become the pgbench template. */
-const templateCart = 4321;
+/** The seeded cart whose recorded statements become the pgbench template. */
+const templateCart = cartRanges.pgbench.first;
 
 interface Statement {
   readonly text: string;
@@ -41,7 +43,12 @@ export async function writePgbenchScripts(
     types: { bigint: postgres.BigInt },
     debug: (_connection, text, parameters) => recorded.push({ text, parameters }),
   });
-  const app = createApp(loadConfig(identity.env), { sql, db: drizzle(sql), close: () => sql.end() }, createLogger({ quiet: true }));
+  const config = loadConfig(identity.env);
+  const log = createLogger({ quiet: true });
+  const { verify } = await setUpAuthentication(config, log);
+  const database = { sql, db: drizzle(sql), close: () => sql.end() };
+  await prepareStore(config, database, log);
+  const app = createApp(config, database, log, verify);
   const invoker = new UnaryInvoker(app.services, app.interceptors);
   const n = templateCart;
   const inputs: Record<Operation, [keyof typeof CartService.method, object]> = {
@@ -96,7 +103,7 @@ function pgbenchScript(statements: readonly Statement[], substitutions: Readonly
     }
     return `'${value.replaceAll("'", "''")}'`;
   };
-  const lines = [`\\set n random(1, ${dataset.carts})`];
+  const lines = [`\\set n random(${cartRanges.pgbench.first}, ${cartRanges.pgbench.last})`];
   for (const { text, parameters } of statements) {
     lines.push(`${text.trim().replace(/\$(\d+)/g, (_, index: string) => literal(parameters[Number(index) - 1]))};`);
   }

@@ -15,6 +15,17 @@ import { findPostmaster } from "./tools.js";
  */
 export const dataset = { carts: 10_000, linesPerCart: 3, products: 1_000, currency: "USD" } as const;
 
+/**
+ * Which carts each kind of load may touch. pgbench replays one recorded
+ * transaction on random carts, writing that transaction's values (totals,
+ * timestamps) into them, so its carts are kept apart from those the service
+ * reads and writes through its API.
+ */
+export const cartRanges = {
+  service: { first: 1, last: dataset.carts / 2 },
+  pgbench: { first: dataset.carts / 2 + 1, last: dataset.carts },
+} as const;
+
 const cartPrefix = "00000000-0000-7000-8000-";
 const linePrefix = "00000000-0000-7000-9000-";
 

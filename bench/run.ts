@@ -9,7 +9,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import postgres from "postgres";
 import { runPgbench, writePgbenchScripts } from "./ceilings.js";
-import { cartCount, dataset, prepareDatabase, versionSum } from "./dataset.js";
+import { cartCount, cartRanges, dataset, prepareDatabase, versionSum } from "./dataset.js";
 import { runLoad } from "./load.js";
 import { checkTargets, markdownTable, type Sample, summarize, targetList, writeReport } from "./report.js";
 import { buildRequest, type EchoKind, type HttpRequest, operations, type Protocol, protocols, send, type Workload } from "./requests.js";
@@ -65,11 +65,11 @@ const samples: Sample[] = [];
 const notes = new Set<string>();
 
 /** Consecutive seeded carts, so concurrent writers never share a cart and each run gets carts of its own. */
-let nextCart = 1;
+let nextCart: number = cartRanges.service.first;
 function takeCarts(count: number): number[] {
   return Array.from({ length: count }, () => {
     const n = nextCart;
-    nextCart = (nextCart % dataset.carts) + 1;
+    nextCart = n === cartRanges.service.last ? cartRanges.service.first : n + 1;
     return n;
   });
 }
@@ -188,8 +188,8 @@ async function measureServer(round: number, plan: Plan): Promise<void> {
     if (plan.latencyRun) {
       for (const workload of workloads) await measure(round, plan, service, "grpc", workload, 1, echo.get("grpc")!);
     }
-    const logged = service.logLines();
-    if (logged > 0) notes.add(`${plan.name}: the service logged ${logged} lines under load in round ${round} (refused echo requests log one each)`);
+    const errors = service.loggedErrors();
+    if (errors > 0) notes.add(`${plan.name}: the service logged ${errors} errors in round ${round}`);
   } finally {
     await service.stop();
   }

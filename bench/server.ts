@@ -17,8 +17,8 @@ export interface ServerConfig {
 
 export interface RunningService {
   readonly port: number;
-  /** Lines the service logged since it started listening (successful requests log nothing). */
-  logLines(): number;
+  /** Errors the service logged since it started listening. */
+  loggedErrors(): number;
   /** CPU seconds and resident memory of the service and its workers, now. */
   usage(): Usage;
   stop(): Promise<void>;
@@ -37,23 +37,22 @@ export async function startService(
     env: { ...process.env, ...config.env, HOST: "127.0.0.1", PORT: String(port), DATABASE_URL: databaseUrl },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  let lines = 0;
+  let errors = 0;
   let stderr = "";
-  child.stderr!.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
+  child.stderr!.on("data", (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4000);
+    errors += chunk.toString().split('"level":"error"').length - 1;
+  });
   await new Promise<void>((resolve, reject) => {
     // Keep draining stdout: a full pipe would block the service.
     createInterface({ input: child.stdout! }).on("line", (line) => {
-      lines++;
-      if (line.includes('"cart service listening"')) {
-        lines = 0;
-        resolve();
-      }
+      if (line.includes('"cart service listening"')) resolve();
     });
     child.once("exit", (code) => reject(new Error(`${config.name}: service exited with ${code} before listening:\n${stderr}`)));
   });
   return {
     port,
-    logLines: () => lines,
+    loggedErrors: () => errors,
     usage: () => processTreeUsage(child.pid!, clockTicks),
     stop: () => stopProcess(child),
   };

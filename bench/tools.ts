@@ -84,15 +84,19 @@ export interface Usage {
   readonly rssBytes: number;
 }
 
-/** CPU time and resident memory of a process and its descendants (e.g. cluster workers, PostgreSQL backends). */
+/**
+ * CPU time and resident memory of a process and its descendants (cluster
+ * workers, PostgreSQL backends). Descendants that have exited count through
+ * their parent's cutime and cstime once it has reaped them.
+ */
 export function processTreeUsage(pid: number, clockTicks: number): Usage {
   let ticks = 0;
   let rssKb = 0;
   for (const member of processTree(pid)) {
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    // Fields after the parenthesised command name; utime, stime, cutime, cstime are fields 14 to 17.
     const stat = readProc(`${member}/stat`);
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    ticks += Number(fields[11] ?? 0) + Number(fields[12] ?? 0);
+    ticks += fields.slice(11, 15).reduce((sum, field) => sum + Number(field), 0);
     rssKb += Number(/VmRSS:\s+(\d+)/.exec(readProc(`${member}/status`))?.[1] ?? 0);
   }
   return { cpuSeconds: ticks / clockTicks, rssBytes: rssKb * 1024 };

@@ -1,5 +1,6 @@
 import type { Address, Cart, CartStatus, HeldPromotion, LineItem, PricingContext, ShippingMethod } from "../domain/cart.js";
 import type { Totals } from "../domain/totals.js";
+import type postgres from "postgres";
 import { type Sql, type Tx, withConflictRetry } from "./database.js";
 import { toJsonText, withAmounts } from "./json-amounts.js";
 import type { CartPromotionJson } from "./schema.js";
@@ -184,14 +185,15 @@ export class CartRepository {
     return withConflictRetry(() => this.sql.begin(async (tx) => {
       // Lock first, read after: a statement that waited for the lock still reads
       // the lines as of its start, so it would miss the lines the previous
-      // holder committed. The second statement sees them.
-      const [locked] = await tx`select 1 from carts where id = ${id} for update`;
+      // holder committed. The second statement sees them. Both travel in one
+      // write (see pipelined), and PostgreSQL runs them in order.
+      const [[locked], rows] = await pipelined([
+        tx`select 1 from carts where id = ${id} for update`,
+        tx.unsafe<(CartRow & PricingRow)[]>(`select ${cartColumns}, ${cartPricingColumns} from carts c where c.id = $1`, [id], {
+          prepare: true,
+        }),
+      ]);
       if (!locked) return undefined;
-      const rows = await tx.unsafe<(CartRow & PricingRow)[]>(
-        `select ${cartColumns}, ${cartPricingColumns} from carts c where c.id = $1`,
-        [id],
-        { prepare: true },
-      );
       const before = toCart(rows[0]!);
       const { region, ...context } = pricingFromRow(rows[0]!);
       // A foreign key keeps every cart's region in existence.
@@ -202,8 +204,20 @@ export class CartRepository {
   }
 }
 
-async function upsertLines(tx: Tx, cartId: string, lines: readonly LineItem[]): Promise<void> {
-  await tx`
+/**
+ * Sends the statements to PostgreSQL at once, in order, and waits for all.
+ * postgres.js writes the queries of one tick in a single socket write, and
+ * these writes were the largest item in the service's CPU profile under
+ * AddLineItem load; in a transaction PostgreSQL still runs them one after the
+ * other, and the first failure fails the rest.
+ */
+function pipelined<const T extends readonly (postgres.PendingQuery<postgres.Row[]> | false)[]>(statements: T) {
+  for (const statement of statements) if (statement) statement.execute();
+  return Promise.all(statements);
+}
+
+function upsertLines(tx: Tx, cartId: string, lines: readonly LineItem[]) {
+  return tx`
     insert into line_items (id, cart_id, product_id, title, quantity, unit_price, compare_at_unit_price, discountable,
                             shippable, created_at, updated_at)
     select id, ${cartId}::uuid, product_id, title, quantity, unit_price, compare_at_unit_price, discountable, shippable,
@@ -227,16 +241,16 @@ async function saveChanges(tx: Tx, before: Cart, after: Cart): Promise<void> {
   const removedIds = before.lines.filter((line) => !kept.has(line.id)).map((line) => line.id);
   const previous = new Set(before.lines);
   const changedLines = after.lines.filter((line) => !previous.has(line));
-  if (removedIds.length > 0) {
-    await tx`delete from line_items where cart_id = ${after.id} and id = any(${removedIds}::uuid[])`;
-  }
-  if (changedLines.length > 0) await upsertLines(tx, after.id, changedLines);
-  await tx`
+  await pipelined([
+    removedIds.length > 0 && tx`delete from line_items where cart_id = ${after.id} and id = any(${removedIds}::uuid[])`,
+    changedLines.length > 0 && upsertLines(tx, after.id, changedLines),
+    tx`
     update carts set status = ${after.status}, region_id = ${after.regionId}, currency = ${after.currency},
       sales_channel_id = ${after.salesChannelId}, email = ${after.email}, metadata = ${JSON.stringify(after.metadata)}::jsonb,
       shipping_address = ${addressJson(after.shippingAddress)}::jsonb, billing_address = ${addressJson(after.billingAddress)}::jsonb,
       promotions = ${promotionsJson(after)}::jsonb, shipping_methods = ${toJsonText(after.shippingMethods)}::jsonb,
       totals = ${toJsonText(after.totals)}::jsonb, subtotal = ${after.totals.cart.subtotal}, total = ${after.totals.cart.total},
       item_quantity = ${after.itemQuantity}, version = ${after.version}, updated_at = ${after.updatedAt.toISOString()}
-    where id = ${after.id}`;
+    where id = ${after.id}`,
+  ]);
 }

@@ -70,8 +70,8 @@ export interface ShippingMethodJson {
   id: string;
   shippingOptionId: string;
   name: string;
-  amount: JsonAmount;
-  freeAbove?: JsonAmount;
+  /** The option's price when the cart was last priced. */
+  charge: { amount: JsonAmount; freeAbove?: JsonAmount };
 }
 
 /** Markets: currency, shipping countries and tax rates. */

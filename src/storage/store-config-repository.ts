@@ -1,4 +1,4 @@
-import type { CodeLookup, PricingContext } from "../domain/cart.js";
+import { type CodeLookup, normalizeCode, type PricingContext } from "../domain/cart.js";
 import { DomainError } from "../domain/errors.js";
 import type { Promotion } from "../domain/promotions.js";
 import type { Region, SalesChannel, StoredPromotion, StoredShippingOption } from "../domain/store.js";
@@ -140,7 +140,8 @@ export type RegionChoice =
   /** The region with this currency, `preferredId` first, else the smallest id. */
   | { readonly currency: string; readonly preferredId: string };
 
-export type Row<T> = { row: T };
+/** A row read as row_to_json. */
+type Row<T> = { row: T };
 
 export class StoreConfigRepository {
   constructor(private readonly sql: Sql) {}
@@ -172,7 +173,7 @@ export class StoreConfigRepository {
    * the transaction ends, so two carts cannot take the last use together.
    */
   async lookupCodes(tx: Tx, codes: readonly string[], customerId: string, cartId: string): Promise<Map<string, CodeLookup>> {
-    const normalized = [...new Set(codes.map((code) => code.toUpperCase()))];
+    const normalized = [...new Set(codes.map(normalizeCode))];
     const rows = await tx<Row<PromotionRow>[]>`
       select row_to_json(p) as row from promotions p where upper(p.code) = any(${normalized}::text[]) order by p.id`;
     const limited = rows.filter(({ row }) => row.usage_limit !== null || row.usage_limit_per_customer !== null).map(({ row }) => row.id);
@@ -189,7 +190,7 @@ export class StoreConfigRepository {
       rows.map(({ row }) => {
         const counted = usage.find((entry) => entry.id === row.id);
         const promotion: Promotion = promotionFromRow(row);
-        return [row.code!.toUpperCase(), { promotion, usage: { total: counted?.total ?? 0, byCustomer: counted?.by_customer ?? 0 } }];
+        return [normalizeCode(row.code!), { promotion, usage: { total: counted?.total ?? 0, byCustomer: counted?.by_customer ?? 0 } }];
       }),
     );
   }
@@ -312,7 +313,7 @@ export class StoreConfigRepository {
     const code = promotion.code ?? null;
     return this.sql.begin(async (tx) => {
       // Serializes upserts of one code, so the unique index never has to refuse one.
-      if (code !== null) await tx`select pg_advisory_xact_lock(hashtext(${`promotion-code:${code.toUpperCase()}`}))`;
+      if (code !== null) await tx`select pg_advisory_xact_lock(hashtext(${`promotion-code:${normalizeCode(code)}`}))`;
       const [taken] = await tx<{ id: string }[]>`select id from promotions where upper(code) = upper(${code}) and id <> ${promotion.id}`;
       if (taken) {
         throw new DomainError("failed_precondition", `promotion code "${code}" is already used by promotion ${taken.id}`);

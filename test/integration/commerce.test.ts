@@ -8,7 +8,7 @@ import { type PromotionSchema, PromotionTarget } from "../../gen/commerce/cart/v
 import type { RegionSchema } from "../../gen/commerce/cart/v1/region_pb.js";
 import { StoreConfigService } from "../../gen/commerce/cart/v1/store_config_service_pb.js";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
-import { adminToken } from "../support/auth.js";
+import { adminToken, customerToken } from "../support/auth.js";
 import { clientFor, connectTransports } from "../support/clients.js";
 import { violatedFields } from "../support/rpc-errors.js";
 import { startServer, type TestServer } from "../support/server.js";
@@ -106,6 +106,7 @@ beforeAll(async () => {
   await regions.upsertRegion({ region: region("commerce-kwd", "KWD", { defaultTaxRateBp: 500 }) });
   await regions.upsertSalesChannel({ salesChannel: { id: "commerce-app", name: "App" } });
   await product("commerce-25", [{ currency: "USD", amountCents: 2500n }]);
+  await promotion({ id: "commerce-good", code: "COMMERCE-GOOD", value: { case: "percentageBp", value: 500 } });
   await regions.upsertShippingOption({
     shippingOption: { id: "commerce-std", name: "Standard", regionId: "commerce-ship", prices: [{ currency: "USD", amountCents: 500n, freeAboveCents: 5000n }] },
   });
@@ -413,7 +414,6 @@ describe("promotion codes", () => {
     await promotion({ id: "commerce-euro", code: "COMMERCE-EURO", value: { case: "fixed", value: { amounts: [{ currency: "EUR", amountCents: 500n }] } } });
     await promotion({ id: "commerce-big", code: "COMMERCE-BIG", ...percent, minimumSubtotal: [{ currency: "USD", amountCents: 10_000n }] });
     await promotion({ id: "commerce-min40", code: "COMMERCE-MIN40", ...percent, minimumSubtotal: [{ currency: "USD", amountCents: 4000n }] });
-    await promotion({ id: "commerce-good", code: "COMMERCE-GOOD", value: { case: "percentageBp", value: 500 } });
     // Used up by other carts.
     await client.createCart({ customerId: "commerce-promo-other", items: [{ productId: "commerce-promo-item", quantity: 1 }], promoCodes: ["COMMERCE-ONCE"] });
     await client.createCart({ customerId: "commerce-promo", items: [{ productId: "commerce-promo-item", quantity: 1 }], promoCodes: ["COMMERCE-ONCE-EACH"] });
@@ -483,6 +483,27 @@ describe("promotion codes", () => {
     expect(outcomes.filter((outcome) => outcome.status === "fulfilled")).toHaveLength(1);
     const [row] = await sql`select count(*)::int as n from carts where promotions @> '[{"id": "commerce-race"}]'`;
     expect(row!.n).toBe(1);
+  });
+});
+
+describe("access", () => {
+  it("lets customers read the store configuration but not its promotions, change only their own carts, and write nothing else", async () => {
+    const token = await customerToken("commerce-customer");
+    const customerTransport = connectTransports(server.baseUrl, token)["connect+json (HTTP/1.1)"]!;
+    const customerStore = clientFor(StoreConfigService, customerTransport);
+    const customerCarts = clientFor(CartService, customerTransport);
+    expect((await customerStore.getRegion({ id: "commerce-ship" })).region?.currency).toBe("USD");
+    expect((await customerStore.listShippingOptions({ regionId: "commerce-ship" })).shippingOptions.map((option) => option.id)).toEqual(["commerce-std"]);
+    expect((await refusal(customerStore.listPromotions({}))).code).toBe(Code.PermissionDenied);
+    expect((await refusal(customerStore.upsertRegion({ region: region("commerce-hijack", "USD") }))).code).toBe(Code.PermissionDenied);
+
+    const { cart: own } = await customerCarts.createCart({ customerId: "commerce-customer", items: [{ productId: "commerce-25", quantity: 1 }] });
+    expect((await customerCarts.applyPromotionCodes({ cartId: own!.id, codes: ["COMMERCE-GOOD"] })).cart?.promoCodes).toEqual(["COMMERCE-GOOD"]);
+    const { cart: foreign } = await carts().createCart({ customerId: "commerce-someone-else" });
+    const before = await snapshot(foreign!.id);
+    expect((await refusal(customerCarts.applyPromotionCodes({ cartId: foreign!.id, codes: ["COMMERCE-GOOD"] }))).code).toBe(Code.PermissionDenied);
+    expect((await refusal(customerCarts.addShippingMethod({ cartId: foreign!.id, shippingOptionId: "commerce-std" }))).code).toBe(Code.PermissionDenied);
+    expect(await snapshot(foreign!.id)).toEqual(before);
   });
 });
 
