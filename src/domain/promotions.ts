@@ -156,7 +156,7 @@ export function promotionCodeRefusal(
  */
 export function promotionRefusalError(refusal: PromotionRefusal): DomainError {
   return new DomainError(refusal.reason === "unknown" ? "not_found" : "failed_precondition", refusal.message, {
-    promotionRefusal: refusal.reason,
+    promotion_refusal: refusal.reason,
   });
 }
 

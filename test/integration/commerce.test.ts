@@ -54,7 +54,7 @@ async function refusal(call: Promise<unknown>): Promise<ConnectError> {
   throw new Error("the call succeeded");
 }
 
-const reasonOf = (error: ConnectError) => error.findDetails(ErrorInfoSchema)[0]?.metadata.promotionRefusal;
+const reasonOf = (error: ConnectError) => error.findDetails(ErrorInfoSchema)[0]?.metadata.promotion_refusal;
 
 /** The cart as stored, with its lines, for "nothing changed" checks. */
 async function snapshot(cartId: string) {

@@ -327,10 +327,10 @@ describe("promotion codes", () => {
   it("refuses unknown and used-up codes with their reasons", () => {
     const cart = newCart([item("mug", 2, 1000n)]);
     const unknown = refusal(() => applyPromotionCodes(cart, ["NOPE"], new Map(), at(t1)));
-    expect([unknown.reason, unknown.facts.promotionRefusal]).toEqual(["not_found", "unknown"]);
+    expect([unknown.reason, unknown.facts.promotion_refusal]).toEqual(["not_found", "unknown"]);
     const limited = { ...tenPercent, usageLimit: 1 };
     const exhausted = refusal(() => applyPromotionCodes(cart, ["TEN"], new Map([["TEN", lookup(limited, 1)]]), at(t1)));
-    expect([exhausted.reason, exhausted.facts.promotionRefusal]).toEqual(["failed_precondition", "exhausted"]);
+    expect([exhausted.reason, exhausted.facts.promotion_refusal]).toEqual(["failed_precondition", "exhausted"]);
     expect(refusal(() => removePromotionCodes(cart, ["TEN"], at(t1))).message).toBe('cart cart-1 holds no promotion code "TEN"');
   });
 });

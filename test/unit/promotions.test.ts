@@ -82,10 +82,10 @@ describe("promotionRefusalError", () => {
   it("maps an unknown code to not_found and the rest to failed_precondition, keeping the reason", () => {
     const unknown = promotionRefusalError({ reason: "unknown", message: "no such code" });
     expect(unknown).toBeInstanceOf(DomainError);
-    expect(unknown).toMatchObject({ reason: "not_found", message: "no such code", facts: { promotionRefusal: "unknown" } });
+    expect(unknown).toMatchObject({ reason: "not_found", message: "no such code", facts: { promotion_refusal: "unknown" } });
     expect(promotionRefusalError({ reason: "expired", message: "too late" })).toMatchObject({
       reason: "failed_precondition",
-      facts: { promotionRefusal: "expired" },
+      facts: { promotion_refusal: "expired" },
     });
   });
 });
