@@ -1,4 +1,4 @@
-import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import {
   addLineItem,
   addShippingMethod,
@@ -30,6 +30,7 @@ import type { RegionChoice, StoreConfigRepository } from "../storage/store-confi
 import type { CartService } from "../../gen/commerce/cart/v1/cart_service_pb.js";
 import type { Cart as CartMessage } from "../../gen/commerce/cart/v1/cart_pb.js";
 import { CartAccess } from "./access.js";
+import { invalidField } from "./errors.js";
 import { addressFromProto, cartStatusFromProto, toCartMessage } from "./mapping.js";
 import { decodePageToken, effectivePageSize, toPage } from "./page-token.js";
 import { principalOf } from "./principal.js";
@@ -207,13 +208,14 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
       const paths = new Set(request.updateMask!.paths);
       for (const path of paths) {
         if (!updatablePaths.includes(path)) {
-          throw new ConnectError(
-            `update_mask path "${path}" cannot be updated; updatable fields: ${updatablePaths.join(", ")}`,
-            Code.InvalidArgument,
+          throw invalidField(
+            "update_mask",
+            "update_mask.updatable",
+            `path "${path}" cannot be updated; updatable fields: ${updatablePaths.join(", ")}`,
           );
         }
         if (requiredWhenNamed[path]?.(message) === "") {
-          throw new ConnectError(`cart.${path} must be set when update_mask names it`, Code.InvalidArgument);
+          throw invalidField(`cart.${path}`, "update_mask.set_when_named", "must be set when update_mask names it");
         }
       }
       return change(message.id, message.etag, context, async (cart, changeContext, tx) => {

@@ -1,5 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { ViolationsSchema } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { DomainError, type DomainErrorReason } from "../domain/errors.js";
 import { classifyDatabaseError, type DatabaseFailure } from "../storage/database.js";
@@ -13,6 +14,18 @@ const codeOf: Record<DomainErrorReason, Code> = {
 
 /** Domain of the google.rpc.ErrorInfo details this service attaches. */
 const errorDomain = "cart.commerce";
+
+/**
+ * An INVALID_ARGUMENT for a rule the proto cannot declare (a page token, an
+ * update_mask path), carrying the same buf.validate.Violations detail as
+ * proto validation, so clients find the offending field in one place.
+ */
+export function invalidField(field: string, ruleId: string, message: string): ConnectError {
+  const violations = create(ViolationsSchema, {
+    violations: [{ field: { elements: field.split(".").map((fieldName) => ({ fieldName })) }, ruleId, message }],
+  });
+  return new ConnectError(`${field}: ${message}`, Code.InvalidArgument, undefined, [{ desc: ViolationsSchema, value: violations }]);
+}
 
 export function productNotFound(id: string): ConnectError {
   return new ConnectError(`product ${id} does not exist`, Code.NotFound);

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { invalidField } from "./errors.js";
 
 /**
  * AIP-158 page tokens: opaque to clients, they carry the keyset position and
@@ -33,10 +33,10 @@ export function decodePageToken(token: string, filters: readonly unknown[], keyP
     body = undefined;
   }
   if (typeof body?.k !== "string" || typeof body.f !== "string" || !keyPattern.test(body.k)) {
-    throw new ConnectError("page_token is not valid: pass next_page_token from the previous response unchanged", Code.InvalidArgument);
+    throw invalidField("page_token", "page_token.valid", "must be the next_page_token of the previous response, unchanged");
   }
   if (body.f !== fingerprint(filters)) {
-    throw new ConnectError("page_token was issued for different filters: repeat the first request's filters", Code.InvalidArgument);
+    throw invalidField("page_token", "page_token.same_filters", "was issued for different filters; repeat the first request's filters");
   }
   return body.k;
 }

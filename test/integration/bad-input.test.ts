@@ -264,6 +264,7 @@ const badInputs: BadInput[] = [
       call(CartService.method.updateCart, { cart: { id: fixture.usdCart, customerId: "thief" }, updateMask: { paths: ["customer_id"] } }),
     code: Code.InvalidArgument,
     message: /update_mask.*customer_id/,
+    violations: ["update_mask"],
   },
   {
     name: "UpdateCart without update_mask",
@@ -298,18 +299,21 @@ const badInputs: BadInput[] = [
     call: () => call(CartService.method.listCarts, { customerId: `${customer}-pager`, pageToken: `${fixture.pagerToken.slice(0, -4)}AAAA` }),
     code: Code.InvalidArgument,
     message: /page_token/,
+    violations: ["page_token"],
   },
   {
     name: "page_token that is not base64 JSON",
     call: () => call(CartService.method.listCarts, { pageToken: "not a token!" }),
     code: Code.InvalidArgument,
     message: /page_token/,
+    violations: ["page_token"],
   },
   {
     name: "page_token replayed with another customer filter",
     call: () => call(CartService.method.listCarts, { customerId: customer, pageToken: fixture.pagerToken }),
     code: Code.InvalidArgument,
     message: /page_token.*filters/,
+    violations: ["page_token"],
   },
   {
     name: "page_token replayed with another status filter",
@@ -317,12 +321,14 @@ const badInputs: BadInput[] = [
       call(CartService.method.listCarts, { customerId: `${customer}-pager`, status: CartStatus.ACTIVE, pageToken: fixture.pagerToken }),
     code: Code.InvalidArgument,
     message: /page_token.*filters/,
+    violations: ["page_token"],
   },
   {
     name: "ListCarts page_token replayed on ListProducts",
     call: () => call(CatalogService.method.listProducts, { pageToken: fixture.pagerToken }),
     code: Code.InvalidArgument,
     message: /page_token/,
+    violations: ["page_token"],
   },
   {
     name: "ListProducts negative page_size",

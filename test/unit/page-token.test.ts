@@ -48,7 +48,7 @@ describe("page tokens", () => {
     ["a key of the wrong shape", Buffer.from(JSON.stringify({ k: "'; drop table carts", f: "x" })).toString("base64url")],
     ["a truncated token", toPage(rows, 1, (row) => row, filters).nextPageToken.slice(0, 10)],
   ])("refuses a corrupted token: %s", (_, token) => {
-    expect(invalidArgument(() => decodePageToken(token, filters, key))).toMatch(/page_token is not valid/);
+    expect(invalidArgument(() => decodePageToken(token, filters, key))).toMatch(/page_token: must be the next_page_token of the previous response/);
   });
 });
 
