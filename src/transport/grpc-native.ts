@@ -20,6 +20,8 @@ export interface NativeGrpcOptions {
   readonly readMaxBytes: number;
   /** Largest response message. */
   readonly writeMaxBytes: number;
+  /** Longest deadline a call may ask for; longer ones are refused as connect-node refuses them. */
+  readonly maxTimeoutMs: number;
 }
 
 type AnyMessage = MessageShape<DescMessage>;
@@ -71,7 +73,7 @@ export function createNativeGrpcServer(options: NativeGrpcOptions): grpc.Server 
         responseDeserialize: (bytes: Buffer) => fromBinary(method.output, bytes),
       };
       handlers[method.name] = unary
-        ? unaryHandler(invoker, unary)
+        ? unaryHandler(invoker, unary, options.maxTimeoutMs)
         : streamingHandler(spec, options.interceptors);
     }
     server.addService(definition, handlers);
@@ -79,13 +81,21 @@ export function createNativeGrpcServer(options: NativeGrpcOptions): grpc.Server 
   return server;
 }
 
-function unaryHandler(invoker: UnaryInvoker, spec: UnaryMethodSpec): grpc.handleUnaryCall<Buffer, AnyMessage> {
+function unaryHandler(
+  invoker: UnaryInvoker,
+  spec: UnaryMethodSpec,
+  maxTimeoutMs: number,
+): grpc.handleUnaryCall<Buffer, AnyMessage> {
   return (call, callback) => {
     const cancellation = cancellationOf(call);
     const respond = async () => {
       try {
         const input = decode(spec.method.input, call.request);
-        const { message, header, trailer } = await invoker.invoke(spec, input, callOf(call, cancellation.signal));
+        const unaryCall = callOf(call, cancellation.signal);
+        if (unaryCall.timeoutMs !== undefined && unaryCall.timeoutMs > maxTimeoutMs) {
+          throw new ConnectError(`timeout ${unaryCall.timeoutMs}ms must be <= ${maxTimeoutMs}`, Code.InvalidArgument);
+        }
+        const { message, header, trailer } = await invoker.invoke(spec, input, unaryCall);
         cancellation.end();
         call.sendMetadata(metadataOf(header));
         callback(null, message, metadataOf(trailer));

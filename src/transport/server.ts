@@ -18,7 +18,7 @@ export interface ServerOptions {
   readonly host: string;
   readonly port: number;
   readonly readMaxBytes: number;
-  /** Longest deadline a Connect, gRPC-Web or connect-node gRPC call may ask for; longer ones are refused. */
+  /** Longest deadline a call may ask for, on every stack; longer ones are refused with INVALID_ARGUMENT. */
   readonly maxTimeoutMs: number;
   readonly services: readonly ServiceRegistration[];
   readonly interceptors: Interceptor[];
@@ -72,7 +72,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   const grpcServer =
     options.grpcServer === "native"
-      ? createNativeGrpcServer({ services, interceptors: options.interceptors, readMaxBytes: options.readMaxBytes, writeMaxBytes })
+      ? createNativeGrpcServer({
+          services,
+          interceptors: options.interceptors,
+          readMaxBytes: options.readMaxBytes,
+          writeMaxBytes,
+          maxTimeoutMs: options.maxTimeoutMs,
+        })
       : undefined;
   const grpcConnections = grpcServer?.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   const server = createOnePortServer({

@@ -114,6 +114,16 @@ describe.each(modes)("gRPC served by the %s stack", (mode) => {
     expect((failure as ConnectError).findDetails(ViolationsSchema)).toHaveLength(1);
   });
 
+  it("refuses a deadline longer than MAX_TIMEOUT_MS, as every stack does", async () => {
+    const transport = createGrpcTransport({ baseUrl: servers[mode].baseUrl, interceptors: [bearer(adminToken)] });
+    const error = await clientFor(CartService, transport)
+      .getCart({ id: cartId }, { timeoutMs: 60_000 })
+      .then(() => expect.fail("a 60 s deadline was accepted"))
+      .catch((caught: unknown) => ConnectError.from(caught));
+    expect(error.code).toBe(Code.InvalidArgument);
+    expect(error.rawMessage).toMatch(/timeout \d+ms must be <= 10000/);
+  });
+
   it("answers the gRPC health check", async () => {
     const health = clientFor(Health, createGrpcTransport({ baseUrl: servers[mode].baseUrl }));
     expect((await health.check({})).status).toBe(HealthCheckResponse_ServingStatus.SERVING);
