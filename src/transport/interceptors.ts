@@ -4,6 +4,12 @@ import type { Logger } from "../logger.js";
 
 export const requestIdHeader = "x-request-id";
 
+/** The caller's request id when it sent a sane one, else a new one. */
+export function requestIdOf(header: Headers | string | undefined): string {
+  const given = typeof header === "string" || header === undefined ? header : header.get(requestIdHeader);
+  return given && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
+}
+
 /**
  * Gives every call a request id (the caller's `x-request-id` when it sent a
  * sane one), echoes it in the response headers, and logs every failure with
@@ -12,8 +18,7 @@ export const requestIdHeader = "x-request-id";
  */
 export function createLoggingInterceptor(log: Logger): Interceptor {
   return (next) => async (request) => {
-    const given = request.header.get(requestIdHeader);
-    const requestId = given && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
+    const requestId = requestIdOf(request.header);
     try {
       const response = await next(request);
       response.header.set(requestIdHeader, requestId);

@@ -338,6 +338,17 @@ describe("the REST transport", () => {
     expect(response.headers.get("x-request-id")).toBe("rest-test-request-1");
   });
 
+  it("gives refusals made before the chain (no route, bad JSON) a request id and a log line", async () => {
+    const noRoute = await rest("GET", "/v1/nowhere", undefined, { "x-request-id": "rest-test-request-2" });
+    expect(noRoute.headers.get("x-request-id")).toBe("rest-test-request-2");
+    const badJson = await rest("POST", "/v1/carts", "{not json");
+    const generated = badJson.headers.get("x-request-id");
+    expect(generated).toMatch(/^[0-9a-f-]{36}$/);
+    await expect.poll(() => server.logs.map((entry) => entry.requestId)).toEqual(
+      expect.arrayContaining(["rest-test-request-2", generated]),
+    );
+  });
+
   it("serves h2c (HTTP/2 without TLS) on the same port", async () => {
     const session = http2.connect(server.baseUrl);
     try {

@@ -1,6 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
 import { createLogger } from "../../logger.js";
+import { requestIdHeader, requestIdOf } from "../interceptors.js";
 import type { UnaryInvoker, UnaryMethodSpec } from "../services.js";
 import { MalformedPathError } from "./path-template.js";
 import { decodeRequest } from "./request.js";
@@ -79,6 +80,12 @@ export function createRestHandler(options: RestHandlerOptions): NodeHandlerFn {
           log.error("REST transcoding failed", { method: request.method, url: request.url, cause: describe(reason) });
         }
         const error = reason instanceof ConnectError ? reason : new ConnectError("internal error", Code.Internal);
+        // Refusals before the interceptor chain (no route, bad JSON, too large) get a request id and a log line too.
+        if (!error.metadata.has(requestIdHeader)) {
+          const requestId = requestIdOf(request.headers[requestIdHeader] as string | undefined);
+          error.metadata.set(requestIdHeader, requestId);
+          log.info("request refused", { requestId, method: request.method, url: request.url, code: Code[error.code], error: error.rawMessage });
+        }
         send(response, httpStatusOf(error), JSON.stringify(errorBody(error)), error.metadata);
       })
       .catch((reason: unknown) => {
