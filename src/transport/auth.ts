@@ -50,19 +50,39 @@ function describeTokenError(error: unknown): string {
   return "the token is malformed";
 }
 
-/** Verifies bearer tokens: signature against the JWKS, algorithm allow-list, iss, aud, exp/nbf, sub. */
-export function createTokenVerifier(options: TokenVerifierOptions) {
+/** Verified tokens remembered at most; beyond it the oldest are forgotten. */
+const verifiedTokenCacheSize = 10_000;
+
+/**
+ * Verifies bearer tokens: signature against the JWKS, algorithm allow-list,
+ * iss, aud, exp/nbf, sub. A verified token is remembered until it expires, so
+ * a client's repeated calls pay the signature check once (it costs more CPU
+ * than a cart read); a key removed from the JWKS therefore stops working only
+ * as its tokens expire.
+ */
+export function createTokenVerifier(options: TokenVerifierOptions, now: () => number = Date.now) {
+  const verified = new Map<string, { principal: Principal; expiresAtMs: number }>();
   return async (token: string): Promise<Principal> => {
+    const cached = verified.get(token);
+    if (cached && now() < cached.expiresAtMs) return cached.principal;
+    verified.delete(token);
     try {
       const { payload } = await jwtVerify(token, options.keys, {
         algorithms: allowedAlgorithms,
         issuer: options.issuer,
         audience: options.audience,
         clockTolerance: options.clockToleranceSeconds,
+        currentDate: new Date(now()),
         requiredClaims: ["sub", "exp"],
       });
       const scope = typeof payload.scope === "string" ? payload.scope : "";
-      return { subject: payload.sub!, scopes: new Set(scope.split(" ").filter(Boolean)) };
+      const principal: Principal = { subject: payload.sub!, scopes: new Set(scope.split(" ").filter(Boolean)) };
+      // Only tokens already valid now are remembered: one that is not valid yet (within the tolerance) is checked again.
+      if (payload.nbf === undefined || payload.nbf * 1000 <= now()) {
+        if (verified.size >= verifiedTokenCacheSize) verified.delete(verified.keys().next().value!);
+        verified.set(token, { principal, expiresAtMs: payload.exp! * 1000 + options.clockToleranceSeconds * 1000 });
+      }
+      return principal;
     } catch (error) {
       if (error instanceof errors.JWKSTimeout) {
         throw new ConnectError("authentication is temporarily unavailable", Code.Unavailable);
