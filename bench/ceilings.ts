@@ -1,5 +1,5 @@
 import { writeFile } from "node:fs/promises";
-import path from "node:path";
+import { basename, join } from "node:path";
 import { create, isMessage } from "@bufbuild/protobuf";
 import { drizzle } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
@@ -10,9 +10,9 @@ import { createLogger } from "../src/logger.js";
 import { prepareStore } from "../src/store-setup.js";
 import { UnaryInvoker } from "../src/transport/services.js";
 import { cartId, cartRanges, dataset, lineId, productOfLine, sqlExpressions } from "./dataset.js";
-import { type Operation, operations } from "./requests.js";
+import { type Operation, operations, rpcFor } from "./requests.js";
 import { execute } from "./tools.js";
-import { CartService, CreateCartResponseSchema } from "../gen/commerce/cart/v1/cart_service_pb.js";
+import { CreateCartResponseSchema } from "../gen/commerce/cart/v1/cart_service_pb.js";
 
 /** The seeded cart whose recorded statements become the pgbench template. */
 const templateCart = cartRanges.pgbench.first;
@@ -20,6 +20,8 @@ const templateCart = cartRanges.pgbench.first;
 interface Statement {
   readonly text: string;
   readonly parameters: readonly unknown[];
+  /** Statements of one event-loop turn went out in one write, pipelined; pgbench replays them the same way. */
+  readonly turn: number;
 }
 
 /**
@@ -36,12 +38,23 @@ export async function writePgbenchScripts(
   identity: { env: Record<string, string>; authorization: string },
 ): Promise<Record<Operation, string>> {
   const recorded: Statement[] = [];
+  let turn = 0;
+  let turnEnds = false;
   // The same driver settings as src/storage/database.ts, plus the recorder.
   const sql = postgres(databaseUrl, {
     max: 1,
     onnotice: () => {},
     types: { bigint: postgres.BigInt },
-    debug: (_connection, text, parameters) => recorded.push({ text, parameters }),
+    debug: (_connection, text, parameters) => {
+      recorded.push({ text, parameters, turn });
+      if (!turnEnds) {
+        turnEnds = true;
+        setImmediate(() => {
+          turn++;
+          turnEnds = false;
+        });
+      }
+    },
   });
   const config = loadConfig(identity.env);
   const log = createLogger({ quiet: true });
@@ -51,26 +64,24 @@ export async function writePgbenchScripts(
   const app = createApp(config, database, log, verify);
   const invoker = new UnaryInvoker(app.services, app.interceptors);
   const n = templateCart;
-  const inputs: Record<Operation, [keyof typeof CartService.method, object]> = {
-    CreateCart: ["createCart", { customerId: "bench-customer", email: "bench@example.com" }],
-    GetCart: ["getCart", { id: cartId(n) }],
-    AddLineItem: ["addLineItem", { cartId: cartId(n), productId: productOfLine(n, 0), quantity: 1 }],
-    UpdateLineItem: ["updateLineItem", { cartId: cartId(n), itemId: lineId(n, 0), quantity: 2 }],
-  };
   const scripts = {} as Record<Operation, string>;
   try {
     await sql`select 1`; // the driver's own start-up queries are not part of any operation
     for (const operation of operations) {
-      const [name, input] = inputs[operation];
-      const method = CartService.method[name];
-      const spec = invoker.methods().get(`/${CartService.typeName}/${method.name}`)!;
+      // The very request the load sends, for the template cart.
+      const { method, input } = rpcFor(operation, n, "health");
+      const path = `/${method.parent.typeName}/${method.name}`;
+      const invoke = () =>
+        invoker.invoke(invoker.methods().get(path)!, create(method.input, input), {
+          protocolName: "grpc",
+          requestMethod: "POST",
+          url: `http://bench${path}`,
+          requestHeader: new Headers({ authorization: identity.authorization }),
+        });
+      // The first call prepares its statements, one round trip each; the second runs as under load.
+      await invoke();
       recorded.length = 0;
-      const { message } = await invoker.invoke(spec, create(method.input, input), {
-        protocolName: "grpc",
-        requestMethod: "POST",
-        url: `http://bench/${CartService.typeName}/${method.name}`,
-        requestHeader: new Headers({ authorization: identity.authorization }),
-      });
+      const { message } = await invoke();
       const substitutions = new Map<string, string>([
         [cartId(n), sqlExpressions.cartId(":n")],
         ...Array.from({ length: dataset.linesPerCart }, (_, k): [string, string][] => [
@@ -80,7 +91,7 @@ export async function writePgbenchScripts(
       ]);
       // A new cart gets a fresh id in every transaction.
       if (isMessage(message, CreateCartResponseSchema)) substitutions.set(message.cart!.id, "gen_random_uuid()");
-      const file = path.join(workDir, `${operation}.sql`);
+      const file = join(workDir, `${operation}.sql`);
       await writeFile(file, pgbenchScript(recorded, substitutions));
       scripts[operation] = file;
     }
@@ -104,9 +115,12 @@ function pgbenchScript(statements: readonly Statement[], substitutions: Readonly
     return `'${value.replaceAll("'", "''")}'`;
   };
   const lines = [`\\set n random(${cartRanges.pgbench.first}, ${cartRanges.pgbench.last})`];
-  for (const { text, parameters } of statements) {
+  statements.forEach(({ text, parameters, turn }, i) => {
+    const pipelined = (other: Statement | undefined) => other?.turn === turn;
+    if (!pipelined(statements[i - 1]) && pipelined(statements[i + 1])) lines.push("\\startpipeline");
     lines.push(`${text.trim().replace(/\$(\d+)/g, (_, index: string) => literal(parameters[Number(index) - 1]))};`);
-  }
+    if (pipelined(statements[i - 1]) && !pipelined(statements[i + 1])) lines.push("\\endpipeline");
+  });
   return `${lines.join("\n")}\n`;
 }
 
@@ -117,7 +131,7 @@ export async function runPgbench(pgbench: string, databaseUrl: string, script: s
   const tps = /tps = ([\d.]+)/.exec(stdout);
   const failed = /number of failed transactions: (\d+)/.exec(stdout);
   if (code !== 0 || !tps || Number(failed?.[1] ?? 0) > 0) {
-    throw new Error(`pgbench ${path.basename(script)} failed (exit ${code}):\n${stdout}\n${stderr}`);
+    throw new Error(`pgbench ${basename(script)} failed (exit ${code}):\n${stdout}\n${stderr}`);
   }
   return Number(tps[1]);
 }

@@ -28,6 +28,8 @@ export const cartRanges = {
 
 const cartPrefix = "00000000-0000-7000-8000-";
 const linePrefix = "00000000-0000-7000-9000-";
+/** Line ids reserved per cart, at least linesPerCart. */
+const lineIdsPerCart = 4;
 
 /** Seeded cart n (1-based). */
 export function cartId(n: number): string {
@@ -36,7 +38,7 @@ export function cartId(n: number): string {
 
 /** Line k (0-based) of seeded cart n. */
 export function lineId(n: number, k: number): string {
-  return linePrefix + (n * 4 + k).toString(16).padStart(12, "0");
+  return linePrefix + (n * lineIdsPerCart + k).toString(16).padStart(12, "0");
 }
 
 /** Product of line k of seeded cart n: lines of one cart are distinct products. */
@@ -47,7 +49,7 @@ export function productOfLine(n: number, k: number): string {
 /** The same three functions as SQL expressions over an integer expression `n`. */
 export const sqlExpressions = {
   cartId: (n: string) => `('${cartPrefix}' || lpad(to_hex((${n})::int), 12, '0'))::uuid`,
-  lineId: (n: string, k: string | number) => `('${linePrefix}' || lpad(to_hex((${n})::int * 4 + ${k}), 12, '0'))::uuid`,
+  lineId: (n: string, k: string | number) => `('${linePrefix}' || lpad(to_hex((${n})::int * ${lineIdsPerCart} + ${k}), 12, '0'))::uuid`,
   productOfLine: (n: string, k: string | number) => `('p-' || ((${n} * ${dataset.linesPerCart} + ${k}) % ${dataset.products} + 1))`,
 };
 
@@ -87,6 +89,10 @@ export async function prepareDatabase(serverUrl = process.env.BENCH_DATABASE_URL
   await migrateToFirstSchema(url.toString(), embeddedDir ?? os.tmpdir());
   await seed(url.toString());
   await runMigrations(url.toString());
+  // Fresh statistics and no dead rows left by the migrations' updates.
+  const bench = postgres(url.toString(), { max: 1, onnotice: () => {} });
+  await bench`vacuum analyze`;
+  await bench.end();
   const [settings] = await admin`
     select current_setting('server_version') as version, current_setting('data_directory', true) as directory`;
   return {
@@ -154,7 +160,6 @@ async function seed(url: string): Promise<void> {
               from line_items group by cart_id) s
         where s.cart_id = c.id`);
     });
-    await sql`vacuum analyze`;
   } finally {
     await sql.end();
   }

@@ -172,7 +172,8 @@ async function chart(rows: readonly Row[]): Promise<string> {
         color: { field: "protocol", title: "protocol" },
       },
     },
-    resolve: { scale: { x: "independent" } },
+    // Each panel its own y scale: pgbench's GetCart is ~50× the slowest write and would flatten the rest.
+    resolve: { scale: { x: "independent", y: "independent" } },
   };
   const view = new vega.View(vega.parse(vegaLite.compile(spec).spec), { renderer: "none" });
   return view.toSVG();
@@ -183,14 +184,16 @@ export async function writeReport(
   data: { rows: readonly Row[]; targets: readonly TargetCheck[]; samples: readonly Sample[]; settings: Record<string, unknown> },
 ): Promise<void> {
   await mkdir(directory, { recursive: true });
+  const setting = ([name, value]: [string, unknown]) =>
+    Array.isArray(value) ? `- ${name}:\n${value.map((item) => `  - ${String(item)}`).join("\n")}` : `- ${name}: ${String(value)}`;
   const markdown = [
-    `Benchmark of ${new Date().toISOString().slice(0, 10)}: ${Object.entries(data.settings)
-      .map(([name, value]) => `${name} ${typeof value === "string" ? value : JSON.stringify(value)}`)
-      .join("; ")}.`,
+    `Benchmark of ${new Date().toISOString().slice(0, 10)} (\`npm run bench\`, medians over rounds):`,
+    "",
+    ...Object.entries(data.settings).map(setting),
     "",
     markdownTable(data.rows),
     "",
-    "Targets (main configuration):",
+    "Targets of issue 4 (ratios from the same round, medians):",
     "",
     targetList(data.targets),
     "",

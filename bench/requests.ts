@@ -27,7 +27,7 @@ export interface HttpRequest {
   readonly expected: { readonly httpStatuses: readonly number[]; readonly grpcStatus: string };
 }
 
-interface Rpc<I extends DescMessage = DescMessage> {
+export interface Rpc<I extends DescMessage = DescMessage> {
   readonly method: DescMethodUnary<I>;
   readonly input: MessageInitShape<I>;
   /** The google.api.http mapping: verb, path, and the body fields as a message of the same type. */
@@ -39,7 +39,7 @@ function rpc<I extends DescMessage>(definition: Rpc<I>): Rpc {
 }
 
 /** The RPC a workload sends for seeded cart `n`. */
-function rpcFor(workload: Workload, n: number, echo: EchoKind): Rpc & { failsWithInvalidArgument?: boolean } {
+export function rpcFor(workload: Workload, n: number, echo: EchoKind): Rpc & { failsWithInvalidArgument?: boolean } {
   const id = cartId(n);
   switch (workload) {
     case "Echo":

@@ -218,6 +218,7 @@ const settings = {
   rounds,
   "seconds per run": seconds,
   load: `h2load, ${streams} processes × 1 connection × 1 stream, each on its own cart (pgbench: -M prepared -c 10 -j 2)`,
+  "targets read from": mainServer,
   notes: [...notes],
 };
 await writeReport(path.join(benchDir, "results"), { rows, targets, samples, settings });
