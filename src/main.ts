@@ -70,10 +70,9 @@ function logListening(port: number): void {
   void authentication.announce(port);
 }
 
+/** The URL without its password; textual, because socket URLs (`postgres://user@/db?host=/run/postgresql`) are not WHATWG URLs. */
 function redactPassword(url: string): string {
-  const parsed = new URL(url);
-  if (parsed.password) parsed.password = "***";
-  return parsed.toString();
+  return url.replace(/^([a-z]+:\/\/[^:@/]*):[^@/]*@/i, "$1:***@");
 }
 
 let stopping = false;
