@@ -173,7 +173,7 @@ async function chart(rows: readonly Row[]): Promise<string> {
       },
     },
     // Each panel its own y scale: pgbench's GetCart is ~50× the slowest write and would flatten the rest.
-    resolve: { scale: { x: "independent", y: "independent" } },
+    resolve: { scale: { x: "independent", xOffset: "independent", y: "independent" } },
   };
   const view = new vega.View(vega.parse(vegaLite.compile(spec).spec), { renderer: "none" });
   return view.toSVG();
