@@ -1,6 +1,6 @@
 import type { Address, Cart, CartStatus, HeldPromotion, LineItem, PricingContext, ShippingMethod } from "../domain/cart.js";
 import type { Totals } from "../domain/totals.js";
-import { type Sql, type Tx, withConflictRetry } from "./database.js";
+import { pipelinedTransaction, type Sql, type TransactionBounds, type Tx, withConflictRetry } from "./database.js";
 import { toJsonText, withAmounts } from "./json-amounts.js";
 import type { CartPromotionJson } from "./schema.js";
 import { pricingColumns, pricingFromRow, type PricingRow } from "./store-config-repository.js";
@@ -151,7 +151,9 @@ export class CartRepository {
   /** Builds a cart inside a transaction (whatever `build` reads or locks is part of it) and inserts it. */
   async create(build: (tx: Tx) => Promise<Cart>): Promise<Cart> {
     return withConflictRetry(() =>
-      this.sql.begin(async (tx) => {
+      pipelinedTransaction(this.sql, async (tx, { begin, commit }) => {
+        // `build` may write as soon as it starts, so BEGIN has to be done first.
+        await begin;
         const cart = await build(tx);
         await pipelined([
           tx`
@@ -165,10 +167,11 @@ export class CartRepository {
                   ${cart.totals.cart.subtotal}, ${cart.totals.cart.total}, ${cart.itemQuantity},
                   ${cart.version}, ${cart.createdAt.toISOString()}, ${cart.updatedAt.toISOString()})`,
           cart.lines.length > 0 && upsertLines(tx, cart.id, cart.lines),
+          commit(),
         ]);
         return cart;
       }),
-    ) as Promise<Cart>;
+    );
   }
 
   /**
@@ -183,12 +186,14 @@ export class CartRepository {
     id: string,
     change: (cart: Cart, pricing: PricingContext, tx: Tx) => Promise<Cart> | Cart,
   ): Promise<Cart | undefined> {
-    return withConflictRetry(() => this.sql.begin(async (tx) => {
+    return withConflictRetry(() => pipelinedTransaction(this.sql, async (tx, { begin, commit }) => {
       // Lock first, read after: a statement that waited for the lock still reads
       // the lines as of its start, so it would miss the lines the previous
-      // holder committed. The second statement sees them. Both travel in one
-      // write (see pipelined), and PostgreSQL runs them in order.
-      const [[locked], rows] = await pipelined([
+      // holder committed. The second statement sees them. They travel in one
+      // write with BEGIN (see pipelined), and PostgreSQL runs them in order;
+      // both only read, should BEGIN fail.
+      const [, [locked], rows] = await pipelined([
+        begin,
         tx`select 1 from carts where id = ${id} for update`,
         tx.unsafe<(CartRow & PricingRow)[]>(`select ${cartColumns}, ${cartPricingColumns} from carts c where c.id = $1`, [id], {
           prepare: true,
@@ -199,9 +204,9 @@ export class CartRepository {
       const { region, ...context } = pricingFromRow(rows[0]!);
       // A foreign key keeps every cart's region in existence.
       const after = await change(before, { region: region!, ...context }, tx);
-      await saveChanges(tx, before, after);
+      await saveChanges(tx, before, after, commit);
       return after;
-    }) as Promise<Cart | undefined>);
+    }));
   }
 }
 
@@ -238,7 +243,7 @@ function upsertLines(tx: Tx, cartId: string, lines: readonly LineItem[]) {
 }
 
 /** Writes the difference between two versions of a cart; the domain returns unchanged lines as the same objects. */
-async function saveChanges(tx: Tx, before: Cart, after: Cart): Promise<void> {
+async function saveChanges(tx: Tx, before: Cart, after: Cart, commit: TransactionBounds["commit"]): Promise<void> {
   const kept = new Set(after.lines.map((line) => line.id));
   const removedIds = before.lines.filter((line) => !kept.has(line.id)).map((line) => line.id);
   const previous = new Set(before.lines);
@@ -254,5 +259,6 @@ async function saveChanges(tx: Tx, before: Cart, after: Cart): Promise<void> {
       totals = ${toJsonText(after.totals)}::jsonb, subtotal = ${after.totals.cart.subtotal}, total = ${after.totals.cart.total},
       item_quantity = ${after.itemQuantity}, version = ${after.version}, updated_at = ${after.updatedAt.toISOString()}
     where id = ${after.id}`,
+    commit(),
   ]);
 }

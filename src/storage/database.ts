@@ -6,7 +6,8 @@ import postgres from "postgres";
 /** int8 columns come back as bigint: money must never pass through a float. */
 type Types = { bigint: bigint };
 export type Sql = postgres.Sql<Types>;
-export type Tx = postgres.TransactionSql<Types>;
+/** Statements inside a transaction: `sql.begin`'s, or a connection that `pipelinedTransaction` holds. */
+export type Tx = postgres.TransactionSql<Types> | postgres.ReservedSql<Types>;
 export type Db = PostgresJsDatabase;
 
 const migrationsFolder = fileURLToPath(new URL("../../migrations", import.meta.url));
@@ -86,6 +87,43 @@ export function classifyDatabaseError(error: unknown): DatabaseFailure | undefin
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code !== "string") return undefined;
   return failuresBySqlState[code] ?? (connectionErrorCodes.has(code) ? "unavailable" : undefined);
+}
+
+/** BEGIN and COMMIT for the caller to send along with its first and last statements. */
+export interface TransactionBounds {
+  begin: Statement;
+  commit(): Statement;
+}
+type Statement = ReturnType<Tx["unsafe"]>;
+
+/**
+ * Runs `body` in a transaction on a reserved connection, where BEGIN and
+ * COMMIT cost no round trips of their own: `body` starts `begin` in the same
+ * tick as its first statements and `commit()` with its last ones, and awaits
+ * them together (postgres.js writes them back to back). Every statement has
+ * its own Sync, so one after a failed BEGIN would run in autocommit: the
+ * first batch must only read, and nothing may be written before `begin`
+ * resolved. Inside the transaction a failure fails every later statement
+ * (COMMIT then rolls back). Without `commit()` the transaction commits after
+ * `body`; on any failure it rolls back before the connection returns to the
+ * pool, except a lost connection, which the driver already dropped (releasing
+ * it would hand the pool a dead connection).
+ */
+export async function pipelinedTransaction<T>(sql: Sql, body: (tx: Tx, bounds: TransactionBounds) => Promise<T>): Promise<T> {
+  const tx = await sql.reserve();
+  let committing = false;
+  const commit = () => ((committing = true), tx.unsafe("commit"));
+  try {
+    const result = await body(tx, { begin: tx.unsafe("begin"), commit });
+    if (!committing) await commit();
+    tx.release();
+    return result;
+  } catch (error) {
+    if (classifyDatabaseError(error) !== "unavailable") {
+      await tx.unsafe("rollback").then(() => tx.release(), () => {});
+    }
+    throw error;
+  }
 }
 
 /**

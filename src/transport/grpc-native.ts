@@ -3,7 +3,6 @@ import { type DescMessage, fromBinary, type MessageShape, toBinary } from "@bufb
 import {
   Code,
   ConnectError,
-  createHandlerContext,
   createServiceImplSpec,
   type Interceptor,
   type MethodImplSpec,
@@ -11,7 +10,15 @@ import {
 import { transformInvokeImplementation } from "@connectrpc/connect/protocol";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import * as grpc from "@grpc/grpc-js";
-import { callEnded, type ServiceRegistration, type UnaryCall, UnaryInvoker, type UnaryMethodSpec } from "./services.js";
+import {
+  type CallContext,
+  callEnded,
+  createCallContext,
+  type ServiceRegistration,
+  type UnaryCall,
+  UnaryInvoker,
+  type UnaryMethodSpec,
+} from "./services.js";
 
 export interface NativeGrpcOptions {
   readonly services: readonly ServiceRegistration[];
@@ -86,76 +93,74 @@ function unaryHandler(
   spec: UnaryMethodSpec,
   maxTimeoutMs: number,
 ): grpc.handleUnaryCall<Buffer, AnyMessage> {
-  return (call, callback) => {
-    const cancellation = cancellationOf(call);
-    const respond = async () => {
-      try {
-        const input = decode(spec.method.input, call.request);
-        const unaryCall = callOf(call, cancellation.signal);
-        if (unaryCall.timeoutMs !== undefined && unaryCall.timeoutMs > maxTimeoutMs) {
-          throw new ConnectError(`timeout ${unaryCall.timeoutMs}ms must be <= ${maxTimeoutMs}`, Code.InvalidArgument);
-        }
-        const { message, header, trailer } = await invoker.invoke(spec, input, unaryCall);
-        cancellation.end();
-        call.sendMetadata(metadataOf(header));
-        callback(null, message, metadataOf(trailer));
-      } catch (error) {
-        cancellation.end();
-        callback(statusOf(error));
-      }
-    };
-    void respond();
-  };
+  return (call, callback) => void answerUnary(invoker, spec, maxTimeoutMs, call, callback);
+}
+
+// The handlers' work lives in module-level functions rather than closures made per call: cheaper to create.
+async function answerUnary(
+  invoker: UnaryInvoker,
+  spec: UnaryMethodSpec,
+  maxTimeoutMs: number,
+  call: grpc.ServerUnaryCall<Buffer, AnyMessage>,
+  callback: grpc.sendUnaryData<AnyMessage>,
+): Promise<void> {
+  try {
+    const input = decode(spec.method.input, call.request);
+    const request = callOf(call);
+    if (request.timeoutMs !== undefined && request.timeoutMs > maxTimeoutMs) {
+      throw new ConnectError(`timeout ${request.timeoutMs}ms must be <= ${maxTimeoutMs}`, Code.InvalidArgument);
+    }
+    const context = createCallContext(spec.method, request);
+    abortOnCancel(call, context);
+    const { message, header, trailer } = await invoker.invoke(spec, input, request, context);
+    call.sendMetadata(metadataOf(header));
+    callback(null, message, metadataOf(trailer));
+  } catch (error) {
+    callback(statusOf(error));
+  }
 }
 
 function streamingHandler(spec: MethodImplSpec, interceptors: Interceptor[]): grpc.handleBidiStreamingCall<Buffer, AnyMessage> {
-  return (call) => {
-    const cancellation = cancellationOf(call);
-    const { signal, timeoutMs, ...request } = callOf(call, cancellation.signal);
-    const context = createHandlerContext({
-      ...request,
-      service: spec.method.parent,
-      method: spec.method,
-      requestSignal: signal,
-      timeoutMs,
-    });
-    const respond = async () => {
-      try {
-        // Reading to the end must not destroy the call: the answer is still to be written.
-        const requests = decodeEach(spec.method.input, call.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>);
-        let headerSent = false;
-        for await (const message of transformInvokeImplementation(spec, context, interceptors)(requests)) {
-          // The chain fills the response header before the first message.
-          if (!headerSent) call.sendMetadata(metadataOf(context.responseHeader));
-          headerSent = true;
-          if (!call.write(message)) await once(call, "drain", { signal: context.signal });
-        }
-        if (!headerSent) call.sendMetadata(metadataOf(context.responseHeader));
-        call.end(metadataOf(context.responseTrailer));
-      } catch (error) {
-        // A cancelled call has no one left to tell.
-        if (!call.cancelled) call.emit("error", statusOf(error));
-      } finally {
-        cancellation.end();
-        context.abort(callEnded);
-      }
-    };
-    void respond();
-  };
+  return (call) => void answerStreaming(spec, interceptors, call);
+}
+
+async function answerStreaming(
+  spec: MethodImplSpec,
+  interceptors: Interceptor[],
+  call: grpc.ServerDuplexStream<Buffer, AnyMessage>,
+): Promise<void> {
+  const context = createCallContext(spec.method, callOf(call));
+  abortOnCancel(call, context);
+  try {
+    // Reading to the end must not destroy the call: the answer is still to be written.
+    const requests = decodeEach(spec.method.input, call.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>);
+    let headerSent = false;
+    for await (const message of transformInvokeImplementation(spec, context, interceptors)(requests)) {
+      // The chain fills the response header before the first message.
+      if (!headerSent) call.sendMetadata(metadataOf(context.responseHeader));
+      headerSent = true;
+      if (!call.write(message)) await once(call, "drain", { signal: context.signal });
+    }
+    if (!headerSent) call.sendMetadata(metadataOf(context.responseHeader));
+    call.end(metadataOf(context.responseTrailer));
+  } catch (error) {
+    // A cancelled call has no one left to tell.
+    if (!call.cancelled) call.emit("error", statusOf(error));
+  } finally {
+    context.abort(callEnded);
+  }
 }
 
 const cancelledByClient = new ConnectError("the client cancelled the call", Code.Canceled);
 
 /**
- * A signal for the client cancelling the call, until `end` is called. grpc-js
- * reports every call as cancelled once it is over, so the listener must go
- * before the answer does.
+ * Aborts the call's context when the client cancels the call. grpc-js also
+ * reports every call as cancelled once it is over; by then the context has
+ * been aborted with `callEnded`, and a second abort changes nothing, so the
+ * listener can stay.
  */
-function cancellationOf(call: Call) {
-  const controller = new AbortController();
-  const cancel = () => controller.abort(cancelledByClient);
-  call.once("cancelled", cancel);
-  return { signal: controller.signal, end: () => call.off("cancelled", cancel) };
+function abortOnCancel(call: Call, context: CallContext): void {
+  call.on("cancelled", () => context.abort(cancelledByClient));
 }
 
 async function* decodeEach(schema: DescMessage, messages: AsyncIterable<Buffer>): AsyncIterable<AnyMessage> {
@@ -177,7 +182,7 @@ function encode(schema: DescMessage, message: AnyMessage): Buffer {
 }
 
 /** The call as Connect's handler context describes it. */
-function callOf(call: Call, signal: AbortSignal): UnaryCall {
+function callOf(call: Call): UnaryCall {
   const deadline = call.getDeadline();
   const deadlineMs = deadline instanceof Date ? deadline.getTime() : deadline;
   return {
@@ -185,7 +190,6 @@ function callOf(call: Call, signal: AbortSignal): UnaryCall {
     requestMethod: "POST",
     url: `http://${call.getHost()}${call.getPath()}`,
     requestHeader: headersOf(call.metadata),
-    signal,
     timeoutMs: Number.isFinite(deadlineMs) ? Math.max(deadlineMs - Date.now(), 0) : undefined,
   };
 }
@@ -193,8 +197,10 @@ function callOf(call: Call, signal: AbortSignal): UnaryCall {
 /** Request metadata as Fetch headers, binary (`-bin`) values base64-encoded, the way Connect's gRPC handler sees them. */
 function headersOf(metadata: grpc.Metadata): Headers {
   const headers = new Headers();
-  for (const [key, value] of Object.entries(metadata.toHttp2Headers())) {
-    for (const item of Array.isArray(value) ? value : [value]) headers.append(key, String(item));
+  // toJSON hands over the stored value lists as they are; toHttp2Headers would copy them first.
+  const entries = metadata.toJSON();
+  for (const key in entries) {
+    for (const value of entries[key]!) headers.append(key, typeof value === "string" ? value : value.toString("base64"));
   }
   return headers;
 }

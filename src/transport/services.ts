@@ -1,8 +1,8 @@
-import type { DescMethodUnary, DescService, Message } from "@bufbuild/protobuf";
+import type { DescMethod, DescMethodUnary, DescService, Message } from "@bufbuild/protobuf";
 import {
   Code,
   ConnectError,
-  createHandlerContext,
+  createContextValues,
   createServiceImplSpec,
   type HandlerContext,
   type Interceptor,
@@ -83,17 +83,12 @@ export class UnaryInvoker {
     return this.specs;
   }
 
-  async invoke(spec: UnaryMethodSpec, input: unknown, call: UnaryCall) {
-    const context = createHandlerContext({
-      service: spec.method.parent,
-      method: spec.method,
-      protocolName: call.protocolName,
-      requestMethod: call.requestMethod,
-      url: call.url,
-      requestHeader: call.requestHeader,
-      requestSignal: call.signal,
-      timeoutMs: call.timeoutMs,
-    });
+  /**
+   * Runs the method in a context made from `call`, or in the one given (made
+   * from the same call by a transport that aborts it itself). The context is
+   * aborted with `callEnded` once the method has answered.
+   */
+  async invoke(spec: UnaryMethodSpec, input: unknown, call: UnaryCall, context: CallContext = createCallContext(spec.method, call)) {
     try {
       // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the spec's message types are erased in the map
       const message = await invokeUnaryImplementation(spec, context, input as any, this.interceptors);
@@ -102,4 +97,49 @@ export class UnaryInvoker {
       context.abort(callEnded);
     }
   }
+}
+
+/** A handler context its transport aborts: when the client goes away, and once the call is over. */
+export interface CallContext extends HandlerContext {
+  abort(reason: unknown): void;
+}
+
+const deadlineExceeded = () => new ConnectError("the operation timed out", Code.DeadlineExceeded);
+
+/**
+ * The context of one call, as Connect's createHandlerContext makes it, but on
+ * a single AbortController: the transport aborts it directly, and a timer
+ * does only when the call has a deadline. Connect's links a deadline signal,
+ * the request signal and its own with listeners on each, about a sixth of
+ * the CPU time of a fast native gRPC call. A `call.signal` is still linked,
+ * for transports that have one anyway.
+ */
+export function createCallContext(method: DescMethod, call: UnaryCall): CallContext {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  let deadline: number | undefined;
+  if (call.timeoutMs !== undefined) {
+    deadline = Date.now() + call.timeoutMs;
+    if (call.timeoutMs <= 0) controller.abort(deadlineExceeded());
+    else timer = setTimeout(() => controller.abort(deadlineExceeded()), call.timeoutMs);
+  }
+  if (call.signal?.aborted) controller.abort(call.signal.reason);
+  else call.signal?.addEventListener("abort", () => controller.abort(call.signal!.reason), { once: true, signal: controller.signal });
+  return {
+    service: method.parent,
+    method,
+    protocolName: call.protocolName,
+    requestMethod: call.requestMethod,
+    url: call.url,
+    requestHeader: call.requestHeader,
+    responseHeader: new Headers(),
+    responseTrailer: new Headers(),
+    signal: controller.signal,
+    timeoutMs: () => (deadline === undefined ? undefined : deadline - Date.now()),
+    values: createContextValues(),
+    abort(reason) {
+      clearTimeout(timer);
+      controller.abort(reason);
+    },
+  };
 }
