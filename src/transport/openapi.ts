@@ -8,10 +8,13 @@ import {
   type DescMessage,
   type DescMethod,
   type DescService,
+  getOption,
+  hasOption,
   type JsonObject,
   ScalarType,
 } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
+import { access } from "../../gen/commerce/cart/v1/access_pb.js";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
 import { textLeafProblem } from "./rest/fields.js";
 import { openApiPath } from "./rest/handler.js";
@@ -83,7 +86,33 @@ export function createOpenApiDocument(services: readonly DescService[], info: Op
         },
       },
     },
-    components: { schemas: schemas.all() },
+    components: {
+      schemas: schemas.all(),
+      securitySchemes: {
+        [securityScheme]: {
+          type: "http",
+          scheme: "bearer",
+          bearerFormat: "JWT",
+          description:
+            "An OAuth access token (RS256, ES256 or EdDSA) from the configured issuer. Its space-separated `scope` " +
+            "claim must grant each operation's scope; without `carts:admin` it is a customer token, limited to " +
+            "the carts whose customer_id is its `sub`.",
+        },
+      },
+    },
+  };
+}
+
+const securityScheme = "bearerAuth";
+
+/** Who may call the method, from its `(commerce.cart.v1.access)` option, as OpenAPI security and a sentence. */
+function accessOf(method: DescMethod): { security?: JsonObject[]; note?: string } {
+  if (!hasOption(method, access)) return {};
+  const { scope, customerOwned } = getOption(method, access);
+  const needs = scope ? `Needs a bearer token with the \`${scope}\` scope` : "Needs any valid bearer token";
+  return {
+    security: [{ [securityScheme]: scope ? [scope] : [] }],
+    note: `${needs}${customerOwned ? "; a customer token acts only on its own carts" : ""}.`,
   };
 }
 
@@ -132,10 +161,12 @@ function operation(binding: HttpBinding, index: number, schemas: SchemaSet): Jso
     }
   }
   const responseSchema = binding.responseField ? schemas.fieldSchema(binding.responseField) : schemas.messageRef(method.output);
+  const { security, note } = accessOf(method);
   return {
     operationId: `${method.parent.name}_${method.name}${index > 0 ? `_${index + 1}` : ""}`,
     summary: method.name,
-    ...described(method),
+    ...described(method, note),
+    ...(security && { security }),
     tags: [method.parent.name],
     parameters,
     ...(binding.body !== "" && {

@@ -44,8 +44,18 @@ describe("the OpenAPI document of the service", () => {
     }
   });
 
+  it("states each operation's bearer scope, from the methods' access rules", () => {
+    const operations = fromProtos.paths as unknown as Record<string, Record<string, { security?: unknown; description?: string }>>;
+    expect(operations["/v1/carts"]!.post!.security).toEqual([{ bearerAuth: ["carts:write"] }]);
+    expect(operations["/v1/carts/{id}"]!.get!.security).toEqual([{ bearerAuth: ["carts:read"] }]);
+    expect(operations["/v1/products/{product.id}"]!.put!.security).toEqual([{ bearerAuth: ["catalog:write"] }]);
+    expect(operations["/v1/products/{id}"]!.get!.security).toEqual([{ bearerAuth: [] }]);
+    expect(operations["/v1/carts"]!.post!.description).toMatch(/customer token acts only on its own carts/);
+    expect(operations["/openapi.json"]!.get!.security).toBeUndefined();
+  });
+
   it("takes its descriptions from the proto comments", () => {
-    expect(fromProtos.paths["/v1/carts"]!.post!.description).toBe("Creates an active cart, optionally with initial lines.");
+    expect(fromProtos.paths["/v1/carts"]!.post!.description).toMatch(/^Creates an active cart, optionally with initial lines\.\n/);
     expect(fromProtos.components.schemas["commerce.cart.v1.Cart"]!.properties!.total_cents!.description).toMatch(/^What the customer pays/);
     expect(fromProtos.tags.find((tag) => tag.name === "CartService")?.description).toMatch(/^Carts and their line items/);
   });
