@@ -96,8 +96,6 @@ export interface CartLimits {
   readonly maxLineQuantity: number;
 }
 
-export const defaultCartLimits: CartLimits = { maxLines: 100, maxLineQuantity: 10_000 };
-
 /** The reference data a cart's totals depend on. */
 export interface PricingContext {
   /** The cart's region (after the change, when the change moves the cart). */
