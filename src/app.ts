@@ -60,7 +60,12 @@ export function createApp(
             currency: config.defaultCurrency,
             salesChannelId: config.defaultSalesChannelId,
           },
-          limits: { maxLines: config.maxLinesPerCart, maxLineQuantity: config.maxLineQuantity },
+          limits: {
+            maxLines: config.maxLinesPerCart,
+            maxLineQuantity: config.maxLineQuantity,
+            lifetimeMs: config.cartLifetimeMs,
+            emptyLifetimeMs: config.emptyCartLifetimeMs,
+          },
           now,
           newId: uuidv7,
         }),

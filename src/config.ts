@@ -17,6 +17,10 @@ export interface Config {
   readonly defaultSalesChannelId: string;
   readonly maxLinesPerCart: number;
   readonly maxLineQuantity: number;
+  /** How long an active cart with lines lives after its last change. */
+  readonly cartLifetimeMs: number;
+  /** How long an active empty cart lives after its last change. */
+  readonly emptyCartLifetimeMs: number;
   /** Largest accepted request message, on every protocol. */
   readonly readMaxBytes: number;
   readonly seedDemoProducts: boolean;
@@ -37,6 +41,8 @@ export interface Config {
    * protocol). Both run the same handlers and interceptors.
    */
   readonly grpcServer: "native" | "connect";
+  /** Browser origins (`https://shop.example.com`) allowed to call the service cross-origin; `["*"]` for any. */
+  readonly corsOrigins: readonly string[];
 }
 
 /**
@@ -60,6 +66,26 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 1
     throw new Error(`${name} must be an integer ${range}, got "${raw}"`);
   }
   return value;
+}
+
+/**
+ * A comma-separated list of origins, each normalized as browsers send it in
+ * `Origin` (lower-case scheme and host, no default port, no path), or `*`
+ * alone. Anything else is refused: a path or a typo would never match.
+ */
+function originList(env: NodeJS.ProcessEnv, name: string): string[] {
+  const entries = (env[name] ?? "").split(",").map((entry) => entry.trim()).filter(Boolean);
+  if (entries.includes("*")) {
+    if (entries.length > 1) throw new Error(`${name} must be "*" alone or a list of origins, got "${env[name]}"`);
+    return entries;
+  }
+  return entries.map((entry) => {
+    const url = URL.canParse(entry) ? new URL(entry) : undefined;
+    if (!url || !["http:", "https:"].includes(url.protocol) || entry.replace(/\/$/, "") !== entry.replace(/\/$/, "").slice(0, url.origin.length) || url.href !== `${url.origin}/`) {
+      throw new Error(`${name} entries must be origins such as https://shop.example.com (scheme, host, optional port; no path), got "${entry}"`);
+    }
+    return url.origin;
+  });
 }
 
 /** A yes/no switch; anything else is refused rather than read as "no". */
@@ -102,6 +128,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     defaultSalesChannelId: storeId(env, "DEFAULT_SALES_CHANNEL_ID", 64),
     maxLinesPerCart: integer(env, "MAX_LINES_PER_CART", 100),
     maxLineQuantity: integer(env, "MAX_LINE_QUANTITY", 10_000),
+    cartLifetimeMs: integer(env, "CART_TTL_HOURS", 30 * 24) * 3_600_000,
+    emptyCartLifetimeMs: integer(env, "EMPTY_CART_TTL_HOURS", 6) * 3_600_000,
     readMaxBytes: integer(env, "READ_MAX_BYTES", 1024 * 1024),
     seedDemoProducts: flag(env, "SEED_DEMO_PRODUCTS"),
     workers: integer(env, "WORKERS", 1),
@@ -112,5 +140,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     authClockToleranceSeconds: integer(env, "AUTH_CLOCK_TOLERANCE_SECONDS", 30, 0),
     idempotencyRetentionMs: integer(env, "IDEMPOTENCY_RETENTION_HOURS", 24) * 3_600_000,
     grpcServer,
+    corsOrigins: originList(env, "CORS_ORIGINS"),
   };
 }

@@ -6,7 +6,7 @@ import { quoteShippingOption, type ShippingCharge } from "./shipping.js";
 import { type NamedShippingOption, type Region, regionShipsTo } from "./store.js";
 import { computeTotals, type Totals } from "./totals.js";
 
-export type CartStatus = "active" | "completed" | "deleted";
+export type CartStatus = "active" | "completed" | "deleted" | "expired" | "merged";
 
 export interface LineItem {
   readonly id: string;
@@ -75,6 +75,12 @@ export interface Cart {
   readonly version: number;
   readonly createdAt: Date;
   readonly updatedAt: Date;
+  /** When an active cart stops accepting changes (cartExpireTime); undefined in every other status. */
+  readonly expireTime?: Date;
+  /** The order CompleteCart made of the cart. */
+  readonly orderId?: string;
+  /** The cart MergeCarts moved this cart's lines into. */
+  readonly mergedIntoCartId?: string;
 }
 
 /** A cart before its totals are computed. */
@@ -94,6 +100,20 @@ export interface ProductOffer {
 export interface CartLimits {
   readonly maxLines: number;
   readonly maxLineQuantity: number;
+  /** How long an active cart with lines lives after its last change. */
+  readonly lifetimeMs: number;
+  /** How long an active empty cart lives after its last change (abandoned empty carts go sooner). */
+  readonly emptyLifetimeMs: number;
+}
+
+/**
+ * When a cart in this state expires: its last change plus the lifetime for
+ * carts with or without lines. Only active carts expire.
+ */
+export function cartExpireTime(cart: Pick<Cart, "status" | "lines" | "updatedAt">, limits: CartLimits): Date | undefined {
+  if (cart.status !== "active") return undefined;
+  const lifetime = cart.lines.length > 0 ? limits.lifetimeMs : limits.emptyLifetimeMs;
+  return new Date(cart.updatedAt.getTime() + lifetime);
 }
 
 /** The reference data a cart's totals depend on. */
@@ -153,10 +173,11 @@ function priced(state: CartState, pricing: PricingContext, now: Date): Cart {
 
 type Changeable = Omit<CartState, "id" | "customerId" | "version" | "createdAt" | "updatedAt">;
 
-/** A changed cart, one version later, priced. */
+/** A changed cart, one version later, priced, with its expiry moved on. */
 function revise(cart: Cart, change: Partial<Changeable>, context: ChangeContext): Cart {
   const { totals: _totals, itemQuantity: _itemQuantity, ...state } = cart;
-  return priced({ ...state, ...change, version: cart.version + 1, updatedAt: context.now }, context.pricing, context.now);
+  const changed = { ...state, ...change, version: cart.version + 1, updatedAt: context.now };
+  return priced({ ...changed, expireTime: cartExpireTime(changed, context.limits) }, context.pricing, context.now);
 }
 
 export interface NewCart {
@@ -216,12 +237,19 @@ export function createCart(
   );
   const filled = items.reduce((cart, item) => addLineItem(cart, item, context), empty);
   const promoted = codes.codes.length > 0 ? applyPromotionCodes(filled, codes.codes, codes.found, context) : filled;
-  return { ...promoted, version: 1 };
+  return { ...promoted, version: 1, expireTime: cartExpireTime(promoted, context.limits) };
 }
 
-function assertMutable(cart: Cart): void {
+/** Only an active cart that has not passed its expire time (the sweeper may not have marked it yet) can change. */
+function assertMutable(cart: Cart, now: Date): void {
   if (cart.status !== "active") {
     throw new DomainError("failed_precondition", `cart ${cart.id} is ${cart.status} and can no longer be changed`);
+  }
+  if (cart.expireTime && cart.expireTime <= now) {
+    throw new DomainError(
+      "failed_precondition",
+      `cart ${cart.id} expired at ${cart.expireTime.toISOString()} and can no longer be changed`,
+    );
   }
 }
 
@@ -287,7 +315,7 @@ function checkQuantity(quantity: number, productId: string, limits: CartLimits):
  * price for its new quantity.
  */
 export function addLineItem(cart: Cart, item: ItemToAdd, context: ChangeContext): Cart {
-  assertMutable(cart);
+  assertMutable(cart, context.now);
   const { productId, offer } = item;
   const existing = cart.lines.find((line) => line.productId === productId);
   const quantity = (existing?.quantity ?? 0) + item.quantity;
@@ -325,7 +353,7 @@ export function updateLineItem(
   offers: ReadonlyMap<string, ProductOffer>,
   context: ChangeContext,
 ): Cart {
-  assertMutable(cart);
+  assertMutable(cart, context.now);
   const target = findLine(cart, lineId);
   if (quantity === 0) {
     return revise(cart, { lines: cart.lines.filter((line) => line !== target) }, context);
@@ -339,7 +367,7 @@ export function updateLineItem(
 }
 
 export function removeLineItem(cart: Cart, lineId: string, context: ChangeContext): Cart {
-  assertMutable(cart);
+  assertMutable(cart, context.now);
   const target = findLine(cart, lineId);
   return revise(cart, { lines: cart.lines.filter((line) => line !== target) }, context);
 }
@@ -416,7 +444,7 @@ function targetRegion(cart: Cart, changes: CartChanges, current: Region): Region
  * context must be the one of the region the cart ends up in.
  */
 export function updateCart(cart: Cart, changes: CartChanges, context: ChangeContext): Cart {
-  assertMutable(cart);
+  assertMutable(cart, context.now);
   const region = targetRegion(cart, changes, context.pricing.region);
   const regionChanges = region.id !== cart.regionId;
   const salesChannelId = changes.salesChannel?.id ?? cart.salesChannelId;
@@ -474,7 +502,7 @@ export function applyPromotionCodes(
   found: ReadonlyMap<string, CodeLookup>,
   context: ChangeContext,
 ): Cart {
-  assertMutable(cart);
+  assertMutable(cart, context.now);
   const promotions = [...cart.promotions];
   for (const code of codes) {
     const lookup = found.get(normalizeCode(code));
@@ -495,7 +523,7 @@ export function applyPromotionCodes(
 
 /** Removes held promotion codes; each must be held. */
 export function removePromotionCodes(cart: Cart, codes: readonly string[], context: ChangeContext): Cart {
-  assertMutable(cart);
+  assertMutable(cart, context.now);
   const removed = new Set(codes.map(normalizeCode));
   for (const code of codes) {
     if (!cart.promotions.some((held) => normalizeCode(held.code) === normalizeCode(code))) {
@@ -511,7 +539,7 @@ export function removePromotionCodes(cart: Cart, codes: readonly string[], conte
  * the cart must hold something that ships.
  */
 export function addShippingMethod(cart: Cart, option: NamedShippingOption, newMethodId: string, context: ChangeContext): Cart {
-  assertMutable(cart);
+  assertMutable(cart, context.now);
   const quote = quoteShippingOption(option, {
     regionId: cart.regionId,
     currency: cart.currency,
@@ -527,7 +555,7 @@ export function addShippingMethod(cart: Cart, option: NamedShippingOption, newMe
 }
 
 export function removeShippingMethod(cart: Cart, methodId: string, context: ChangeContext): Cart {
-  assertMutable(cart);
+  assertMutable(cart, context.now);
   if (!cart.shippingMethods.some((method) => method.id === methodId)) {
     throw new DomainError("not_found", `cart ${cart.id} has no shipping method ${methodId}`);
   }
@@ -536,7 +564,7 @@ export function removeShippingMethod(cart: Cart, methodId: string, context: Chan
 
 /** Soft delete: the cart stays readable but refuses every change. */
 export function deleteCart(cart: Cart, context: ChangeContext): Cart {
-  assertMutable(cart);
+  assertMutable(cart, context.now);
   return revise(cart, { status: "deleted" }, context);
 }
 

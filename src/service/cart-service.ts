@@ -1,4 +1,4 @@
-import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import {
   addLineItem,
   addShippingMethod,
@@ -300,6 +300,18 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
       return change(request.cartId, request.etag, context, (cart, changeContext) =>
         removeShippingMethod(cart, request.shippingMethodId, changeContext),
       );
+    },
+
+    completeCart() {
+      throw new ConnectError("CompleteCart is not implemented yet", Code.Unimplemented);
+    },
+
+    transferCart() {
+      throw new ConnectError("TransferCart is not implemented yet", Code.Unimplemented);
+    },
+
+    mergeCarts() {
+      throw new ConnectError("MergeCarts is not implemented yet", Code.Unimplemented);
     },
   };
 }

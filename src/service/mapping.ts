@@ -39,6 +39,8 @@ const statusToProto: Record<DomainCartStatus, CartStatus> = {
   active: CartStatus.ACTIVE,
   completed: CartStatus.COMPLETED,
   deleted: CartStatus.DELETED,
+  expired: CartStatus.EXPIRED,
+  merged: CartStatus.MERGED,
 };
 
 export function cartStatusFromProto(status: CartStatus): DomainCartStatus | undefined {
@@ -85,6 +87,9 @@ export function toCartMessage(cart: DomainCart): Cart {
     promotionNotices: totals.skippedPromotions.flatMap((skipped) =>
       skipped.code === undefined ? [] : [{ code: skipped.code, reason: skipped.refusal.reason, message: skipped.refusal.message }],
     ),
+    expireTime: timestampOrUndefined(cart.expireTime),
+    orderId: cart.orderId ?? "",
+    mergedIntoCartId: cart.mergedIntoCartId ?? "",
   });
 }
 

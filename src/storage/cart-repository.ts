@@ -36,6 +36,9 @@ interface CartRow {
   version: string | number;
   created_at: string;
   updated_at: string;
+  expire_time: string | null;
+  order_id: string | null;
+  merged_into_cart_id: string | null;
   lines: LineJson[];
 }
 
@@ -73,6 +76,9 @@ function toCart(row: CartRow): Cart {
     version: Number(row.version),
     createdAt: new Date(row.created_at),
     updatedAt: new Date(row.updated_at),
+    expireTime: row.expire_time === null ? undefined : new Date(row.expire_time),
+    orderId: row.order_id ?? undefined,
+    mergedIntoCartId: row.merged_into_cart_id ?? undefined,
   };
 }
 
@@ -99,7 +105,7 @@ const addressJson = (address: Address | undefined): string | null => (address ? 
 const cartColumns = `
   c.id, c.customer_id, c.status, c.region_id, c.currency, c.sales_channel_id, c.email, c.metadata,
   c.shipping_address, c.billing_address, c.promotions, c.shipping_methods, c.totals,
-  c.item_quantity, c.version, c.created_at, c.updated_at,
+  c.item_quantity, c.version, c.created_at, c.updated_at, c.expire_time, c.order_id, c.merged_into_cart_id,
   coalesce((
     select json_agg(json_build_object(
       'id', l.id, 'product_id', l.product_id, 'title', l.title, 'quantity', l.quantity,
@@ -159,13 +165,14 @@ export class CartRepository {
           tx`
           insert into carts (id, customer_id, status, region_id, currency, sales_channel_id, email, metadata,
                              shipping_address, billing_address, promotions, shipping_methods, totals, subtotal, total,
-                             item_quantity, version, created_at, updated_at)
+                             item_quantity, version, created_at, updated_at, expire_time)
           values (${cart.id}, ${cart.customerId}, ${cart.status}, ${cart.regionId}, ${cart.currency}, ${cart.salesChannelId},
                   ${cart.email}, ${JSON.stringify(cart.metadata)}::jsonb, ${addressJson(cart.shippingAddress)}::jsonb,
                   ${addressJson(cart.billingAddress)}::jsonb, ${promotionsJson(cart)}::jsonb,
                   ${toJsonText(cart.shippingMethods)}::jsonb, ${toJsonText(cart.totals)}::jsonb,
                   ${cart.totals.cart.subtotal}, ${cart.totals.cart.total}, ${cart.itemQuantity},
-                  ${cart.version}, ${cart.createdAt.toISOString()}, ${cart.updatedAt.toISOString()})`,
+                  ${cart.version}, ${cart.createdAt.toISOString()}, ${cart.updatedAt.toISOString()},
+                  ${cart.expireTime?.toISOString() ?? null})`,
           cart.lines.length > 0 && upsertLines(tx, cart.id, cart.lines),
           commit(),
         ]);
@@ -257,7 +264,9 @@ async function saveChanges(tx: Tx, before: Cart, after: Cart, commit: Transactio
       shipping_address = ${addressJson(after.shippingAddress)}::jsonb, billing_address = ${addressJson(after.billingAddress)}::jsonb,
       promotions = ${promotionsJson(after)}::jsonb, shipping_methods = ${toJsonText(after.shippingMethods)}::jsonb,
       totals = ${toJsonText(after.totals)}::jsonb, subtotal = ${after.totals.cart.subtotal}, total = ${after.totals.cart.total},
-      item_quantity = ${after.itemQuantity}, version = ${after.version}, updated_at = ${after.updatedAt.toISOString()}
+      item_quantity = ${after.itemQuantity}, version = ${after.version}, updated_at = ${after.updatedAt.toISOString()},
+      expire_time = ${after.expireTime?.toISOString() ?? null}, order_id = ${after.orderId ?? null},
+      merged_into_cart_id = ${after.mergedIntoCartId ?? null}
     where id = ${after.id}`,
     commit(),
   ]);

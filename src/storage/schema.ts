@@ -149,7 +149,7 @@ export const carts = pgTable(
     // UUIDv7: ids sort by creation time, which gives ListCarts its order and keyset.
     id: uuid("id").primaryKey(),
     customerId: text("customer_id").notNull(),
-    status: text("status", { enum: ["active", "completed", "deleted"] }).notNull(),
+    status: text("status", { enum: ["active", "completed", "deleted", "expired", "merged"] }).notNull(),
     currency: char("currency", { length: 3 }).notNull(),
     email: text("email").notNull().default(""),
     metadata: jsonb("metadata").$type<Record<string, string>>().notNull().default({}),
@@ -171,14 +171,80 @@ export const carts = pgTable(
     itemQuantity: integer("item_quantity").notNull(),
     // Bumped by every change; the etag is derived from it.
     version: bigint("version", { mode: "number" }).notNull(),
+    // When an active cart expires; null in every other status.
+    expireTime: timestamp("expire_time", { withTimezone: true, mode: "date" }),
+    // The order CompleteCart made of the cart.
+    orderId: uuid("order_id"),
+    // The cart MergeCarts moved this cart's lines into.
+    mergedIntoCartId: uuid("merged_into_cart_id"),
     ...timestamps,
   },
   (t) => [
     index("carts_customer_id_id_idx").on(t.customerId, t.id.desc()),
+    // The expiry sweeper's scan.
+    index("carts_expire_time_idx").on(t.expireTime).where(sql`${t.status} = 'active'`),
+    // Deleting long-expired carts.
+    index("carts_expired_updated_at_idx").on(t.updatedAt).where(sql`${t.status} = 'expired'`),
     // Promotion usage counts the carts holding a promotion: promotions @> '[{"id": …}]'.
     index("carts_promotions_idx").using("gin", t.promotions.op("jsonb_path_ops")),
-    check("carts_status_check", sql`${t.status} in ('active', 'completed', 'deleted')`),
+    check("carts_status_check", sql`${t.status} in ('active', 'completed', 'deleted', 'expired', 'merged')`),
+    check("carts_expire_time_check", sql`(${t.status} = 'active') = (${t.expireTime} is not null)`),
     check("carts_amounts_check", sql`${t.subtotal} >= 0 and ${t.total} >= 0`),
+  ],
+);
+
+/**
+ * Immutable snapshots of completed carts. Lines, shipping methods and totals
+ * are stored as the cart had them (jsonb, amounts as strings), so an order
+ * never changes when the catalog or the store configuration does.
+ */
+export const orders = pgTable(
+  "orders",
+  {
+    // UUIDv7, like carts: ListOrders' order and keyset.
+    id: uuid("id").primaryKey(),
+    // One cart makes at most one order: the guard of exactly-once completion.
+    cartId: uuid("cart_id")
+      .notNull()
+      .unique("orders_cart_id_key")
+      .references(() => carts.id),
+    customerId: text("customer_id").notNull(),
+    status: text("status", { enum: ["pending"] }).notNull(),
+    regionId: text("region_id").notNull(),
+    currency: char("currency", { length: 3 }).notNull(),
+    salesChannelId: text("sales_channel_id").notNull(),
+    email: text("email").notNull(),
+    metadata: jsonb("metadata").$type<Record<string, string>>().notNull(),
+    shippingAddress: jsonb("shipping_address").$type<AddressJson>(),
+    billingAddress: jsonb("billing_address").$type<AddressJson>(),
+    lines: jsonb("lines").notNull(),
+    shippingMethods: jsonb("shipping_methods").notNull(),
+    promotions: jsonb("promotions").$type<CartPromotionJson[]>().notNull(),
+    totals: jsonb("totals").notNull(),
+    total: bigint("total", { mode: "bigint" }).notNull(),
+    itemQuantity: integer("item_quantity").notNull(),
+    paymentReference: text("payment_reference").notNull().default(""),
+    createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull(),
+  },
+  (t) => [
+    index("orders_customer_id_id_idx").on(t.customerId, t.id.desc()),
+    check("orders_status_check", sql`${t.status} in ('pending')`),
+  ],
+);
+
+/** One row per promotion an order used: what promotion usage limits count. */
+export const orderPromotions = pgTable(
+  "order_promotions",
+  {
+    orderId: uuid("order_id")
+      .notNull()
+      .references(() => orders.id),
+    promotionId: text("promotion_id").notNull(),
+    customerId: text("customer_id").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.orderId, t.promotionId] }),
+    index("order_promotions_promotion_id_customer_id_idx").on(t.promotionId, t.customerId),
   ],
 );
 

@@ -4,9 +4,10 @@ import { describe, expect, it } from "vitest";
 import { access } from "../../gen/commerce/cart/v1/access_pb.js";
 import { CartService } from "../../gen/commerce/cart/v1/cart_service_pb.js";
 import { CatalogService } from "../../gen/commerce/cart/v1/catalog_service_pb.js";
+import { OrderService } from "../../gen/commerce/cart/v1/order_service_pb.js";
 import { StoreConfigService } from "../../gen/commerce/cart/v1/store_config_service_pb.js";
 
-const methods = [CartService, CatalogService, StoreConfigService].flatMap((service) => service.methods);
+const methods = [CartService, CatalogService, OrderService, StoreConfigService].flatMap((service) => service.methods);
 
 describe("access rules", () => {
   it.each(methods.map((method) => [`${method.parent.name}.${method.name}`, method] as const))(
@@ -16,10 +17,10 @@ describe("access rules", () => {
     },
   );
 
-  it("requires a write scope for every method with side effects", () => {
+  it("requires a write (or checkout) scope for every method with side effects", () => {
     const readOnly = methods.filter((method) => method.idempotency === MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS).map((method) => method.name);
     for (const method of methods.filter((candidate) => !readOnly.includes(candidate.name))) {
-      expect(getOption(method, access).scope, method.name).toMatch(/:write$/);
+      expect(getOption(method, access).scope, method.name).toMatch(/:(write|checkout)$/);
     }
   });
 });

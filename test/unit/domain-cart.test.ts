@@ -29,7 +29,7 @@ const t0 = new Date("2026-01-01T00:00:00Z");
 const t1 = new Date("2026-01-01T00:01:00Z");
 const t2 = new Date("2026-01-01T00:02:00Z");
 
-const limits: CartLimits = { maxLines: 3, maxLineQuantity: 100 };
+const limits: CartLimits = { maxLines: 3, maxLineQuantity: 100, lifetimeMs: 30 * 86_400_000, emptyLifetimeMs: 6 * 3_600_000 };
 
 const usdRegion = taxFreeRegion("us", "USD", t0);
 const eurRegion: Region = {

@@ -2,12 +2,14 @@
 // @generated from file commerce/cart/v1/cart_service.proto (package commerce.cart.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_buf_validate_validate } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
 import { file_commerce_cart_v1_access } from "./access_pb.js";
 import type { Address, Cart, CartStatus } from "./cart_pb.js";
 import { file_commerce_cart_v1_cart } from "./cart_pb.js";
+import type { Order } from "./order_pb.js";
+import { file_commerce_cart_v1_order } from "./order_pb.js";
 import { file_google_api_annotations } from "../../../google/api/annotations_pb.js";
 import type { FieldMask } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_field_mask } from "@bufbuild/protobuf/wkt";
@@ -17,7 +19,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file commerce/cart/v1/cart_service.proto.
  */
 export const file_commerce_cart_v1_cart_service: GenFile = /*@__PURE__*/
-  fileDesc("CiNjb21tZXJjZS9jYXJ0L3YxL2NhcnRfc2VydmljZS5wcm90bxIQY29tbWVyY2UuY2FydC52MSJsCg1DYXJ0SXRlbUlucHV0EjwKCnByb2R1Y3RfaWQYASABKAlCKLpIJXIjMiFeW0EtWmEtejAtOV1bQS1aYS16MC05Ll8tXXswLDYzfSQSHQoIcXVhbnRpdHkYAiABKAVCC7pICBoGGMCEPSAAIrAFChFDcmVhdGVDYXJ0UmVxdWVzdBIfCgtjdXN0b21lcl9pZBgBIAEoCUIKukgHcgUQARiAAhImCghjdXJyZW5jeRgCIAEoCUIUukgR2AEBcgwyCl5bQS1aXXszfSQSOAoFaXRlbXMYAyADKAsyHy5jb21tZXJjZS5jYXJ0LnYxLkNhcnRJdGVtSW5wdXRCCLpIBZIBAhBkEhwKBWVtYWlsGAQgASgJQg26SArYAQFyBRj+AWABElwKCG1ldGFkYXRhGAUgAygLMjEuY29tbWVyY2UuY2FydC52MS5DcmVhdGVDYXJ0UmVxdWVzdC5NZXRhZGF0YUVudHJ5Qhe6SBSaAREQMiIGcgQQARgoKgVyAxj0AxI2CgpyZXF1ZXN0X2lkGAYgASgJQiK6SB/YAQFyGjIYXltBLVphLXowLTkuXzotXXsxLDEyOH0kEj4KCXJlZ2lvbl9pZBgHIAEoCUIrukgo2AEBciMyIV5bQS1aYS16MC05XVtBLVphLXowLTkuXy1dezAsNjN9JBJFChBzYWxlc19jaGFubmVsX2lkGAggASgJQiu6SCjYAQFyIzIhXltBLVphLXowLTldW0EtWmEtejAtOS5fLV17MCw2M30kEjMKEHNoaXBwaW5nX2FkZHJlc3MYCSABKAsyGS5jb21tZXJjZS5jYXJ0LnYxLkFkZHJlc3MSMgoPYmlsbGluZ19hZGRyZXNzGAogASgLMhkuY29tbWVyY2UuY2FydC52MS5BZGRyZXNzEkMKC3Byb21vX2NvZGVzGAsgAygJQi66SCuSASgQCiIkciIyIF5bQS1aYS16MC05XVtBLVphLXowLTlfLV17MCw2M30kGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASI6ChJDcmVhdGVDYXJ0UmVzcG9uc2USJAoEY2FydBgBIAEoCzIWLmNvbW1lcmNlLmNhcnQudjEuQ2FydCImCg5HZXRDYXJ0UmVxdWVzdBIUCgJpZBgBIAEoCUIIukgFcgOwAQEiNwoPR2V0Q2FydFJlc3BvbnNlEiQKBGNhcnQYASABKAsyFi5jb21tZXJjZS5jYXJ0LnYxLkNhcnQiowEKEExpc3RDYXJ0c1JlcXVlc3QSHQoLY3VzdG9tZXJfaWQYASABKAlCCLpIBXIDGIACEjYKBnN0YXR1cxgCIAEoDjIcLmNvbW1lcmNlLmNhcnQudjEuQ2FydFN0YXR1c0IIukgFggECEAESGgoJcGFnZV9zaXplGAMgASgFQge6SAQaAigAEhwKCnBhZ2VfdG9rZW4YBCABKAlCCLpIBXIDGIAIIlMKEUxpc3RDYXJ0c1Jlc3BvbnNlEiUKBWNhcnRzGAEgAygLMhYuY29tbWVyY2UuY2FydC52MS5DYXJ0EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSLQAgoRVXBkYXRlQ2FydFJlcXVlc3QSLAoEY2FydBgBIAEoCzIWLmNvbW1lcmNlLmNhcnQudjEuQ2FydEIGukgDyAEBEjcKC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFza0IGukgDyAEBEjYKCnJlcXVlc3RfaWQYAyABKAlCIrpIH9gBAXIaMhheW0EtWmEtejAtOS5fOi1dezEsMTI4fSQ6mwG6SJcBGpQBChN1cGRhdGVfY2FydC5jYXJ0X2lkEhZjYXJ0LmlkIG11c3QgYmUgYSBVVUlEGmV0aGlzLmNhcnQuaWQubWF0Y2hlcygnXlswLTlhLWZBLUZdezh9LVswLTlhLWZBLUZdezR9LVswLTlhLWZBLUZdezR9LVswLTlhLWZBLUZdezR9LVswLTlhLWZBLUZdezEyfSQnKSI6ChJVcGRhdGVDYXJ0UmVzcG9uc2USJAoEY2FydBgBIAEoCzIWLmNvbW1lcmNlLmNhcnQudjEuQ2FydCJ4ChFEZWxldGVDYXJ0UmVxdWVzdBIUCgJpZBgBIAEoCUIIukgFcgOwAQESFQoEZXRhZxgCIAEoCUIHukgEcgIYQBI2CgpyZXF1ZXN0X2lkGAMgASgJQiK6SB/YAQFyGjIYXltBLVphLXowLTkuXzotXXsxLDEyOH0kIjoKEkRlbGV0ZUNhcnRSZXNwb25zZRIkCgRjYXJ0GAEgASgLMhYuY29tbWVyY2UuY2FydC52MS5DYXJ0ItsBChJBZGRMaW5lSXRlbVJlcXVlc3QSGQoHY2FydF9pZBgBIAEoCUIIukgFcgOwAQESPAoKcHJvZHVjdF9pZBgCIAEoCUIoukglciMyIV5bQS1aYS16MC05XVtBLVphLXowLTkuXy1dezAsNjN9JBIdCghxdWFudGl0eRgDIAEoBUILukgIGgYYwIQ9IAASFQoEZXRhZxgEIAEoCUIHukgEcgIYQBI2CgpyZXF1ZXN0X2lkGAUgASgJQiK6SB/YAQFyGjIYXltBLVphLXowLTkuXzotXXsxLDEyOH0kIjsKE0FkZExpbmVJdGVtUmVzcG9uc2USJAoEY2FydBgBIAEoCzIWLmNvbW1lcmNlLmNhcnQudjEuQ2FydCK7AQoVVXBkYXRlTGluZUl0ZW1SZXF1ZXN0EhkKB2NhcnRfaWQYASABKAlCCLpIBXIDsAEBEhkKB2l0ZW1faWQYAiABKAlCCLpIBXIDsAEBEh0KCHF1YW50aXR5GAMgASgFQgu6SAgaBhjAhD0oABIVCgRldGFnGAQgASgJQge6SARyAhhAEjYKCnJlcXVlc3RfaWQYBSABKAlCIrpIH9gBAXIaMhheW0EtWmEtejAtOS5fOi1dezEsMTI4fSQiPgoWVXBkYXRlTGluZUl0ZW1SZXNwb25zZRIkCgRjYXJ0GAEgASgLMhYuY29tbWVyY2UuY2FydC52MS5DYXJ0IpwBChVSZW1vdmVMaW5lSXRlbVJlcXVlc3QSGQoHY2FydF9pZBgBIAEoCUIIukgFcgOwAQESGQoHaXRlbV9pZBgCIAEoCUIIukgFcgOwAQESFQoEZXRhZxgDIAEoCUIHukgEcgIYQBI2CgpyZXF1ZXN0X2lkGAQgASgJQiK6SB/YAQFyGjIYXltBLVphLXowLTkuXzotXXsxLDEyOH0kIj4KFlJlbW92ZUxpbmVJdGVtUmVzcG9uc2USJAoEY2FydBgBIAEoCzIWLmNvbW1lcmNlLmNhcnQudjEuQ2FydCLHAQoaQXBwbHlQcm9tb3Rpb25Db2Rlc1JlcXVlc3QSGQoHY2FydF9pZBgBIAEoCUIIukgFcgOwAQESPwoFY29kZXMYAiADKAlCMLpILZIBKggBEAoiJHIiMiBeW0EtWmEtejAtOV1bQS1aYS16MC05Xy1dezAsNjN9JBIVCgRldGFnGAMgASgJQge6SARyAhhAEjYKCnJlcXVlc3RfaWQYBCABKAlCIrpIH9gBAXIaMhheW0EtWmEtejAtOS5fOi1dezEsMTI4fSQiQwobQXBwbHlQcm9tb3Rpb25Db2Rlc1Jlc3BvbnNlEiQKBGNhcnQYASABKAsyFi5jb21tZXJjZS5jYXJ0LnYxLkNhcnQiyAEKG1JlbW92ZVByb21vdGlvbkNvZGVzUmVxdWVzdBIZCgdjYXJ0X2lkGAEgASgJQgi6SAVyA7ABARI/CgVjb2RlcxgCIAMoCUIwukgtkgEqCAEQCiIkciIyIF5bQS1aYS16MC05XVtBLVphLXowLTlfLV17MCw2M30kEhUKBGV0YWcYAyABKAlCB7pIBHICGEASNgoKcmVxdWVzdF9pZBgEIAEoCUIiukgf2AEBchoyGF5bQS1aYS16MC05Ll86LV17MSwxMjh9JCJEChxSZW1vdmVQcm9tb3Rpb25Db2Rlc1Jlc3BvbnNlEiQKBGNhcnQYASABKAsyFi5jb21tZXJjZS5jYXJ0LnYxLkNhcnQiygEKGEFkZFNoaXBwaW5nTWV0aG9kUmVxdWVzdBIZCgdjYXJ0X2lkGAEgASgJQgi6SAVyA7ABARJEChJzaGlwcGluZ19vcHRpb25faWQYAiABKAlCKLpIJXIjMiFeW0EtWmEtejAtOV1bQS1aYS16MC05Ll8tXXswLDYzfSQSFQoEZXRhZxgDIAEoCUIHukgEcgIYQBI2CgpyZXF1ZXN0X2lkGAQgASgJQiK6SB/YAQFyGjIYXltBLVphLXowLTkuXzotXXsxLDEyOH0kIkEKGUFkZFNoaXBwaW5nTWV0aG9kUmVzcG9uc2USJAoEY2FydBgBIAEoCzIWLmNvbW1lcmNlLmNhcnQudjEuQ2FydCKtAQobUmVtb3ZlU2hpcHBpbmdNZXRob2RSZXF1ZXN0EhkKB2NhcnRfaWQYASABKAlCCLpIBXIDsAEBEiQKEnNoaXBwaW5nX21ldGhvZF9pZBgCIAEoCUIIukgFcgOwAQESFQoEZXRhZxgDIAEoCUIHukgEcgIYQBI2CgpyZXF1ZXN0X2lkGAQgASgJQiK6SB/YAQFyGjIYXltBLVphLXowLTkuXzotXXsxLDEyOH0kIkQKHFJlbW92ZVNoaXBwaW5nTWV0aG9kUmVzcG9uc2USJAoEY2FydBgBIAEoCzIWLmNvbW1lcmNlLmNhcnQudjEuQ2FydDK5DwoLQ2FydFNlcnZpY2UShgEKCkNyZWF0ZUNhcnQSIy5jb21tZXJjZS5jYXJ0LnYxLkNyZWF0ZUNhcnRSZXF1ZXN0GiQuY29tbWVyY2UuY2FydC52MS5DcmVhdGVDYXJ0UmVzcG9uc2UiLYq1GA8KC2NhcnRzOndyaXRlEAGC0+STAhQ6ASpiBGNhcnQiCS92MS9jYXJ0cxKBAQoHR2V0Q2FydBIgLmNvbW1lcmNlLmNhcnQudjEuR2V0Q2FydFJlcXVlc3QaIS5jb21tZXJjZS5jYXJ0LnYxLkdldENhcnRSZXNwb25zZSIxkAIBirUYDgoKY2FydHM6cmVhZBABgtPkkwIWYgRjYXJ0Eg4vdjEvY2FydHMve2lkfRJ8CglMaXN0Q2FydHMSIi5jb21tZXJjZS5jYXJ0LnYxLkxpc3RDYXJ0c1JlcXVlc3QaIy5jb21tZXJjZS5jYXJ0LnYxLkxpc3RDYXJ0c1Jlc3BvbnNlIiaQAgGKtRgOCgpjYXJ0czpyZWFkEAGC0+STAgsSCS92MS9jYXJ0cxKTAQoKVXBkYXRlQ2FydBIjLmNvbW1lcmNlLmNhcnQudjEuVXBkYXRlQ2FydFJlcXVlc3QaJC5jb21tZXJjZS5jYXJ0LnYxLlVwZGF0ZUNhcnRSZXNwb25zZSI6irUYDwoLY2FydHM6d3JpdGUQAYLT5JMCIToEY2FydGIEY2FydDITL3YxL2NhcnRzL3tjYXJ0LmlkfRKIAQoKRGVsZXRlQ2FydBIjLmNvbW1lcmNlLmNhcnQudjEuRGVsZXRlQ2FydFJlcXVlc3QaJC5jb21tZXJjZS5jYXJ0LnYxLkRlbGV0ZUNhcnRSZXNwb25zZSIvirUYDwoLY2FydHM6d3JpdGUQAYLT5JMCFmIEY2FydCoOL3YxL2NhcnRzL3tpZH0SmQEKC0FkZExpbmVJdGVtEiQuY29tbWVyY2UuY2FydC52MS5BZGRMaW5lSXRlbVJlcXVlc3QaJS5jb21tZXJjZS5jYXJ0LnYxLkFkZExpbmVJdGVtUmVzcG9uc2UiPYq1GA8KC2NhcnRzOndyaXRlEAGC0+STAiQ6ASpiBGNhcnQiGS92MS9jYXJ0cy97Y2FydF9pZH0vaXRlbXMSrAEKDlVwZGF0ZUxpbmVJdGVtEicuY29tbWVyY2UuY2FydC52MS5VcGRhdGVMaW5lSXRlbVJlcXVlc3QaKC5jb21tZXJjZS5jYXJ0LnYxLlVwZGF0ZUxpbmVJdGVtUmVzcG9uc2UiR4q1GA8KC2NhcnRzOndyaXRlEAGC0+STAi46ASpiBGNhcnQyIy92MS9jYXJ0cy97Y2FydF9pZH0vaXRlbXMve2l0ZW1faWR9EqkBCg5SZW1vdmVMaW5lSXRlbRInLmNvbW1lcmNlLmNhcnQudjEuUmVtb3ZlTGluZUl0ZW1SZXF1ZXN0GiguY29tbWVyY2UuY2FydC52MS5SZW1vdmVMaW5lSXRlbVJlc3BvbnNlIkSKtRgPCgtjYXJ0czp3cml0ZRABgtPkkwIrYgRjYXJ0KiMvdjEvY2FydHMve2NhcnRfaWR9L2l0ZW1zL3tpdGVtX2lkfRK2AQoTQXBwbHlQcm9tb3Rpb25Db2RlcxIsLmNvbW1lcmNlLmNhcnQudjEuQXBwbHlQcm9tb3Rpb25Db2Rlc1JlcXVlc3QaLS5jb21tZXJjZS5jYXJ0LnYxLkFwcGx5UHJvbW90aW9uQ29kZXNSZXNwb25zZSJCirUYDwoLY2FydHM6d3JpdGUQAYLT5JMCKToBKmIEY2FydCIeL3YxL2NhcnRzL3tjYXJ0X2lkfS9wcm9tb3Rpb25zEsABChRSZW1vdmVQcm9tb3Rpb25Db2RlcxItLmNvbW1lcmNlLmNhcnQudjEuUmVtb3ZlUHJvbW90aW9uQ29kZXNSZXF1ZXN0Gi4uY29tbWVyY2UuY2FydC52MS5SZW1vdmVQcm9tb3Rpb25Db2Rlc1Jlc3BvbnNlIkmKtRgPCgtjYXJ0czp3cml0ZRABgtPkkwIwOgEqYgRjYXJ0IiUvdjEvY2FydHMve2NhcnRfaWR9L3Byb21vdGlvbnM6cmVtb3ZlErYBChFBZGRTaGlwcGluZ01ldGhvZBIqLmNvbW1lcmNlLmNhcnQudjEuQWRkU2hpcHBpbmdNZXRob2RSZXF1ZXN0GisuY29tbWVyY2UuY2FydC52MS5BZGRTaGlwcGluZ01ldGhvZFJlc3BvbnNlIkiKtRgPCgtjYXJ0czp3cml0ZRABgtPkkwIvOgEqYgRjYXJ0IiQvdjEvY2FydHMve2NhcnRfaWR9L3NoaXBwaW5nLW1ldGhvZHMS0QEKFFJlbW92ZVNoaXBwaW5nTWV0aG9kEi0uY29tbWVyY2UuY2FydC52MS5SZW1vdmVTaGlwcGluZ01ldGhvZFJlcXVlc3QaLi5jb21tZXJjZS5jYXJ0LnYxLlJlbW92ZVNoaXBwaW5nTWV0aG9kUmVzcG9uc2UiWoq1GA8KC2NhcnRzOndyaXRlEAGC0+STAkFiBGNhcnQqOS92MS9jYXJ0cy97Y2FydF9pZH0vc2hpcHBpbmctbWV0aG9kcy97c2hpcHBpbmdfbWV0aG9kX2lkfWIGcHJvdG8z", [file_buf_validate_validate, file_commerce_cart_v1_access, file_commerce_cart_v1_cart, file_google_api_annotations, file_google_protobuf_field_mask]);
+  fileDesc("CiNjb21tZXJjZS9jYXJ0L3YxL2NhcnRfc2VydmljZS5wcm90bxIQY29tbWVyY2UuY2FydC52MSJsCg1DYXJ0SXRlbUlucHV0EjwKCnByb2R1Y3RfaWQYASABKAlCKLpIJXIjMiFeW0EtWmEtejAtOV1bQS1aYS16MC05Ll8tXXswLDYzfSQSHQoIcXVhbnRpdHkYAiABKAVCC7pICBoGGMCEPSAAIrAFChFDcmVhdGVDYXJ0UmVxdWVzdBIfCgtjdXN0b21lcl9pZBgBIAEoCUIKukgHcgUQARiAAhImCghjdXJyZW5jeRgCIAEoCUIUukgR2AEBcgwyCl5bQS1aXXszfSQSOAoFaXRlbXMYAyADKAsyHy5jb21tZXJjZS5jYXJ0LnYxLkNhcnRJdGVtSW5wdXRCCLpIBZIBAhBkEhwKBWVtYWlsGAQgASgJQg26SArYAQFyBRj+AWABElwKCG1ldGFkYXRhGAUgAygLMjEuY29tbWVyY2UuY2FydC52MS5DcmVhdGVDYXJ0UmVxdWVzdC5NZXRhZGF0YUVudHJ5Qhe6SBSaAREQMiIGcgQQARgoKgVyAxj0AxI2CgpyZXF1ZXN0X2lkGAYgASgJQiK6SB/YAQFyGjIYXltBLVphLXowLTkuXzotXXsxLDEyOH0kEj4KCXJlZ2lvbl9pZBgHIAEoCUIrukgo2AEBciMyIV5bQS1aYS16MC05XVtBLVphLXowLTkuXy1dezAsNjN9JBJFChBzYWxlc19jaGFubmVsX2lkGAggASgJQiu6SCjYAQFyIzIhXltBLVphLXowLTldW0EtWmEtejAtOS5fLV17MCw2M30kEjMKEHNoaXBwaW5nX2FkZHJlc3MYCSABKAsyGS5jb21tZXJjZS5jYXJ0LnYxLkFkZHJlc3MSMgoPYmlsbGluZ19hZGRyZXNzGAogASgLMhkuY29tbWVyY2UuY2FydC52MS5BZGRyZXNzEkMKC3Byb21vX2NvZGVzGAsgAygJQi66SCuSASgQCiIkciIyIF5bQS1aYS16MC05XVtBLVphLXowLTlfLV17MCw2M30kGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASI6ChJDcmVhdGVDYXJ0UmVzcG9uc2USJAoEY2FydBgBIAEoCzIWLmNvbW1lcmNlLmNhcnQudjEuQ2FydCJVCg5HZXRDYXJ0UmVxdWVzdBIUCgJpZBgBIAEoCUIIukgFcgOwAQESLQoJcmVhZF9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzayI3Cg9HZXRDYXJ0UmVzcG9uc2USJAoEY2FydBgBIAEoCzIWLmNvbW1lcmNlLmNhcnQudjEuQ2FydCLSAQoQTGlzdENhcnRzUmVxdWVzdBIdCgtjdXN0b21lcl9pZBgBIAEoCUIIukgFcgMYgAISNgoGc3RhdHVzGAIgASgOMhwuY29tbWVyY2UuY2FydC52MS5DYXJ0U3RhdHVzQgi6SAWCAQIQARIaCglwYWdlX3NpemUYAyABKAVCB7pIBBoCKAASHAoKcGFnZV90b2tlbhgEIAEoCUIIukgFcgMYgAgSLQoJcmVhZF9tYXNrGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzayJTChFMaXN0Q2FydHNSZXNwb25zZRIlCgVjYXJ0cxgBIAMoCzIWLmNvbW1lcmNlLmNhcnQudjEuQ2FydBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAki0AIKEVVwZGF0ZUNhcnRSZXF1ZXN0EiwKBGNhcnQYASABKAsyFi5jb21tZXJjZS5jYXJ0LnYxLkNhcnRCBrpIA8gBARI3Cgt1cGRhdGVfbWFzaxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2tCBrpIA8gBARI2CgpyZXF1ZXN0X2lkGAMgASgJQiK6SB/YAQFyGjIYXltBLVphLXowLTkuXzotXXsxLDEyOH0kOpsBukiXARqUAQoTdXBkYXRlX2NhcnQuY2FydF9pZBIWY2FydC5pZCBtdXN0IGJlIGEgVVVJRBpldGhpcy5jYXJ0LmlkLm1hdGNoZXMoJ15bMC05YS1mQS1GXXs4fS1bMC05YS1mQS1GXXs0fS1bMC05YS1mQS1GXXs0fS1bMC05YS1mQS1GXXs0fS1bMC05YS1mQS1GXXsxMn0kJykiOgoSVXBkYXRlQ2FydFJlc3BvbnNlEiQKBGNhcnQYASABKAsyFi5jb21tZXJjZS5jYXJ0LnYxLkNhcnQieAoRRGVsZXRlQ2FydFJlcXVlc3QSFAoCaWQYASABKAlCCLpIBXIDsAEBEhUKBGV0YWcYAiABKAlCB7pIBHICGEASNgoKcmVxdWVzdF9pZBgDIAEoCUIiukgf2AEBchoyGF5bQS1aYS16MC05Ll86LV17MSwxMjh9JCI6ChJEZWxldGVDYXJ0UmVzcG9uc2USJAoEY2FydBgBIAEoCzIWLmNvbW1lcmNlLmNhcnQudjEuQ2FydCLbAQoSQWRkTGluZUl0ZW1SZXF1ZXN0EhkKB2NhcnRfaWQYASABKAlCCLpIBXIDsAEBEjwKCnByb2R1Y3RfaWQYAiABKAlCKLpIJXIjMiFeW0EtWmEtejAtOV1bQS1aYS16MC05Ll8tXXswLDYzfSQSHQoIcXVhbnRpdHkYAyABKAVCC7pICBoGGMCEPSAAEhUKBGV0YWcYBCABKAlCB7pIBHICGEASNgoKcmVxdWVzdF9pZBgFIAEoCUIiukgf2AEBchoyGF5bQS1aYS16MC05Ll86LV17MSwxMjh9JCI7ChNBZGRMaW5lSXRlbVJlc3BvbnNlEiQKBGNhcnQYASABKAsyFi5jb21tZXJjZS5jYXJ0LnYxLkNhcnQiuwEKFVVwZGF0ZUxpbmVJdGVtUmVxdWVzdBIZCgdjYXJ0X2lkGAEgASgJQgi6SAVyA7ABARIZCgdpdGVtX2lkGAIgASgJQgi6SAVyA7ABARIdCghxdWFudGl0eRgDIAEoBUILukgIGgYYwIQ9KAASFQoEZXRhZxgEIAEoCUIHukgEcgIYQBI2CgpyZXF1ZXN0X2lkGAUgASgJQiK6SB/YAQFyGjIYXltBLVphLXowLTkuXzotXXsxLDEyOH0kIj4KFlVwZGF0ZUxpbmVJdGVtUmVzcG9uc2USJAoEY2FydBgBIAEoCzIWLmNvbW1lcmNlLmNhcnQudjEuQ2FydCKcAQoVUmVtb3ZlTGluZUl0ZW1SZXF1ZXN0EhkKB2NhcnRfaWQYASABKAlCCLpIBXIDsAEBEhkKB2l0ZW1faWQYAiABKAlCCLpIBXIDsAEBEhUKBGV0YWcYAyABKAlCB7pIBHICGEASNgoKcmVxdWVzdF9pZBgEIAEoCUIiukgf2AEBchoyGF5bQS1aYS16MC05Ll86LV17MSwxMjh9JCI+ChZSZW1vdmVMaW5lSXRlbVJlc3BvbnNlEiQKBGNhcnQYASABKAsyFi5jb21tZXJjZS5jYXJ0LnYxLkNhcnQixwEKGkFwcGx5UHJvbW90aW9uQ29kZXNSZXF1ZXN0EhkKB2NhcnRfaWQYASABKAlCCLpIBXIDsAEBEj8KBWNvZGVzGAIgAygJQjC6SC2SASoIARAKIiRyIjIgXltBLVphLXowLTldW0EtWmEtejAtOV8tXXswLDYzfSQSFQoEZXRhZxgDIAEoCUIHukgEcgIYQBI2CgpyZXF1ZXN0X2lkGAQgASgJQiK6SB/YAQFyGjIYXltBLVphLXowLTkuXzotXXsxLDEyOH0kIkMKG0FwcGx5UHJvbW90aW9uQ29kZXNSZXNwb25zZRIkCgRjYXJ0GAEgASgLMhYuY29tbWVyY2UuY2FydC52MS5DYXJ0IsgBChtSZW1vdmVQcm9tb3Rpb25Db2Rlc1JlcXVlc3QSGQoHY2FydF9pZBgBIAEoCUIIukgFcgOwAQESPwoFY29kZXMYAiADKAlCMLpILZIBKggBEAoiJHIiMiBeW0EtWmEtejAtOV1bQS1aYS16MC05Xy1dezAsNjN9JBIVCgRldGFnGAMgASgJQge6SARyAhhAEjYKCnJlcXVlc3RfaWQYBCABKAlCIrpIH9gBAXIaMhheW0EtWmEtejAtOS5fOi1dezEsMTI4fSQiRAocUmVtb3ZlUHJvbW90aW9uQ29kZXNSZXNwb25zZRIkCgRjYXJ0GAEgASgLMhYuY29tbWVyY2UuY2FydC52MS5DYXJ0IsoBChhBZGRTaGlwcGluZ01ldGhvZFJlcXVlc3QSGQoHY2FydF9pZBgBIAEoCUIIukgFcgOwAQESRAoSc2hpcHBpbmdfb3B0aW9uX2lkGAIgASgJQii6SCVyIzIhXltBLVphLXowLTldW0EtWmEtejAtOS5fLV17MCw2M30kEhUKBGV0YWcYAyABKAlCB7pIBHICGEASNgoKcmVxdWVzdF9pZBgEIAEoCUIiukgf2AEBchoyGF5bQS1aYS16MC05Ll86LV17MSwxMjh9JCJBChlBZGRTaGlwcGluZ01ldGhvZFJlc3BvbnNlEiQKBGNhcnQYASABKAsyFi5jb21tZXJjZS5jYXJ0LnYxLkNhcnQirQEKG1JlbW92ZVNoaXBwaW5nTWV0aG9kUmVxdWVzdBIZCgdjYXJ0X2lkGAEgASgJQgi6SAVyA7ABARIkChJzaGlwcGluZ19tZXRob2RfaWQYAiABKAlCCLpIBXIDsAEBEhUKBGV0YWcYAyABKAlCB7pIBHICGEASNgoKcmVxdWVzdF9pZBgEIAEoCUIiukgf2AEBchoyGF5bQS1aYS16MC05Ll86LV17MSwxMjh9JCJEChxSZW1vdmVTaGlwcGluZ01ldGhvZFJlc3BvbnNlEiQKBGNhcnQYASABKAsyFi5jb21tZXJjZS5jYXJ0LnYxLkNhcnQinwEKE0NvbXBsZXRlQ2FydFJlcXVlc3QSFAoCaWQYASABKAlCCLpIBXIDsAEBEhUKBGV0YWcYAiABKAlCB7pIBHICGEASIwoRcGF5bWVudF9yZWZlcmVuY2UYAyABKAlCCLpIBXIDGIACEjYKCnJlcXVlc3RfaWQYBCABKAlCIrpIH9gBAXIaMhheW0EtWmEtejAtOS5fOi1dezEsMTI4fSQiZAoUQ29tcGxldGVDYXJ0UmVzcG9uc2USJgoFb3JkZXIYASABKAsyFy5jb21tZXJjZS5jYXJ0LnYxLk9yZGVyEiQKBGNhcnQYAiABKAsyFi5jb21tZXJjZS5jYXJ0LnYxLkNhcnQimwEKE1RyYW5zZmVyQ2FydFJlcXVlc3QSFAoCaWQYASABKAlCCLpIBXIDsAEBEh8KC2N1c3RvbWVyX2lkGAIgASgJQgq6SAdyBRABGIACEhUKBGV0YWcYAyABKAlCB7pIBHICGEASNgoKcmVxdWVzdF9pZBgEIAEoCUIiukgf2AEBchoyGF5bQS1aYS16MC05Ll86LV17MSwxMjh9JCI8ChRUcmFuc2ZlckNhcnRSZXNwb25zZRIkCgRjYXJ0GAEgASgLMhYuY29tbWVyY2UuY2FydC52MS5DYXJ0IqYBChFNZXJnZUNhcnRzUmVxdWVzdBIgCg5zb3VyY2VfY2FydF9pZBgBIAEoCUIIukgFcgOwAQESIAoOdGFyZ2V0X2NhcnRfaWQYAiABKAlCCLpIBXIDsAEBEhUKBGV0YWcYAyABKAlCB7pIBHICGEASNgoKcmVxdWVzdF9pZBgEIAEoCUIiukgf2AEBchoyGF5bQS1aYS16MC05Ll86LV17MSwxMjh9JCJpChJNZXJnZUNhcnRzUmVzcG9uc2USJAoEY2FydBgBIAEoCzIWLmNvbW1lcmNlLmNhcnQudjEuQ2FydBItCgZyZXBvcnQYAiABKAsyHS5jb21tZXJjZS5jYXJ0LnYxLk1lcmdlUmVwb3J0ImoKC01lcmdlUmVwb3J0EhYKDnNvdXJjZV9jYXJ0X2lkGAEgASgJEhYKDnRhcmdldF9jYXJ0X2lkGAIgASgJEisKBWxpbmVzGAMgAygLMhwuY29tbWVyY2UuY2FydC52MS5NZXJnZWRMaW5lIqIBCgpNZXJnZWRMaW5lEhIKCnByb2R1Y3RfaWQYASABKAkSFwoPc291cmNlX3F1YW50aXR5GAIgASgFEhAKCHF1YW50aXR5GAMgASgFEi8KB291dGNvbWUYBCABKA4yHi5jb21tZXJjZS5jYXJ0LnYxLk1lcmdlT3V0Y29tZRIUCgxsaW5lX2l0ZW1faWQYBSABKAkSDgoGcmVhc29uGAYgASgJKpUBCgxNZXJnZU91dGNvbWUSHQoZTUVSR0VfT1VUQ09NRV9VTlNQRUNJRklFRBAAEhcKE01FUkdFX09VVENPTUVfTU9WRUQQARIYChRNRVJHRV9PVVRDT01FX01FUkdFRBACEhgKFE1FUkdFX09VVENPTUVfQ0FQUEVEEAMSGQoVTUVSR0VfT1VUQ09NRV9EUk9QUEVEEAQyihMKC0NhcnRTZXJ2aWNlEoYBCgpDcmVhdGVDYXJ0EiMuY29tbWVyY2UuY2FydC52MS5DcmVhdGVDYXJ0UmVxdWVzdBokLmNvbW1lcmNlLmNhcnQudjEuQ3JlYXRlQ2FydFJlc3BvbnNlIi2KtRgPCgtjYXJ0czp3cml0ZRABgtPkkwIUOgEqYgRjYXJ0IgkvdjEvY2FydHMSgQEKB0dldENhcnQSIC5jb21tZXJjZS5jYXJ0LnYxLkdldENhcnRSZXF1ZXN0GiEuY29tbWVyY2UuY2FydC52MS5HZXRDYXJ0UmVzcG9uc2UiMZACAYq1GA4KCmNhcnRzOnJlYWQQAYLT5JMCFmIEY2FydBIOL3YxL2NhcnRzL3tpZH0SfAoJTGlzdENhcnRzEiIuY29tbWVyY2UuY2FydC52MS5MaXN0Q2FydHNSZXF1ZXN0GiMuY29tbWVyY2UuY2FydC52MS5MaXN0Q2FydHNSZXNwb25zZSImkAIBirUYDgoKY2FydHM6cmVhZBABgtPkkwILEgkvdjEvY2FydHMSkwEKClVwZGF0ZUNhcnQSIy5jb21tZXJjZS5jYXJ0LnYxLlVwZGF0ZUNhcnRSZXF1ZXN0GiQuY29tbWVyY2UuY2FydC52MS5VcGRhdGVDYXJ0UmVzcG9uc2UiOoq1GA8KC2NhcnRzOndyaXRlEAGC0+STAiE6BGNhcnRiBGNhcnQyEy92MS9jYXJ0cy97Y2FydC5pZH0SiAEKCkRlbGV0ZUNhcnQSIy5jb21tZXJjZS5jYXJ0LnYxLkRlbGV0ZUNhcnRSZXF1ZXN0GiQuY29tbWVyY2UuY2FydC52MS5EZWxldGVDYXJ0UmVzcG9uc2UiL4q1GA8KC2NhcnRzOndyaXRlEAGC0+STAhZiBGNhcnQqDi92MS9jYXJ0cy97aWR9EpkBCgtBZGRMaW5lSXRlbRIkLmNvbW1lcmNlLmNhcnQudjEuQWRkTGluZUl0ZW1SZXF1ZXN0GiUuY29tbWVyY2UuY2FydC52MS5BZGRMaW5lSXRlbVJlc3BvbnNlIj2KtRgPCgtjYXJ0czp3cml0ZRABgtPkkwIkOgEqYgRjYXJ0IhkvdjEvY2FydHMve2NhcnRfaWR9L2l0ZW1zEqwBCg5VcGRhdGVMaW5lSXRlbRInLmNvbW1lcmNlLmNhcnQudjEuVXBkYXRlTGluZUl0ZW1SZXF1ZXN0GiguY29tbWVyY2UuY2FydC52MS5VcGRhdGVMaW5lSXRlbVJlc3BvbnNlIkeKtRgPCgtjYXJ0czp3cml0ZRABgtPkkwIuOgEqYgRjYXJ0MiMvdjEvY2FydHMve2NhcnRfaWR9L2l0ZW1zL3tpdGVtX2lkfRKpAQoOUmVtb3ZlTGluZUl0ZW0SJy5jb21tZXJjZS5jYXJ0LnYxLlJlbW92ZUxpbmVJdGVtUmVxdWVzdBooLmNvbW1lcmNlLmNhcnQudjEuUmVtb3ZlTGluZUl0ZW1SZXNwb25zZSJEirUYDwoLY2FydHM6d3JpdGUQAYLT5JMCK2IEY2FydCojL3YxL2NhcnRzL3tjYXJ0X2lkfS9pdGVtcy97aXRlbV9pZH0StgEKE0FwcGx5UHJvbW90aW9uQ29kZXMSLC5jb21tZXJjZS5jYXJ0LnYxLkFwcGx5UHJvbW90aW9uQ29kZXNSZXF1ZXN0Gi0uY29tbWVyY2UuY2FydC52MS5BcHBseVByb21vdGlvbkNvZGVzUmVzcG9uc2UiQoq1GA8KC2NhcnRzOndyaXRlEAGC0+STAik6ASpiBGNhcnQiHi92MS9jYXJ0cy97Y2FydF9pZH0vcHJvbW90aW9ucxLAAQoUUmVtb3ZlUHJvbW90aW9uQ29kZXMSLS5jb21tZXJjZS5jYXJ0LnYxLlJlbW92ZVByb21vdGlvbkNvZGVzUmVxdWVzdBouLmNvbW1lcmNlLmNhcnQudjEuUmVtb3ZlUHJvbW90aW9uQ29kZXNSZXNwb25zZSJJirUYDwoLY2FydHM6d3JpdGUQAYLT5JMCMDoBKmIEY2FydCIlL3YxL2NhcnRzL3tjYXJ0X2lkfS9wcm9tb3Rpb25zOnJlbW92ZRK2AQoRQWRkU2hpcHBpbmdNZXRob2QSKi5jb21tZXJjZS5jYXJ0LnYxLkFkZFNoaXBwaW5nTWV0aG9kUmVxdWVzdBorLmNvbW1lcmNlLmNhcnQudjEuQWRkU2hpcHBpbmdNZXRob2RSZXNwb25zZSJIirUYDwoLY2FydHM6d3JpdGUQAYLT5JMCLzoBKmIEY2FydCIkL3YxL2NhcnRzL3tjYXJ0X2lkfS9zaGlwcGluZy1tZXRob2RzEtEBChRSZW1vdmVTaGlwcGluZ01ldGhvZBItLmNvbW1lcmNlLmNhcnQudjEuUmVtb3ZlU2hpcHBpbmdNZXRob2RSZXF1ZXN0Gi4uY29tbWVyY2UuY2FydC52MS5SZW1vdmVTaGlwcGluZ01ldGhvZFJlc3BvbnNlIlqKtRgPCgtjYXJ0czp3cml0ZRABgtPkkwJBYgRjYXJ0KjkvdjEvY2FydHMve2NhcnRfaWR9L3NoaXBwaW5nLW1ldGhvZHMve3NoaXBwaW5nX21ldGhvZF9pZH0SlwEKDENvbXBsZXRlQ2FydBIlLmNvbW1lcmNlLmNhcnQudjEuQ29tcGxldGVDYXJ0UmVxdWVzdBomLmNvbW1lcmNlLmNhcnQudjEuQ29tcGxldGVDYXJ0UmVzcG9uc2UiOIq1GBIKDmNhcnRzOmNoZWNrb3V0EAGC0+STAhw6ASoiFy92MS9jYXJ0cy97aWR9OmNvbXBsZXRlEpoBCgxUcmFuc2ZlckNhcnQSJS5jb21tZXJjZS5jYXJ0LnYxLlRyYW5zZmVyQ2FydFJlcXVlc3QaJi5jb21tZXJjZS5jYXJ0LnYxLlRyYW5zZmVyQ2FydFJlc3BvbnNlIjuKtRgPCgtjYXJ0czp3cml0ZRABgtPkkwIiOgEqYgRjYXJ0IhcvdjEvY2FydHMve2lkfTp0cmFuc2ZlchKXAQoKTWVyZ2VDYXJ0cxIjLmNvbW1lcmNlLmNhcnQudjEuTWVyZ2VDYXJ0c1JlcXVlc3QaJC5jb21tZXJjZS5jYXJ0LnYxLk1lcmdlQ2FydHNSZXNwb25zZSI+irUYDwoLY2FydHM6d3JpdGUQAYLT5JMCJToBKiIgL3YxL2NhcnRzL3t0YXJnZXRfY2FydF9pZH06bWVyZ2ViBnByb3RvMw", [file_buf_validate_validate, file_commerce_cart_v1_access, file_commerce_cart_v1_cart, file_commerce_cart_v1_order, file_google_api_annotations, file_google_protobuf_field_mask]);
 
 /**
  * A product and quantity to put in a new cart.
@@ -169,6 +171,14 @@ export type GetCartRequest = Message<"commerce.cart.v1.GetCartRequest"> & {
    * @generated from field: string id = 1;
    */
   id: string;
+
+  /**
+   * The fields to return (AIP-157), e.g. "id,total_cents,items.product_id";
+   * all when unset. Unknown paths are refused. Totals are not read when not asked for.
+   *
+   * @generated from field: google.protobuf.FieldMask read_mask = 2;
+   */
+  readMask?: FieldMask | undefined;
 };
 
 /**
@@ -226,6 +236,14 @@ export type ListCartsRequest = Message<"commerce.cart.v1.ListCartsRequest"> & {
    * @generated from field: string page_token = 4;
    */
   pageToken: string;
+
+  /**
+   * The fields of each cart to return (AIP-157), e.g. "id,total_cents,items.product_id";
+   * all when unset. Unknown paths are refused. Totals are not read when not asked for.
+   *
+   * @generated from field: google.protobuf.FieldMask read_mask = 5;
+   */
+  readMask?: FieldMask | undefined;
 };
 
 /**
@@ -792,6 +810,329 @@ export const RemoveShippingMethodResponseSchema: GenMessage<RemoveShippingMethod
   messageDesc(file_commerce_cart_v1_cart_service, 24);
 
 /**
+ * @generated from message commerce.cart.v1.CompleteCartRequest
+ */
+export type CompleteCartRequest = Message<"commerce.cart.v1.CompleteCartRequest"> & {
+  /**
+   * The cart's id.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * When set, the change applies only if the cart's etag still equals it
+   * (REST: also the If-Match header); otherwise ABORTED and nothing changes.
+   *
+   * @generated from field: string etag = 2;
+   */
+  etag: string;
+
+  /**
+   * The caller's reference of the payment authorized for this order, stored on it.
+   *
+   * @generated from field: string payment_reference = 3;
+   */
+  paymentReference: string;
+
+  /**
+   * Idempotency key (AIP-155); the Idempotency-Key header works too. A retry
+   * with the same key and request returns the first response unchanged.
+   *
+   * @generated from field: string request_id = 4;
+   */
+  requestId: string;
+};
+
+/**
+ * Describes the message commerce.cart.v1.CompleteCartRequest.
+ * Use `create(CompleteCartRequestSchema)` to create a new message.
+ */
+export const CompleteCartRequestSchema: GenMessage<CompleteCartRequest> = /*@__PURE__*/
+  messageDesc(file_commerce_cart_v1_cart_service, 25);
+
+/**
+ * @generated from message commerce.cart.v1.CompleteCartResponse
+ */
+export type CompleteCartResponse = Message<"commerce.cart.v1.CompleteCartResponse"> & {
+  /**
+   * The order the cart became.
+   *
+   * @generated from field: commerce.cart.v1.Order order = 1;
+   */
+  order?: Order | undefined;
+
+  /**
+   * The completed cart.
+   *
+   * @generated from field: commerce.cart.v1.Cart cart = 2;
+   */
+  cart?: Cart | undefined;
+};
+
+/**
+ * Describes the message commerce.cart.v1.CompleteCartResponse.
+ * Use `create(CompleteCartResponseSchema)` to create a new message.
+ */
+export const CompleteCartResponseSchema: GenMessage<CompleteCartResponse> = /*@__PURE__*/
+  messageDesc(file_commerce_cart_v1_cart_service, 26);
+
+/**
+ * @generated from message commerce.cart.v1.TransferCartRequest
+ */
+export type TransferCartRequest = Message<"commerce.cart.v1.TransferCartRequest"> & {
+  /**
+   * The cart's id.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * The customer who gets the cart; a customer token may only name itself.
+   *
+   * @generated from field: string customer_id = 2;
+   */
+  customerId: string;
+
+  /**
+   * When set, the change applies only if the cart's etag still equals it
+   * (REST: also the If-Match header); otherwise ABORTED and nothing changes.
+   *
+   * @generated from field: string etag = 3;
+   */
+  etag: string;
+
+  /**
+   * Idempotency key (AIP-155); the Idempotency-Key header works too. A retry
+   * with the same key and request returns the first response unchanged.
+   *
+   * @generated from field: string request_id = 4;
+   */
+  requestId: string;
+};
+
+/**
+ * Describes the message commerce.cart.v1.TransferCartRequest.
+ * Use `create(TransferCartRequestSchema)` to create a new message.
+ */
+export const TransferCartRequestSchema: GenMessage<TransferCartRequest> = /*@__PURE__*/
+  messageDesc(file_commerce_cart_v1_cart_service, 27);
+
+/**
+ * @generated from message commerce.cart.v1.TransferCartResponse
+ */
+export type TransferCartResponse = Message<"commerce.cart.v1.TransferCartResponse"> & {
+  /**
+   * @generated from field: commerce.cart.v1.Cart cart = 1;
+   */
+  cart?: Cart | undefined;
+};
+
+/**
+ * Describes the message commerce.cart.v1.TransferCartResponse.
+ * Use `create(TransferCartResponseSchema)` to create a new message.
+ */
+export const TransferCartResponseSchema: GenMessage<TransferCartResponse> = /*@__PURE__*/
+  messageDesc(file_commerce_cart_v1_cart_service, 28);
+
+/**
+ * @generated from message commerce.cart.v1.MergeCartsRequest
+ */
+export type MergeCartsRequest = Message<"commerce.cart.v1.MergeCartsRequest"> & {
+  /**
+   * The cart whose lines move; it ends CART_STATUS_MERGED.
+   *
+   * @generated from field: string source_cart_id = 1;
+   */
+  sourceCartId: string;
+
+  /**
+   * The cart that receives them.
+   *
+   * @generated from field: string target_cart_id = 2;
+   */
+  targetCartId: string;
+
+  /**
+   * When set, the merge applies only if the target cart's etag still equals
+   * it (REST: also the If-Match header); otherwise ABORTED and nothing changes.
+   *
+   * @generated from field: string etag = 3;
+   */
+  etag: string;
+
+  /**
+   * Idempotency key (AIP-155); the Idempotency-Key header works too. A retry
+   * with the same key and request returns the first response unchanged.
+   *
+   * @generated from field: string request_id = 4;
+   */
+  requestId: string;
+};
+
+/**
+ * Describes the message commerce.cart.v1.MergeCartsRequest.
+ * Use `create(MergeCartsRequestSchema)` to create a new message.
+ */
+export const MergeCartsRequestSchema: GenMessage<MergeCartsRequest> = /*@__PURE__*/
+  messageDesc(file_commerce_cart_v1_cart_service, 29);
+
+/**
+ * @generated from message commerce.cart.v1.MergeCartsResponse
+ */
+export type MergeCartsResponse = Message<"commerce.cart.v1.MergeCartsResponse"> & {
+  /**
+   * The target cart after the merge.
+   *
+   * @generated from field: commerce.cart.v1.Cart cart = 1;
+   */
+  cart?: Cart | undefined;
+
+  /**
+   * What happened to each line of the source cart.
+   *
+   * @generated from field: commerce.cart.v1.MergeReport report = 2;
+   */
+  report?: MergeReport | undefined;
+};
+
+/**
+ * Describes the message commerce.cart.v1.MergeCartsResponse.
+ * Use `create(MergeCartsResponseSchema)` to create a new message.
+ */
+export const MergeCartsResponseSchema: GenMessage<MergeCartsResponse> = /*@__PURE__*/
+  messageDesc(file_commerce_cart_v1_cart_service, 30);
+
+/**
+ * What MergeCarts did with the source cart's lines, in their order.
+ *
+ * @generated from message commerce.cart.v1.MergeReport
+ */
+export type MergeReport = Message<"commerce.cart.v1.MergeReport"> & {
+  /**
+   * @generated from field: string source_cart_id = 1;
+   */
+  sourceCartId: string;
+
+  /**
+   * @generated from field: string target_cart_id = 2;
+   */
+  targetCartId: string;
+
+  /**
+   * @generated from field: repeated commerce.cart.v1.MergedLine lines = 3;
+   */
+  lines: MergedLine[];
+};
+
+/**
+ * Describes the message commerce.cart.v1.MergeReport.
+ * Use `create(MergeReportSchema)` to create a new message.
+ */
+export const MergeReportSchema: GenMessage<MergeReport> = /*@__PURE__*/
+  messageDesc(file_commerce_cart_v1_cart_service, 31);
+
+/**
+ * One source line's fate.
+ *
+ * @generated from message commerce.cart.v1.MergedLine
+ */
+export type MergedLine = Message<"commerce.cart.v1.MergedLine"> & {
+  /**
+   * @generated from field: string product_id = 1;
+   */
+  productId: string;
+
+  /**
+   * Units the source line had.
+   *
+   * @generated from field: int32 source_quantity = 2;
+   */
+  sourceQuantity: number;
+
+  /**
+   * Units the target line has after the merge (0 when dropped).
+   *
+   * @generated from field: int32 quantity = 3;
+   */
+  quantity: number;
+
+  /**
+   * @generated from field: commerce.cart.v1.MergeOutcome outcome = 4;
+   */
+  outcome: MergeOutcome;
+
+  /**
+   * The target line holding the product (empty when dropped).
+   *
+   * @generated from field: string line_item_id = 5;
+   */
+  lineItemId: string;
+
+  /**
+   * Why the line was capped or dropped, for people.
+   *
+   * @generated from field: string reason = 6;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message commerce.cart.v1.MergedLine.
+ * Use `create(MergedLineSchema)` to create a new message.
+ */
+export const MergedLineSchema: GenMessage<MergedLine> = /*@__PURE__*/
+  messageDesc(file_commerce_cart_v1_cart_service, 32);
+
+/**
+ * What MergeCarts did with a source line.
+ *
+ * @generated from enum commerce.cart.v1.MergeOutcome
+ */
+export enum MergeOutcome {
+  /**
+   * @generated from enum value: MERGE_OUTCOME_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The product was not in the target: it became a new line there.
+   *
+   * @generated from enum value: MERGE_OUTCOME_MOVED = 1;
+   */
+  MOVED = 1,
+
+  /**
+   * The product was in the target: the quantities were added.
+   *
+   * @generated from enum value: MERGE_OUTCOME_MERGED = 2;
+   */
+  MERGED = 2,
+
+  /**
+   * Added, but the sum exceeded the per-line limit and was cut to it.
+   *
+   * @generated from enum value: MERGE_OUTCOME_CAPPED = 3;
+   */
+  CAPPED = 3,
+
+  /**
+   * Not added: the target cannot sell the product (inactive, not in its
+   * sales channel, no price in its currency) or is full.
+   *
+   * @generated from enum value: MERGE_OUTCOME_DROPPED = 4;
+   */
+  DROPPED = 4,
+}
+
+/**
+ * Describes the enum commerce.cart.v1.MergeOutcome.
+ */
+export const MergeOutcomeSchema: GenEnum<MergeOutcome> = /*@__PURE__*/
+  enumDesc(file_commerce_cart_v1_cart_service, 0);
+
+/**
  * Carts and their line items. Line prices always come from the catalog
  * (CatalogService), never from the caller.
  *
@@ -923,6 +1264,51 @@ export const CartService: GenService<{
     methodKind: "unary";
     input: typeof RemoveShippingMethodRequestSchema;
     output: typeof RemoveShippingMethodResponseSchema;
+  },
+  /**
+   * Turns the cart into an order, exactly once. The cart must be active and
+   * completable: at least one line, an email, and a shipping address and
+   * shipping method when any line ships; its promotions must still have uses
+   * left and its lines must still be sold at the prices it shows (the catalog
+   * is asked again; a changed price refuses completion, so the customer sees
+   * the new price first). Completing a completed cart answers the order made
+   * the first time. Promotion usage is counted here, atomically.
+   *
+   * @generated from rpc commerce.cart.v1.CartService.CompleteCart
+   */
+  completeCart: {
+    methodKind: "unary";
+    input: typeof CompleteCartRequestSchema;
+    output: typeof CompleteCartResponseSchema;
+  },
+  /**
+   * Gives a cart to another customer: typically a guest cart to the customer
+   * who just signed in. A customer token may take an active guest cart (one
+   * whose customer_id starts with "guest:") or one of its own; carts:admin may
+   * move any active cart.
+   *
+   * @generated from rpc commerce.cart.v1.CartService.TransferCart
+   */
+  transferCart: {
+    methodKind: "unary";
+    input: typeof TransferCartRequestSchema;
+    output: typeof TransferCartResponseSchema;
+  },
+  /**
+   * Moves the lines of a source cart (typically a guest cart) into a target
+   * cart, atomically: a product already in the target adds its quantity
+   * (capped at the per-line limit), others become new lines, and lines that
+   * cannot be sold in the target are dropped. The source is then
+   * CART_STATUS_MERGED. The report says what happened to each source line.
+   * Both carts must be active; the source may be a guest cart, as in
+   * TransferCart.
+   *
+   * @generated from rpc commerce.cart.v1.CartService.MergeCarts
+   */
+  mergeCarts: {
+    methodKind: "unary";
+    input: typeof MergeCartsRequestSchema;
+    output: typeof MergeCartsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_commerce_cart_v1_cart_service, 0);
