@@ -57,9 +57,9 @@ export async function writePgbenchScripts(
     },
   });
   const config = loadConfig(identity.env);
-  const log = createLogger({ quiet: true });
+  const log = createLogger({ level: "error" });
   const { verify } = await setUpAuthentication(config, log);
-  const database = { sql, db: drizzle(sql), close: () => sql.end() };
+  const database = { sql, db: drizzle(sql), ping: async () => void (await sql`select 1`), close: () => sql.end() };
   await prepareStore(config, database, log);
   const app = createApp(config, database, log, verify);
   const invoker = new UnaryInvoker(app.services, app.interceptors);

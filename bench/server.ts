@@ -41,11 +41,11 @@ export async function startService(
   let stderr = "";
   child.stderr!.on("data", (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
-    errors += chunk.toString().split('"level":"error"').length - 1;
   });
   await new Promise<void>((resolve, reject) => {
     // Keep draining stdout: a full pipe would block the service.
     createInterface({ input: child.stdout! }).on("line", (line) => {
+      if (line.includes('"level":"error"')) errors++;
       if (line.includes('"cart service listening"')) resolve();
     });
     child.once("exit", (code) => reject(new Error(`${config.name}: service exited with ${code} before listening:\n${stderr}`)));

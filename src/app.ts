@@ -1,23 +1,30 @@
 import { createValidateInterceptor } from "@connectrpc/validate";
 import type { Config } from "./config.js";
 import type { Logger } from "./logger.js";
+import { Metrics } from "./metrics.js";
+import { CartExpiry } from "./service/cart-expiry.js";
 import { createCartService } from "./service/cart-service.js";
 import { createCatalogService } from "./service/catalog-service.js";
 import { errorMappingInterceptor } from "./service/errors.js";
 import { createIdempotencyInterceptor } from "./service/idempotency.js";
+import { createOrderService } from "./service/order-service.js";
 import { createStoreConfigService } from "./service/store-config-service.js";
+import { CartExpiryRepository } from "./storage/cart-expiry-repository.js";
 import { CartRepository } from "./storage/cart-repository.js";
 import { CatalogRepository } from "./storage/catalog-repository.js";
-import type { Database } from "./storage/database.js";
+import { type Database, transactionsInFlight } from "./storage/database.js";
 import { IdempotencyRepository } from "./storage/idempotency-repository.js";
 import { uuidv7 } from "./storage/ids.js";
+import { OrderRepository } from "./storage/order-repository.js";
 import { StoreConfigRepository } from "./storage/store-config-repository.js";
 import type { Principal } from "./service/principal.js";
 import { createAuthInterceptor } from "./transport/auth.js";
-import { createLoggingInterceptor } from "./transport/interceptors.js";
+import { createTelemetryInterceptor } from "./transport/interceptors.js";
+import { createDrainingInterceptor, Readiness } from "./transport/readiness.js";
 import { registration, type ServiceRegistration } from "./transport/services.js";
 import { CartService } from "../gen/commerce/cart/v1/cart_service_pb.js";
 import { CatalogService } from "../gen/commerce/cart/v1/catalog_service_pb.js";
+import { OrderService } from "../gen/commerce/cart/v1/order_service_pb.js";
 import { StoreConfigService } from "../gen/commerce/cart/v1/store_config_service_pb.js";
 import type { Interceptor } from "@connectrpc/connect";
 
@@ -26,6 +33,11 @@ export interface App {
   /** The chain every protocol runs, outermost first. */
   readonly interceptors: Interceptor[];
   readonly idempotencyRecords: IdempotencyRepository;
+  /** The passes of the background expiry sweeper. */
+  readonly cartExpiry: CartExpiry;
+  readonly metrics: Metrics;
+  /** Whether to take traffic: the database answers and shutdown has not begun. */
+  readonly readiness: Readiness;
 }
 
 /** Services anyone may call without a token: probes and schema discovery. */
@@ -41,19 +53,32 @@ export function createApp(
   const carts = new CartRepository(database.sql);
   const catalog = new CatalogRepository(database.db, database.sql);
   const storeConfig = new StoreConfigRepository(database.sql);
+  const orders = new OrderRepository(database.sql);
   const now = () => new Date();
   const idempotencyRecords = new IdempotencyRepository(database.sql, {
     retentionMs: config.idempotencyRetentionMs,
     leaseMs: config.maxTimeoutMs + 60_000,
   });
+  const metrics = new Metrics({ dbPoolSize: config.dbPoolSize, dbTransactionsInFlight: transactionsInFlight });
+  const readiness = new Readiness({ probeDatabase: database.ping });
+  const cartExpiry = new CartExpiry({
+    carts: new CartExpiryRepository(database.sql),
+    now,
+    batchSize: config.cartSweepBatchSize,
+    log,
+  });
   return {
     idempotencyRecords,
+    cartExpiry,
+    metrics,
+    readiness,
     services: [
       registration(
         CartService,
         createCartService({
           carts,
           catalog,
+          orders,
           storeConfig,
           defaults: {
             regionId: config.defaultRegionId,
@@ -72,9 +97,11 @@ export function createApp(
       ),
       registration(CatalogService, createCatalogService({ catalog, now })),
       registration(StoreConfigService, createStoreConfigService({ storeConfig, now })),
+      registration(OrderService, createOrderService({ orders })),
     ],
     interceptors: [
-      createLoggingInterceptor(log),
+      createTelemetryInterceptor(log, metrics),
+      createDrainingInterceptor(readiness),
       errorMappingInterceptor,
       createAuthInterceptor(verifyToken, publicServices),
       createValidateInterceptor(),

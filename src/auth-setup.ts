@@ -8,10 +8,12 @@ export interface Authentication {
   readonly verify: (token: string) => Promise<Principal>;
   /** Tells the operator how to call the service once it listens on `port`. */
   announce(port: number): Promise<void>;
+  /** Development mode only: a short-lived token of the demo customer, for the demo storefront. */
+  readonly issueDemoToken?: () => Promise<string>;
 }
 
 const customerScopes = "carts:read carts:write carts:checkout";
-const adminScopes = "carts:read carts:write carts:checkout carts:admin catalog:write";
+const adminScopes = "carts:read carts:write carts:checkout carts:admin catalog:write orders:read";
 
 /**
  * Token verification as configured: the JWKS of AUTH_JWKS, or in development
@@ -27,6 +29,7 @@ export async function setUpAuthentication(config: Config, log: Logger): Promise<
   const verify = createTokenVerifier({ ...options, keys: jwksFrom(development.jwks), issuer: devIssuer });
   return {
     verify,
+    issueDemoToken: () => development.sign("demo-customer", customerScopes, config.authAudience, 3600),
     announce: async (port) => {
       const day = 24 * 3600;
       const customer = await development.sign("demo-customer", customerScopes, config.authAudience, day);
@@ -47,6 +50,7 @@ export async function setUpAuthentication(config: Config, log: Logger): Promise<
           `  curl -s -X POST ${base}/v1/carts -H "Authorization: Bearer $CUSTOMER_TOKEN" -H 'content-type: application/json' -d '{"customer_id":"demo-customer"}'`,
           `  npx buf curl --schema proto --schema third_party/proto -H "Authorization: Bearer $CUSTOMER_TOKEN" -d '{"customer_id":"demo-customer"}' ${base}/commerce.cart.v1.CartService/CreateCart`,
           "",
+          ...(config.seedDemoProducts ? [`Demo storefront: ${base}/demo`, ""] : []),
         ].join("\n"),
       );
     },

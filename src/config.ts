@@ -1,4 +1,5 @@
 import { currencyExponent } from "./domain/currency.js";
+import { type LogFormat, logFormats, type LogLevel, logLevels } from "./logger.js";
 
 /** Service configuration, read once from the environment. */
 export interface Config {
@@ -21,11 +22,19 @@ export interface Config {
   readonly cartLifetimeMs: number;
   /** How long an active empty cart lives after its last change. */
   readonly emptyCartLifetimeMs: number;
+  /** How often the expiry sweeper runs. */
+  readonly cartSweepIntervalMs: number;
+  /** Carts per statement of the expiry sweeper. */
+  readonly cartSweepBatchSize: number;
+  /** How long expired carts are kept before they are deleted; undefined: forever. */
+  readonly expiredCartRetentionMs: number | undefined;
   /** Largest accepted request message, on every protocol. */
   readonly readMaxBytes: number;
   readonly seedDemoProducts: boolean;
   /** Processes serving the one port (node:cluster); 1 serves from the main process. */
   readonly workers: number;
+  /** How long calls in flight at SIGTERM/SIGINT get to finish before their connections are cut. */
+  readonly shutdownGraceMs: number;
   /** Longest deadline a call may ask for; a longer one is refused with INVALID_ARGUMENT. */
   readonly maxTimeoutMs: number;
   /** JWKS file path or http(s) URL that verifies bearer tokens; absent: development mode with a local key. */
@@ -43,6 +52,10 @@ export interface Config {
   readonly grpcServer: "native" | "connect";
   /** Browser origins (`https://shop.example.com`) allowed to call the service cross-origin; `["*"]` for any. */
   readonly corsOrigins: readonly string[];
+  /** The least severe level logged. */
+  readonly logLevel: LogLevel;
+  /** Pretty lines for a developer's terminal, else JSON lines. */
+  readonly logFormat: LogFormat;
 }
 
 /**
@@ -81,11 +94,18 @@ function originList(env: NodeJS.ProcessEnv, name: string): string[] {
   }
   return entries.map((entry) => {
     const url = URL.canParse(entry) ? new URL(entry) : undefined;
-    if (!url || !["http:", "https:"].includes(url.protocol) || entry.replace(/\/$/, "") !== entry.replace(/\/$/, "").slice(0, url.origin.length) || url.href !== `${url.origin}/`) {
+    if (!url || !["http:", "https:"].includes(url.protocol) || url.href !== `${url.origin}/`) {
       throw new Error(`${name} entries must be origins such as https://shop.example.com (scheme, host, optional port; no path), got "${entry}"`);
     }
     return url.origin;
   });
+}
+
+/** One of a few named values; anything else is refused with the list. */
+function choice<T extends string>(env: NodeJS.ProcessEnv, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = env[name] || fallback;
+  if (!(allowed as readonly string[]).includes(raw)) throw new Error(`${name} must be one of ${allowed.join(", ")}, got "${raw}"`);
+  return raw as T;
 }
 
 /** A yes/no switch; anything else is refused rather than read as "no". */
@@ -96,7 +116,8 @@ function flag(env: NodeJS.ProcessEnv, name: string): boolean {
   throw new Error(`${name} must be 1, true, 0 or false, got "${raw}"`);
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+/** `stdoutIsTerminal` picks the default log format: pretty for a developer's terminal outside production, JSON for pipes and log shippers. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, stdoutIsTerminal = process.stdout.isTTY === true): Config {
   const defaultCurrency = env.DEFAULT_CURRENCY || "USD";
   try {
     currencyExponent(defaultCurrency);
@@ -130,9 +151,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxLineQuantity: integer(env, "MAX_LINE_QUANTITY", 10_000),
     cartLifetimeMs: integer(env, "CART_TTL_HOURS", 30 * 24) * 3_600_000,
     emptyCartLifetimeMs: integer(env, "EMPTY_CART_TTL_HOURS", 6) * 3_600_000,
+    cartSweepIntervalMs: integer(env, "CART_SWEEP_INTERVAL_SECONDS", 60, 1, 86_400) * 1000,
+    cartSweepBatchSize: integer(env, "CART_SWEEP_BATCH_SIZE", 500, 1, 10_000),
+    // 0 keeps expired carts forever.
+    expiredCartRetentionMs: integer(env, "EXPIRED_CART_RETENTION_DAYS", 0, 0, 36_500) * 86_400_000 || undefined,
     readMaxBytes: integer(env, "READ_MAX_BYTES", 1024 * 1024),
     seedDemoProducts: flag(env, "SEED_DEMO_PRODUCTS"),
     workers: integer(env, "WORKERS", 1),
+    shutdownGraceMs: integer(env, "SHUTDOWN_GRACE_MS", 10_000, 0),
     maxTimeoutMs: integer(env, "MAX_TIMEOUT_MS", 10_000),
     authJwks,
     authIssuer: env.AUTH_ISSUER || undefined,
@@ -141,5 +167,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     idempotencyRetentionMs: integer(env, "IDEMPOTENCY_RETENTION_HOURS", 24) * 3_600_000,
     grpcServer,
     corsOrigins: originList(env, "CORS_ORIGINS"),
+    logLevel: choice(env, "LOG_LEVEL", logLevels, "info"),
+    logFormat: choice(env, "LOG_FORMAT", logFormats, stdoutIsTerminal && !production ? "pretty" : "json"),
   };
 }

@@ -1,17 +1,51 @@
-/** One JSON object per line on stdout/stderr, so logs stay machine-readable. */
+import { pino } from "pino";
+import pretty from "pino-pretty";
+
+export const logLevels = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+export type LogLevel = (typeof logLevels)[number];
+
+/** `json`: one JSON object per line, for machines; `pretty`: coloured lines for a developer's terminal. */
+export const logFormats = ["json", "pretty"] as const;
+export type LogFormat = (typeof logFormats)[number];
+
+export type LogFields = Record<string, unknown>;
+
+/** The service's logger: a message first, then the fields that go with it. */
 export interface Logger {
-  info(message: string, fields?: Record<string, unknown>): void;
-  error(message: string, fields?: Record<string, unknown>): void;
+  debug(message: string, fields?: LogFields): void;
+  info(message: string, fields?: LogFields): void;
+  warn(message: string, fields?: LogFields): void;
+  error(message: string, fields?: LogFields): void;
 }
 
-export function createLogger(options: { quiet?: boolean } = {}): Logger {
-  const write = (stream: NodeJS.WriteStream, level: string, message: string, fields?: Record<string, unknown>) => {
-    stream.write(`${JSON.stringify({ time: new Date().toISOString(), level, message, ...fields })}\n`);
+export interface LoggerOptions {
+  readonly level?: LogLevel;
+  readonly format?: LogFormat;
+}
+
+/**
+ * Logs through pino to stdout: in JSON, every line carries `time` (ISO 8601),
+ * `level` (its name), `pid`, `hostname`, `message` and the given fields.
+ */
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const settings = {
+    level: options.level ?? "info",
+    messageKey: "message",
+    timestamp: pino.stdTimeFunctions.isoTime,
+    // Level names rather than pino's numbers: readable, and what the lines always carried.
+    formatters: { level: (label: string) => ({ level: label }) },
   };
+  // JSON goes out in writes of at most PIPE_BUF (4096) bytes, which reach a
+  // pipe whole: workers sharing stdout never interleave parts of lines.
+  const destination =
+    options.format === "pretty"
+      ? pretty({ messageKey: "message", translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname" })
+      : pino.destination({ dest: 1, maxWrite: 4096 });
+  const logger = pino(settings, destination);
   return {
-    info: (message, fields) => {
-      if (!options.quiet) write(process.stdout, "info", message, fields);
-    },
-    error: (message, fields) => write(process.stderr, "error", message, fields),
+    debug: (message, fields) => logger.debug(fields, message),
+    info: (message, fields) => logger.info(fields, message),
+    warn: (message, fields) => logger.warn(fields, message),
+    error: (message, fields) => logger.error(fields, message),
   };
 }

@@ -5,13 +5,15 @@ import { setUpAuthentication } from "./auth-setup.js";
 import { runWorkers } from "./cluster.js";
 import { loadConfig } from "./config.js";
 import { createLogger } from "./logger.js";
+import { answerClusterMetricsRequests } from "./metrics.js";
 import { connectDatabase, runMigrations } from "./storage/database.js";
 import { startEmbeddedPostgres } from "./storage/embedded-postgres.js";
 import { prepareStore } from "./store-setup.js";
+import { startSweeper } from "./sweeper.js";
 import { startServer } from "./transport/server.js";
 
 const config = loadConfig();
-const log = createLogger();
+const log = createLogger({ level: config.logLevel, format: config.logFormat });
 
 const embedded = config.databaseUrl
   ? undefined
@@ -26,6 +28,7 @@ await runMigrations(databaseUrl);
 const authentication = await setUpAuthentication(config, log);
 if (cluster.isPrimary && config.workers > 1) {
   // The primary only supervises; the workers run this program from the top and serve.
+  answerClusterMetricsRequests();
   const code = await runWorkers({ count: config.workers, env: { DATABASE_URL: databaseUrl }, log, onListening: logListening });
   await embedded?.stop();
   process.exit(code);
@@ -39,21 +42,35 @@ const database = connectDatabase({
 await prepareStore(config, database, log);
 
 const app = createApp(config, database, log, authentication.verify);
-const sweeper = setInterval(() => {
-  app.idempotencyRecords.deleteExpired(new Date()).catch((error: unknown) =>
-    log.error("idempotency sweep failed", { error: String(error) }),
-  );
-}, 10 * 60_000);
-sweeper.unref();
+const stopIdempotencySweeper = startSweeper({
+  name: "idempotency",
+  intervalMs: 10 * 60_000,
+  sweep: () => app.idempotencyRecords.deleteExpired(new Date()),
+  log,
+  metrics: app.metrics,
+});
+// Every process sweeps: SKIP LOCKED keeps their passes from doing the same work.
+const cartSweeper = (name: string, sweep: () => Promise<number>) =>
+  startSweeper({ name, intervalMs: config.cartSweepIntervalMs, sweep, log, metrics: app.metrics });
+const retentionMs = config.expiredCartRetentionMs;
+const stopCartSweepers = [
+  cartSweeper("cart_expiry", () => app.cartExpiry.expireDue()),
+  ...(retentionMs === undefined ? [] : [cartSweeper("expired_cart_deletion", () => app.cartExpiry.deleteExpiredLongerThan(retentionMs))]),
+];
 const server = await startServer({
   host: config.host,
   port: config.port,
   readMaxBytes: config.readMaxBytes,
   maxTimeoutMs: config.maxTimeoutMs,
   grpcServer: config.grpcServer,
+  log,
+  corsOrigins: config.corsOrigins,
+  // The demo storefront comes with the demo store.
+  ...(config.seedDemoProducts && { storefront: { issueToken: authentication.issueDemoToken } }),
   ...app,
 });
-if (cluster.isWorker) log.info("worker listening", { pid: process.pid });
+// Its pid is on every log line.
+if (cluster.isWorker) log.info("worker listening");
 else logListening(server.port);
 
 /** The line operators and tests wait for; with workers, the primary logs it once all listen. */
@@ -79,9 +96,12 @@ let stopping = false;
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
-  log.info("shutting down", { signal });
-  clearInterval(sweeper);
-  await server.close();
+  log.info("shutting down", { signal, graceMs: config.shutdownGraceMs });
+  stopIdempotencySweeper();
+  for (const stop of stopCartSweepers) stop();
+  if (!(await server.close(config.shutdownGraceMs))) {
+    log.error("calls still running when SHUTDOWN_GRACE_MS ran out were cut off", { graceMs: config.shutdownGraceMs });
+  }
   await database.close();
   await embedded?.stop();
   process.exit(0);

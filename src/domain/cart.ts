@@ -83,6 +83,9 @@ export interface Cart {
   readonly mergedIntoCartId?: string;
 }
 
+/** A cart without its lines and amounts, as reads that return none of them fetch it. */
+export type CartSummary = Omit<Cart, "lines" | "shippingMethods" | "totals">;
+
 /** A cart before its totals are computed. */
 type CartState = Omit<Cart, "totals" | "itemQuantity">;
 
@@ -171,10 +174,10 @@ function priced(state: CartState, pricing: PricingContext, now: Date): Cart {
   return { ...state, promotions, shippingMethods, totals, itemQuantity };
 }
 
-type Changeable = Omit<CartState, "id" | "customerId" | "version" | "createdAt" | "updatedAt">;
+type Changeable = Omit<CartState, "id" | "version" | "createdAt" | "updatedAt">;
 
 /** A changed cart, one version later, priced, with its expiry moved on. */
-function revise(cart: Cart, change: Partial<Changeable>, context: ChangeContext): Cart {
+export function revise(cart: Cart, change: Partial<Changeable>, context: ChangeContext): Cart {
   const { totals: _totals, itemQuantity: _itemQuantity, ...state } = cart;
   const changed = { ...state, ...change, version: cart.version + 1, updatedAt: context.now };
   return priced({ ...changed, expireTime: cartExpireTime(changed, context.limits) }, context.pricing, context.now);
@@ -241,7 +244,7 @@ export function createCart(
 }
 
 /** Only an active cart that has not passed its expire time (the sweeper may not have marked it yet) can change. */
-function assertMutable(cart: Cart, now: Date): void {
+export function assertMutable(cart: Cart, now: Date): void {
   if (cart.status !== "active") {
     throw new DomainError("failed_precondition", `cart ${cart.id} is ${cart.status} and can no longer be changed`);
   }
@@ -270,7 +273,7 @@ function sellable(productId: string, offer: ProductOffer | undefined, salesChann
 }
 
 /** What a line of `quantity` units of a product costs in the cart, or why the cart cannot sell it. */
-function priceLine(
+export function priceLine(
   cart: Pick<Cart, "currency" | "regionId" | "salesChannelId">,
   productId: string,
   quantity: number,
@@ -566,6 +569,23 @@ export function removeShippingMethod(cart: Cart, methodId: string, context: Chan
 export function deleteCart(cart: Cart, context: ChangeContext): Cart {
   assertMutable(cart, context.now);
   return revise(cart, { status: "deleted" }, context);
+}
+
+/** Carts of shoppers who have not signed in belong to a customer id with this prefix. */
+export const guestCustomerPrefix = "guest:";
+
+export function isGuestCart(cart: Pick<Cart, "customerId">): boolean {
+  return cart.customerId.startsWith(guestCustomerPrefix);
+}
+
+/**
+ * Gives the cart to another customer (a guest's cart to the customer who
+ * signed in). Giving it to its owner changes nothing, so a retry succeeds.
+ */
+export function transferCart(cart: Cart, customerId: string, context: ChangeContext): Cart {
+  assertMutable(cart, context.now);
+  if (customerId === cart.customerId) return cart;
+  return revise(cart, { customerId }, context);
 }
 
 export function etagOf(cart: Pick<Cart, "version">): string {

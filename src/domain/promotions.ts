@@ -49,6 +49,11 @@ export interface Promotion {
   readonly usageLimitPerCustomer?: number;
 }
 
+/** Whether completed orders count against the promotion: only then does its usage matter. */
+export function hasUsageLimit(promotion: Pick<Promotion, "usageLimit" | "usageLimitPerCustomer">): boolean {
+  return promotion.usageLimit !== undefined || promotion.usageLimitPerCustomer !== undefined;
+}
+
 /** Completed orders that used a promotion, counted by the caller. */
 export interface PromotionUsage {
   readonly total: number;

@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { Cart } from "../domain/cart.js";
+import { type Cart, type CartSummary, isGuestCart } from "../domain/cart.js";
 import { isCustomer, type Principal } from "./principal.js";
 
 /**
@@ -16,7 +16,9 @@ export class CartAccess {
   }
 
   /** The cart if the caller may see it; otherwise the error to answer with. */
-  visible(cartId: string, cart: Cart | undefined): Cart {
+  visible(cartId: string, cart: Cart | undefined): Cart;
+  visible(cartId: string, cart: CartSummary | undefined): CartSummary;
+  visible(cartId: string, cart: CartSummary | undefined): CartSummary {
     if (isCustomer(this.principal)) {
       if (!cart || cart.customerId !== this.principal.subject) throw this.denied(cartId);
       return cart;
@@ -25,11 +27,22 @@ export class CartAccess {
     return cart;
   }
 
-  /** Customers may create carts only for themselves. */
-  checkOwner(customerId: string): void {
+  /**
+   * A cart the caller may take over (TransferCart) or merge from (MergeCarts):
+   * one it may see, or, for a customer, a guest cart, whose id is the guest's
+   * only key to it. The domain refuses carts that are no longer active, so a
+   * retried claim learns that the cart was already merged.
+   */
+  claimable(cartId: string, cart: Cart | undefined): Cart {
+    if (isCustomer(this.principal) && cart && isGuestCart(cart)) return cart;
+    return this.visible(cartId, cart);
+  }
+
+  /** Customers may create carts (or have them transferred) only for themselves. */
+  checkOwner(customerId: string, action = "create carts for"): void {
     if (isCustomer(this.principal) && customerId !== this.principal.subject) {
       throw new ConnectError(
-        `a customer token may only create carts for its own customer_id (${this.principal.subject})`,
+        `a customer token may only ${action} its own customer_id (${this.principal.subject})`,
         Code.PermissionDenied,
       );
     }

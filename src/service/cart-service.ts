@@ -1,4 +1,4 @@
-import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import {
   addLineItem,
   addShippingMethod,
@@ -16,24 +16,29 @@ import {
   removeLineItem,
   removePromotionCodes,
   removeShippingMethod,
+  transferCart,
   updateCart,
   updateLineItem,
 } from "../domain/cart.js";
 import { currencyExponent } from "../domain/currency.js";
 import { DomainError } from "../domain/errors.js";
-import type { Promotion } from "../domain/promotions.js";
+import { mergeCarts } from "../domain/merge.js";
+import { completeCart } from "../domain/order.js";
+import { hasUsageLimit, type Promotion } from "../domain/promotions.js";
 import { currencyRegionId, type Region, taxFreeRegion } from "../domain/store.js";
 import type { CartRepository } from "../storage/cart-repository.js";
 import type { CatalogRepository } from "../storage/catalog-repository.js";
+import type { OrderRepository } from "../storage/order-repository.js";
 import type { Tx } from "../storage/database.js";
 import type { RegionChoice, StoreConfigRepository } from "../storage/store-config-repository.js";
 import type { CartService } from "../../gen/commerce/cart/v1/cart_service_pb.js";
-import type { Cart as CartMessage } from "../../gen/commerce/cart/v1/cart_pb.js";
+import { type Cart as CartMessage, CartSchema } from "../../gen/commerce/cart/v1/cart_pb.js";
 import { CartAccess } from "./access.js";
 import { invalidField } from "./errors.js";
-import { addressFromProto, cartStatusFromProto, toCartMessage } from "./mapping.js";
-import { decodePageToken, effectivePageSize, toPage } from "./page-token.js";
+import { addressFromProto, cartAmountFields, cartStatusFromProto, toCartMessage, toMergeReportMessage, toOrderMessage } from "./mapping.js";
+import { decodePageToken, effectivePageSize, toPage, uuidKeyPattern } from "./page-token.js";
 import { principalOf } from "./principal.js";
+import { ReadMask } from "./read-mask.js";
 
 export interface StoreDefaults {
   /** The region of carts created without region_id and currency (DEFAULT_REGION_ID). */
@@ -47,6 +52,7 @@ export interface StoreDefaults {
 export interface CartServiceDeps {
   readonly carts: CartRepository;
   readonly catalog: CatalogRepository;
+  readonly orders: OrderRepository;
   readonly storeConfig: StoreConfigRepository;
   readonly defaults: StoreDefaults;
   readonly limits: CartLimits;
@@ -58,8 +64,6 @@ export interface CartServiceDeps {
 function etagFromIfMatch(header: string | null): string {
   return header?.trim().replace(/^W\//, "").replace(/^"(.*)"$/, "$1") ?? "";
 }
-
-const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** The fields UpdateCart may change, by update_mask path; each must be set when named, except the addresses (unset clears). */
 const updatablePaths = ["region_id", "sales_channel_id", "shipping_address", "billing_address", "email", "metadata", "currency"];
@@ -78,7 +82,7 @@ function withPromotions(pricing: PricingContext, promotions: readonly Promotion[
 const foundPromotions = (found: ReadonlyMap<string, CodeLookup>) => [...found.values()].map((lookup) => lookup.promotion);
 
 export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof CartService> {
-  const { carts, catalog, storeConfig, defaults, limits, now, newId } = deps;
+  const { carts, catalog, orders, storeConfig, defaults, limits, now, newId } = deps;
 
   /** Looks the products up in the catalog and pairs each item with its offer and a fresh line id. */
   async function itemsToAdd(
@@ -131,21 +135,25 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
     if (!(await storeConfig.getSalesChannel(id, tx))) throw new DomainError("not_found", `sales channel ${id} does not exist`);
   }
 
+  /** The etag a mutation is based on: its etag field, else the If-Match header; "" for none. */
+  const expectedEtagOf = (etag: string, context: HandlerContext) => etag || etagFromIfMatch(context.requestHeader.get("if-match"));
+
   /**
-   * Applies a domain change to a locked cart the caller may access, provided
-   * it is still at the etag the caller based the change on, and answers with
-   * the result.
+   * Applies a domain change to a locked cart the caller may access (`admit`:
+   * see, or also take over), provided it is still at the etag the caller
+   * based the change on, and answers with the result.
    */
   async function change(
     id: string,
     etag: string,
     context: HandlerContext,
     apply: (cart: Cart, change: ChangeContext, tx: Tx) => Promise<Cart> | Cart,
+    admit: "visible" | "claimable" = "visible",
   ) {
     const access = new CartAccess(principalOf(context));
-    const expectedEtag = etag || etagFromIfMatch(context.requestHeader.get("if-match"));
+    const expectedEtag = expectedEtagOf(etag, context);
     const cart = await carts.update(id, (locked, pricing, tx) => {
-      const visible = access.visible(id, locked);
+      const visible = access[admit](id, locked);
       checkEtag(visible, expectedEtag);
       return apply(visible, { now: now(), limits, pricing }, tx);
     });
@@ -160,7 +168,7 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
       const cart = await carts.create(async (tx) => {
         const found =
           request.promoCodes.length > 0
-            ? await storeConfig.lookupCodes(tx, request.promoCodes, request.customerId, id)
+            ? await storeConfig.lookupCodes(tx, request.promoCodes, request.customerId)
             : new Map<string, CodeLookup>();
         const pricing = await pricingFor(tx, request, foundPromotions(found));
         if (request.salesChannelId) await requireSalesChannel(tx, salesChannelId);
@@ -184,8 +192,10 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
     },
 
     async getCart(request, context) {
-      const cart = new CartAccess(principalOf(context)).visible(request.id, await carts.get(request.id));
-      return { cart: toCartMessage(cart) };
+      const mask = ReadMask.parse(CartSchema, request.readMask);
+      const read = await carts.get(request.id, { amounts: mask.selectsAny(cartAmountFields) });
+      const cart = new CartAccess(principalOf(context)).visible(request.id, read);
+      return { cart: mask.apply(toCartMessage(cart)) };
     },
 
     async listCarts(request, context) {
@@ -193,14 +203,13 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
       const status = cartStatusFromProto(request.status);
       const filters = [customerId, request.status];
       const limit = effectivePageSize(request.pageSize);
-      const page = await carts.list({
-        customerId,
-        status,
-        beforeId: decodePageToken(request.pageToken, filters, uuidPattern),
-        limit: limit + 1,
-      });
+      const mask = ReadMask.parse(CartSchema, request.readMask);
+      const page = await carts.list(
+        { customerId, status, beforeId: decodePageToken(request.pageToken, filters, uuidKeyPattern), limit: limit + 1 },
+        { amounts: mask.selectsAny(cartAmountFields) },
+      );
       const { items, nextPageToken } = toPage(page, limit, (cart) => cart.id, filters);
-      return { carts: items.map(toCartMessage), nextPageToken };
+      return { carts: items.map((cart) => mask.apply(toCartMessage(cart))), nextPageToken };
     },
 
     async updateCart(request, context) {
@@ -275,7 +284,7 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
 
     async applyPromotionCodes(request, context) {
       return change(request.cartId, request.etag, context, async (cart, changeContext, tx) => {
-        const found = await storeConfig.lookupCodes(tx, request.codes, cart.customerId, cart.id);
+        const found = await storeConfig.lookupCodes(tx, request.codes, cart.customerId);
         const pricing = withPromotions(changeContext.pricing, foundPromotions(found));
         return applyPromotionCodes(cart, request.codes, found, { ...changeContext, pricing });
       });
@@ -302,16 +311,57 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
       );
     },
 
-    completeCart() {
-      throw new ConnectError("CompleteCart is not implemented yet", Code.Unimplemented);
+    async completeCart(request, context) {
+      const access = new CartAccess(principalOf(context));
+      const expectedEtag = expectedEtagOf(request.etag, context);
+      const { carts: [cart], order } = await carts.updateEach([request.id], async ([locked], tx) => {
+        const visible = access.visible(request.id, locked?.cart);
+        // Exactly once: a completed cart answers the order it became, whatever
+        // etag the retry carries, and nothing is written.
+        if (visible.status === "completed") return { carts: [visible], order: await orders.get(visible.orderId!, tx) };
+        checkEtag(visible, expectedEtag);
+        const { pricing } = locked!;
+        const held = new Set(visible.promotions.map((promotion) => promotion.promotionId));
+        const limited = pricing.promotions.filter((promotion) => held.has(promotion.id) && hasUsageLimit(promotion));
+        const promotionUsage = await storeConfig.lockPromotionUsage(tx, limited.map((promotion) => promotion.id), visible.customerId);
+        const offers = await catalog.offers([...new Set(visible.lines.map((line) => line.productId))], visible.currency, tx);
+        const completion = completeCart(
+          visible,
+          { offers, promotionUsage, orderId: newId(), paymentReference: request.paymentReference },
+          { now: now(), limits, pricing },
+        );
+        await orders.insert(tx, completion.order);
+        return { carts: [completion.cart], order: completion.order };
+      });
+      if (!order) throw new Error(`completed cart ${request.id} has no order`);
+      return { order: toOrderMessage(order), cart: toCartMessage(cart!) };
     },
 
-    transferCart() {
-      throw new ConnectError("TransferCart is not implemented yet", Code.Unimplemented);
+    async transferCart(request, context) {
+      new CartAccess(principalOf(context)).checkOwner(request.customerId, "transfer carts to");
+      return change(
+        request.id,
+        request.etag,
+        context,
+        (cart, changeContext) => transferCart(cart, request.customerId, changeContext),
+        "claimable",
+      );
     },
 
-    mergeCarts() {
-      throw new ConnectError("MergeCarts is not implemented yet", Code.Unimplemented);
+    async mergeCarts(request, context) {
+      const { sourceCartId, targetCartId } = request;
+      const access = new CartAccess(principalOf(context));
+      const expectedEtag = expectedEtagOf(request.etag, context);
+      const { merged } = await carts.updateEach([targetCartId, sourceCartId], async ([target, source], tx) => {
+        const into = access.visible(targetCartId, target?.cart);
+        const from = access.claimable(sourceCartId, source?.cart);
+        checkEtag(into, expectedEtag);
+        const offers = await catalog.offers([...new Set(from.lines.map((line) => line.productId))], into.currency, tx);
+        const newLineIds = from.lines.map(() => newId());
+        const result = mergeCarts(into, from, offers, newLineIds, { now: now(), limits, pricing: target!.pricing });
+        return { carts: [result.target, result.source], merged: result };
+      });
+      return { cart: toCartMessage(merged.target), report: toMergeReportMessage(merged.report) };
     },
   };
 }

@@ -4,9 +4,12 @@ import type {
   Address as DomainAddress,
   Cart as DomainCart,
   CartStatus as DomainCartStatus,
+  CartSummary,
   LineItem as DomainLineItem,
 } from "../domain/cart.js";
 import { etagOf } from "../domain/cart.js";
+import type { MergeOutcome as DomainMergeOutcome, MergeReport as DomainMergeReport } from "../domain/merge.js";
+import type { Order as DomainOrder, OrderStatus as DomainOrderStatus } from "../domain/order.js";
 import type { Product as DomainProduct } from "../domain/product.js";
 import type { Promotion as DomainPromotion, PromotionTarget as DomainPromotionTarget } from "../domain/promotions.js";
 import type {
@@ -27,7 +30,9 @@ import {
   type ShippingMethod,
   ShippingMethodSchema,
 } from "../../gen/commerce/cart/v1/cart_pb.js";
+import { MergeOutcome, type MergeReport, MergeReportSchema } from "../../gen/commerce/cart/v1/cart_service_pb.js";
 import { type Product, ProductSchema } from "../../gen/commerce/cart/v1/catalog_pb.js";
+import { type Order, OrderSchema, OrderStatus } from "../../gen/commerce/cart/v1/order_pb.js";
 import { type Promotion, PromotionSchema, PromotionTarget } from "../../gen/commerce/cart/v1/promotion_pb.js";
 import { type Region, RegionSchema } from "../../gen/commerce/cart/v1/region_pb.js";
 import { type SalesChannel, SalesChannelSchema } from "../../gen/commerce/cart/v1/sales_channel_pb.js";
@@ -50,18 +55,12 @@ export function cartStatusFromProto(status: CartStatus): DomainCartStatus | unde
 const timestampOrUndefined = (date: Date | undefined) => (date === undefined ? undefined : timestampFromDate(date));
 const dateOrUndefined = (timestamp: Timestamp | undefined) => (timestamp === undefined ? undefined : timestampDate(timestamp));
 
-export function toCartMessage(cart: DomainCart): Cart {
-  const { totals } = cart;
-  const lineTotals = new Map(totals.lines.map((line) => [line.lineId, line]));
-  const methodTotals = new Map(totals.shippingMethods.map((method) => [method.shippingMethodId, method]));
+export function toCartMessage(cart: DomainCart | CartSummary): Cart {
   return create(CartSchema, {
     id: cart.id,
     customerId: cart.customerId,
     status: statusToProto[cart.status],
     currency: cart.currency,
-    items: cart.lines.map((line) => toLineItemMessage(cart.id, line, lineTotals.get(line.id)!)),
-    subtotalCents: totals.cart.subtotal,
-    totalCents: totals.cart.total,
     email: cart.email,
     metadata: cart.metadata,
     etag: etagOf(cart),
@@ -73,7 +72,44 @@ export function toCartMessage(cart: DomainCart): Cart {
     shippingAddress: cart.shippingAddress && create(AddressSchema, cart.shippingAddress),
     billingAddress: cart.billingAddress && create(AddressSchema, cart.billingAddress),
     promoCodes: cart.promotions.map((held) => held.code),
-    shippingMethods: cart.shippingMethods.map((method): ShippingMethod => {
+    expireTime: timestampOrUndefined(cart.expireTime),
+    orderId: cart.orderId ?? "",
+    mergedIntoCartId: cart.mergedIntoCartId ?? "",
+    ...("totals" in cart && amountFields(cart)),
+  });
+}
+
+/** The Cart fields made of a cart's lines and amounts, which a CartSummary lacks. */
+const amountFieldKeys = ["items", "subtotalCents", "totalCents", "shippingMethods", "totals", "promotionNotices"] as const;
+
+/** The same fields by proto name: a read that returns none of them can do without the lines and amounts. */
+export const cartAmountFields = CartSchema.fields
+  .filter((field) => (amountFieldKeys as readonly string[]).includes(field.localName))
+  .map((field) => field.name);
+
+function amountFields(cart: DomainCart): Pick<MessageInitShape<typeof CartSchema>, (typeof amountFieldKeys)[number]> {
+  const { totals } = cart;
+  return {
+    ...pricedContents(cart.id, cart),
+    subtotalCents: totals.cart.subtotal,
+    totalCents: totals.cart.total,
+    totals: totals.cart,
+    promotionNotices: totals.skippedPromotions.flatMap((skipped) =>
+      skipped.code === undefined ? [] : [{ code: skipped.code, reason: skipped.refusal.reason, message: skipped.refusal.message }],
+    ),
+  };
+}
+
+/** The lines and shipping methods of a cart or order, each with its totals, tax lines and adjustments. */
+function pricedContents(
+  cartId: string,
+  { lines, shippingMethods, totals }: Pick<DomainCart, "lines" | "shippingMethods" | "totals">,
+): { items: LineItem[]; shippingMethods: ShippingMethod[] } {
+  const lineTotals = new Map(totals.lines.map((line) => [line.lineId, line]));
+  const methodTotals = new Map(totals.shippingMethods.map((method) => [method.shippingMethodId, method]));
+  return {
+    items: lines.map((line) => toLineItemMessage(cartId, line, lineTotals.get(line.id)!)),
+    shippingMethods: shippingMethods.map((method): ShippingMethod => {
       const breakdown = methodTotals.get(method.id)!;
       return create(ShippingMethodSchema, {
         id: method.id,
@@ -83,13 +119,54 @@ export function toCartMessage(cart: DomainCart): Cart {
         ...breakdownFields(breakdown),
       });
     }),
-    totals: totals.cart,
-    promotionNotices: totals.skippedPromotions.flatMap((skipped) =>
-      skipped.code === undefined ? [] : [{ code: skipped.code, reason: skipped.refusal.reason, message: skipped.refusal.message }],
-    ),
-    expireTime: timestampOrUndefined(cart.expireTime),
-    orderId: cart.orderId ?? "",
-    mergedIntoCartId: cart.mergedIntoCartId ?? "",
+  };
+}
+
+const orderStatusToProto: Record<DomainOrderStatus, OrderStatus> = {
+  pending: OrderStatus.PENDING,
+};
+
+export function toOrderMessage(order: DomainOrder): Order {
+  return create(OrderSchema, {
+    id: order.id,
+    cartId: order.cartId,
+    customerId: order.customerId,
+    status: orderStatusToProto[order.status],
+    regionId: order.regionId,
+    currency: order.currency,
+    salesChannelId: order.salesChannelId,
+    email: order.email,
+    metadata: order.metadata,
+    shippingAddress: order.shippingAddress && create(AddressSchema, order.shippingAddress),
+    billingAddress: order.billingAddress && create(AddressSchema, order.billingAddress),
+    ...pricedContents(order.cartId, order),
+    promoCodes: order.promotions.map((held) => held.code),
+    totals: order.totals.cart,
+    itemQuantity: order.itemQuantity,
+    paymentReference: order.paymentReference,
+    createdAt: timestampFromDate(order.createdAt),
+  });
+}
+
+const mergeOutcomeToProto: Record<DomainMergeOutcome, MergeOutcome> = {
+  moved: MergeOutcome.MOVED,
+  merged: MergeOutcome.MERGED,
+  capped: MergeOutcome.CAPPED,
+  dropped: MergeOutcome.DROPPED,
+};
+
+export function toMergeReportMessage(report: DomainMergeReport): MergeReport {
+  return create(MergeReportSchema, {
+    sourceCartId: report.sourceCartId,
+    targetCartId: report.targetCartId,
+    lines: report.lines.map((line) => ({
+      productId: line.productId,
+      sourceQuantity: line.sourceQuantity,
+      quantity: line.quantity,
+      outcome: mergeOutcomeToProto[line.outcome],
+      lineItemId: line.lineItemId ?? "",
+      reason: line.reason,
+    })),
   });
 }
 

@@ -23,6 +23,9 @@ function encodePageToken(lastKey: string, filters: readonly unknown[]): string {
   return Buffer.from(JSON.stringify(body)).toString("base64url");
 }
 
+/** Keys of lists ordered by UUIDv7 id (carts, orders). */
+export const uuidKeyPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 /** The keyset position in `token`, or undefined for the first page. */
 export function decodePageToken(token: string, filters: readonly unknown[], keyPattern: RegExp): string | undefined {
   if (token === "") return undefined;

@@ -1,6 +1,6 @@
-import type { Address, Cart, CartStatus, HeldPromotion, LineItem, PricingContext, ShippingMethod } from "../domain/cart.js";
+import type { Address, Cart, CartStatus, CartSummary, HeldPromotion, LineItem, PricingContext, ShippingMethod } from "../domain/cart.js";
 import type { Totals } from "../domain/totals.js";
-import { pipelinedTransaction, type Sql, type TransactionBounds, type Tx, withConflictRetry } from "./database.js";
+import { pipelinedTransaction, type Sql, type Tx, withConflictRetry } from "./database.js";
 import { toJsonText, withAmounts } from "./json-amounts.js";
 import type { CartPromotionJson } from "./schema.js";
 import { pricingColumns, pricingFromRow, type PricingRow } from "./store-config-repository.js";
@@ -56,7 +56,19 @@ interface LineJson {
   updated_at: string;
 }
 
+/** The columns of a read without the lines and amounts. */
+type CartSummaryRow = Omit<CartRow, "lines" | "shipping_methods" | "totals">;
+
 function toCart(row: CartRow): Cart {
+  return {
+    ...toCartSummary(row),
+    lines: row.lines.map(toLine),
+    shippingMethods: withAmounts<ShippingMethod[]>(row.shipping_methods),
+    totals: withAmounts<Totals>(row.totals),
+  };
+}
+
+function toCartSummary(row: CartSummaryRow): CartSummary {
   return {
     id: row.id,
     customerId: row.customer_id,
@@ -68,10 +80,7 @@ function toCart(row: CartRow): Cart {
     metadata: row.metadata,
     shippingAddress: row.shipping_address ?? undefined,
     billingAddress: row.billing_address ?? undefined,
-    lines: row.lines.map(toLine),
-    shippingMethods: withAmounts<ShippingMethod[]>(row.shipping_methods),
     promotions: row.promotions.map((held): HeldPromotion => ({ promotionId: held.id, code: held.code })),
-    totals: withAmounts<Totals>(row.totals),
     itemQuantity: row.item_quantity,
     version: Number(row.version),
     createdAt: new Date(row.created_at),
@@ -99,13 +108,16 @@ function toLine(json: LineJson): LineItem {
 
 const promotionsJson = (cart: Cart): string =>
   toJsonText(cart.promotions.map((held): CartPromotionJson => ({ id: held.promotionId, code: held.code })));
-const addressJson = (address: Address | undefined): string | null => (address ? toJsonText(address) : null);
+export const addressJson = (address: Address | undefined): string | null => (address ? toJsonText(address) : null);
+
+// What every read returns: everything but the lines and the amounts.
+const summaryColumns = `
+  c.id, c.customer_id, c.status, c.region_id, c.currency, c.sales_channel_id, c.email, c.metadata,
+  c.shipping_address, c.billing_address, c.promotions,
+  c.item_quantity, c.version, c.created_at, c.updated_at, c.expire_time, c.order_id, c.merged_into_cart_id`;
 
 // One statement returns the cart with its lines, oldest line first.
-const cartColumns = `
-  c.id, c.customer_id, c.status, c.region_id, c.currency, c.sales_channel_id, c.email, c.metadata,
-  c.shipping_address, c.billing_address, c.promotions, c.shipping_methods, c.totals,
-  c.item_quantity, c.version, c.created_at, c.updated_at, c.expire_time, c.order_id, c.merged_into_cart_id,
+const cartColumns = `${summaryColumns}, c.shipping_methods, c.totals,
   coalesce((
     select json_agg(json_build_object(
       'id', l.id, 'product_id', l.product_id, 'title', l.title, 'quantity', l.quantity,
@@ -123,6 +135,15 @@ const cartPricingColumns = pricingColumns(
   "array(select x->>'shippingOptionId' from jsonb_array_elements(c.shipping_methods) x)",
 );
 
+const readColumns = (options: CartReadOptions) => (options.amounts ? cartColumns : summaryColumns);
+const readCart = (row: CartRow, options: CartReadOptions) => (options.amounts ? toCart(row) : toCartSummary(row));
+
+/** A cart read under its row lock, with what changing it needs (see CartRepository.update). */
+export interface LockedCart {
+  readonly cart: Cart;
+  readonly pricing: PricingContext;
+}
+
 export interface CartPageQuery {
   customerId?: string;
   status?: CartStatus;
@@ -131,19 +152,32 @@ export interface CartPageQuery {
   limit: number;
 }
 
+/**
+ * Whether a read fetches the lines and the amounts (totals, shipping
+ * methods): the larger part of a read, which callers that return none of it
+ * skip, getting CartSummary objects.
+ */
+export interface CartReadOptions {
+  readonly amounts: boolean;
+}
+
 export class CartRepository {
   constructor(private readonly sql: Sql) {}
 
-  async get(id: string): Promise<Cart | undefined> {
-    const rows = await this.sql.unsafe<CartRow[]>(`select ${cartColumns} from carts c where c.id = $1`, [id], {
+  async get(id: string): Promise<Cart | undefined>;
+  async get(id: string, options: CartReadOptions): Promise<Cart | CartSummary | undefined>;
+  async get(id: string, options: CartReadOptions = { amounts: true }): Promise<Cart | CartSummary | undefined> {
+    const rows = await this.sql.unsafe<CartRow[]>(`select ${readColumns(options)} from carts c where c.id = $1`, [id], {
       prepare: true,
     });
-    return rows[0] && toCart(rows[0]);
+    return rows[0] && readCart(rows[0], options);
   }
 
-  async list(query: CartPageQuery): Promise<Cart[]> {
+  async list(query: CartPageQuery): Promise<Cart[]>;
+  async list(query: CartPageQuery, options: CartReadOptions): Promise<(Cart | CartSummary)[]>;
+  async list(query: CartPageQuery, options: CartReadOptions = { amounts: true }): Promise<(Cart | CartSummary)[]> {
     const rows = await this.sql.unsafe<CartRow[]>(
-      `select ${cartColumns} from carts c
+      `select ${readColumns(options)} from carts c
        where ($1::text is null or c.customer_id = $1)
          and (case when $2::text is null then c.status <> 'deleted' else c.status = $2 end)
          and ($3::uuid is null or c.id < $3)
@@ -151,7 +185,7 @@ export class CartRepository {
       [query.customerId ?? null, query.status ?? null, query.beforeId ?? null, query.limit],
       { prepare: true },
     );
-    return rows.map(toCart);
+    return rows.map((row) => readCart(row, options));
   }
 
   /** Builds a cart inside a transaction (whatever `build` reads or locks is part of it) and inserts it. */
@@ -193,26 +227,57 @@ export class CartRepository {
     id: string,
     change: (cart: Cart, pricing: PricingContext, tx: Tx) => Promise<Cart> | Cart,
   ): Promise<Cart | undefined> {
+    const { carts } = await this.updateEach([id], async ([locked], tx) => ({
+      carts: locked ? [await change(locked.cart, locked.pricing, tx)] : [],
+    }));
+    return carts[0];
+  }
+
+  /**
+   * `update` for several carts in one transaction that holds all their row
+   * locks, taken in id order so that transactions locking overlapping carts
+   * queue instead of deadlocking. `change` gets the carts in the order of
+   * `ids` (undefined for one that does not exist) and returns, in `carts`,
+   * those to write; a cart returned as the very object it was given is
+   * unchanged and not written.
+   */
+  async updateEach<R extends { readonly carts: readonly Cart[] }>(
+    ids: readonly string[],
+    change: (locked: readonly (LockedCart | undefined)[], tx: Tx) => Promise<R> | R,
+  ): Promise<R> {
     return withConflictRetry(() => pipelinedTransaction(this.sql, async (tx, { begin, commit }) => {
-      // Lock first, read after: a statement that waited for the lock still reads
+      // Lock first, read after: a statement that waited for a lock still reads
       // the lines as of its start, so it would miss the lines the previous
       // holder committed. The second statement sees them. They travel in one
       // write with BEGIN (see pipelined), and PostgreSQL runs them in order;
       // both only read, should BEGIN fail.
-      const [, [locked], rows] = await pipelined([
+      const [, lockedRows, rows] = await pipelined([
         begin,
-        tx`select 1 from carts where id = ${id} for update`,
-        tx.unsafe<(CartRow & PricingRow)[]>(`select ${cartColumns}, ${cartPricingColumns} from carts c where c.id = $1`, [id], {
-          prepare: true,
-        }),
+        tx<{ id: string }[]>`select id from carts where id = any(${ids as string[]}::uuid[]) order by id for update`,
+        tx.unsafe<(CartRow & PricingRow)[]>(
+          `select ${cartColumns}, ${cartPricingColumns} from carts c where c.id = any($1::uuid[])`,
+          [ids as string[]],
+          { prepare: true },
+        ),
       ]);
-      if (!locked) return undefined;
-      const before = toCart(rows[0]!);
-      const { region, ...context } = pricingFromRow(rows[0]!);
-      // A foreign key keeps every cart's region in existence.
-      const after = await change(before, { region: region!, ...context }, tx);
-      await saveChanges(tx, before, after, commit);
-      return after;
+      const lockedIds = new Set(lockedRows.map((row) => row.id));
+      const read = new Map(
+        rows
+          .filter((row) => lockedIds.has(row.id))
+          .map((row): [string, LockedCart] => {
+            const { region, ...context } = pricingFromRow(row);
+            // A foreign key keeps every cart's region in existence.
+            return [row.id, { cart: toCart(row), pricing: { region: region!, ...context } }];
+          }),
+      );
+      const result = await change(ids.map((id) => read.get(id)), tx);
+      const writes = result.carts.flatMap((after) => {
+        const before = read.get(after.id)?.cart;
+        if (!before) throw new Error(`cart ${after.id} was changed without being locked`);
+        return after === before ? [] : saveChanges(tx, before, after);
+      });
+      await pipelined([...writes, commit()]);
+      return result;
     }));
   }
 }
@@ -249,17 +314,17 @@ function upsertLines(tx: Tx, cartId: string, lines: readonly LineItem[]) {
       shippable = excluded.shippable, updated_at = excluded.updated_at`;
 }
 
-/** Writes the difference between two versions of a cart; the domain returns unchanged lines as the same objects. */
-async function saveChanges(tx: Tx, before: Cart, after: Cart, commit: TransactionBounds["commit"]): Promise<void> {
+/** The statements writing the difference between two versions of a cart; the domain returns unchanged lines as the same objects. */
+function saveChanges(tx: Tx, before: Cart, after: Cart) {
   const kept = new Set(after.lines.map((line) => line.id));
   const removedIds = before.lines.filter((line) => !kept.has(line.id)).map((line) => line.id);
   const previous = new Set(before.lines);
   const changedLines = after.lines.filter((line) => !previous.has(line));
-  await pipelined([
+  return [
     removedIds.length > 0 && tx`delete from line_items where cart_id = ${after.id} and id = any(${removedIds}::uuid[])`,
     changedLines.length > 0 && upsertLines(tx, after.id, changedLines),
     tx`
-    update carts set status = ${after.status}, region_id = ${after.regionId}, currency = ${after.currency},
+    update carts set customer_id = ${after.customerId}, status = ${after.status}, region_id = ${after.regionId}, currency = ${after.currency},
       sales_channel_id = ${after.salesChannelId}, email = ${after.email}, metadata = ${JSON.stringify(after.metadata)}::jsonb,
       shipping_address = ${addressJson(after.shippingAddress)}::jsonb, billing_address = ${addressJson(after.billingAddress)}::jsonb,
       promotions = ${promotionsJson(after)}::jsonb, shipping_methods = ${toJsonText(after.shippingMethods)}::jsonb,
@@ -268,6 +333,5 @@ async function saveChanges(tx: Tx, before: Cart, after: Cart, commit: Transactio
       expire_time = ${after.expireTime?.toISOString() ?? null}, order_id = ${after.orderId ?? null},
       merged_into_cart_id = ${after.mergedIntoCartId ?? null}
     where id = ${after.id}`,
-    commit(),
-  ]);
+  ];
 }

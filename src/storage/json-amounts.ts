@@ -20,6 +20,9 @@ const amountKeys = new Set([
   "shippingDiscountTotal",
   "shippingTaxTotal",
   "shippingTotal",
+  // Order lines.
+  "unitPrice",
+  "compareAtUnitPrice",
 ]);
 
 /** JSON text for a jsonb parameter: bigints become strings, undefined properties vanish. */

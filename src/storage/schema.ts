@@ -185,8 +185,6 @@ export const carts = pgTable(
     index("carts_expire_time_idx").on(t.expireTime).where(sql`${t.status} = 'active'`),
     // Deleting long-expired carts.
     index("carts_expired_updated_at_idx").on(t.updatedAt).where(sql`${t.status} = 'expired'`),
-    // Promotion usage counts the carts holding a promotion: promotions @> '[{"id": …}]'.
-    index("carts_promotions_idx").using("gin", t.promotions.op("jsonb_path_ops")),
     check("carts_status_check", sql`${t.status} in ('active', 'completed', 'deleted', 'expired', 'merged')`),
     check("carts_expire_time_check", sql`(${t.status} = 'active') = (${t.expireTime} is not null)`),
     check("carts_amounts_check", sql`${t.subtotal} >= 0 and ${t.total} >= 0`),

@@ -1,6 +1,6 @@
 import { type CodeLookup, normalizeCode, type PricingContext } from "../domain/cart.js";
 import { DomainError } from "../domain/errors.js";
-import type { Promotion } from "../domain/promotions.js";
+import { hasUsageLimit, type Promotion, type PromotionUsage } from "../domain/promotions.js";
 import type { Region, SalesChannel, StoredPromotion, StoredShippingOption } from "../domain/store.js";
 import type { Sql, Tx } from "./database.js";
 import { toJsonText, withAmounts } from "./json-amounts.js";
@@ -143,6 +143,19 @@ export type RegionChoice =
 /** A row read as row_to_json. */
 type Row<T> = { row: T };
 
+/** Orders that used each promotion (order_promotions), in all and of `customerId`, by promotion id. */
+async function countUsage(db: Tx, promotionIds: readonly string[], customerId: string): Promise<Map<string, PromotionUsage>> {
+  if (promotionIds.length === 0) return new Map();
+  const counts = await db<{ id: string; total: number; by_customer: number }[]>`
+    select p.id,
+      count(u.order_id)::int as total,
+      count(u.order_id) filter (where u.customer_id = ${customerId})::int as by_customer
+    from unnest(${promotionIds as string[]}::text[]) as p(id)
+    left join order_promotions u on u.promotion_id = p.id
+    group by p.id`;
+  return new Map(counts.map((count) => [count.id, { total: count.total, byCustomer: count.by_customer }]));
+}
+
 export class StoreConfigRepository {
   constructor(private readonly sql: Sql) {}
 
@@ -168,31 +181,33 @@ export class StoreConfigRepository {
 
   /**
    * The promotions the codes name (case-insensitively), by normalized code,
-   * with how many carts other than `cartId` that are not deleted hold each, in
-   * all and of `customerId`. Promotions with a usage limit are locked until
-   * the transaction ends, so two carts cannot take the last use together.
+   * with how many orders used each, in all and of `customerId`. Only a
+   * preview: CompleteCart counts again under lockPromotionUsage.
    */
-  async lookupCodes(tx: Tx, codes: readonly string[], customerId: string, cartId: string): Promise<Map<string, CodeLookup>> {
+  async lookupCodes(tx: Tx, codes: readonly string[], customerId: string): Promise<Map<string, CodeLookup>> {
     const normalized = [...new Set(codes.map(normalizeCode))];
     const rows = await tx<Row<PromotionRow>[]>`
       select row_to_json(p) as row from promotions p where upper(p.code) = any(${normalized}::text[]) order by p.id`;
-    const limited = rows.filter(({ row }) => row.usage_limit !== null || row.usage_limit_per_customer !== null).map(({ row }) => row.id);
-    if (limited.length > 0) await tx`select 1 from promotions where id = any(${limited}::text[]) order by id for update`;
-    const usage = await tx<{ id: string; total: number; by_customer: number }[]>`
-      select p.id,
-        count(c.id)::int as total,
-        count(c.id) filter (where c.customer_id = ${customerId})::int as by_customer
-      from unnest(${limited}::text[]) as p(id)
-      left join carts c on c.promotions @> jsonb_build_array(jsonb_build_object('id', p.id))
-        and c.status <> 'deleted' and c.id <> ${cartId}::uuid
-      group by p.id`;
+    const promotions = rows.map(({ row }) => promotionFromRow(row));
+    const usage = await countUsage(tx, promotions.filter(hasUsageLimit).map((promotion) => promotion.id), customerId);
+    const unused: PromotionUsage = { total: 0, byCustomer: 0 };
     return new Map(
-      rows.map(({ row }) => {
-        const counted = usage.find((entry) => entry.id === row.id);
-        const promotion: Promotion = promotionFromRow(row);
-        return [normalizeCode(row.code!), { promotion, usage: { total: counted?.total ?? 0, byCustomer: counted?.by_customer ?? 0 } }];
-      }),
+      promotions.map((promotion) => [normalizeCode(promotion.code!), { promotion, usage: usage.get(promotion.id) ?? unused }]),
     );
+  }
+
+  /**
+   * Locks the promotions until the transaction ends and then counts the
+   * orders that used each, in all and of `customerId`. Completions of carts
+   * holding the same promotion thus count one after the other, each seeing
+   * the uses the others committed; locking in id order keeps them from
+   * deadlocking.
+   */
+  async lockPromotionUsage(tx: Tx, promotionIds: readonly string[], customerId: string): Promise<Map<string, PromotionUsage>> {
+    if (promotionIds.length === 0) return new Map();
+    await tx`select 1 from promotions where id = any(${promotionIds as string[]}::text[]) order by id for update`;
+    // A separate statement: under READ COMMITTED it sees what was committed while it waited for the locks.
+    return countUsage(tx, promotionIds, customerId);
   }
 
   // Regions

@@ -112,10 +112,11 @@ export function createAuthInterceptor(
     const match = /^Bearer ([^\s]+)$/i.exec(request.header.get("authorization") ?? "");
     if (!match) throw unauthenticated("send an OAuth bearer token: Authorization: Bearer <JWT>");
     const principal = await verify(match[1]!);
+    // Set before the scope check, so that the log line of a refusal names the caller too.
+    request.contextValues.set(principalKey, principal);
     if (rule.scope !== "" && !principal.scopes.has(rule.scope)) {
       throw new ConnectError(`this call needs the "${rule.scope}" scope, which the token does not grant`, Code.PermissionDenied);
     }
-    request.contextValues.set(principalKey, principal);
     return next(request);
   };
 }

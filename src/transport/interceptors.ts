@@ -1,6 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, type Interceptor, type StreamRequest, type UnaryRequest } from "@connectrpc/connect";
 import type { Logger } from "../logger.js";
+import type { Metrics } from "../metrics.js";
+import { replayedResponseKey } from "../service/idempotency.js";
+import { principalKey } from "../service/principal.js";
+import { protocolKey } from "./services.js";
 
 export const requestIdHeader = "x-request-id";
 
@@ -11,26 +15,65 @@ export function requestIdOf(header: Headers | string | undefined): string {
 }
 
 /**
- * Gives every call a request id (the caller's `x-request-id` when it sent a
- * sane one), echoes it in the response headers, and logs every failure with
- * it. Server faults are logged with their cause; the client sees only the code
- * and the request id to quote.
+ * The protocol a call came in on. The transports that decode calls
+ * themselves say so in the context; on connect-node, the content type is
+ * what chose the protocol (none: a Connect GET).
  */
-export function createLoggingInterceptor(log: Logger): Interceptor {
+function protocolOf(request: UnaryRequest | StreamRequest): string {
+  const declared = request.contextValues.get(protocolKey);
+  if (declared !== undefined) return declared;
+  const contentType = request.header.get("content-type") ?? "";
+  if (contentType.startsWith("application/grpc-web")) return "grpc-web";
+  if (contentType.startsWith("application/grpc")) return "grpc";
+  return "connect";
+}
+
+/** Codes that mean the service failed, rather than that it refused the request. */
+const serverFaults = new Set([Code.Internal, Code.Unknown, Code.DataLoss, Code.Unavailable]);
+
+/**
+ * Gives every call a request id (the caller's `x-request-id` when it sent a
+ * sane one) and echoes it in the response headers; logs one line per call
+ * (protocol, procedure, code, duration, request id, the caller's subject,
+ * never its token) and records the call's metrics. Server faults are logged
+ * with their cause; the client sees only the code and the request id to quote.
+ * Outermost in the chain: the caller is known only once `next` is over.
+ */
+export function createTelemetryInterceptor(log: Logger, metrics: Metrics): Interceptor {
   return (next) => async (request) => {
+    const startedAt = performance.now();
     const requestId = requestIdOf(request.header);
+    const protocol = protocolOf(request);
+    const rpc = metrics.rpc(request.service.typeName, request.method.name, protocol);
+    rpc.started();
+    const finished = (code: string) => {
+      const durationMs = performance.now() - startedAt;
+      rpc.finished(code, durationMs / 1000);
+      return {
+        requestId,
+        protocol,
+        procedure: `${request.service.typeName}/${request.method.name}`,
+        code,
+        durationMs: Math.round(durationMs * 1000) / 1000,
+        principal: request.contextValues.get(principalKey)?.subject,
+      };
+    };
     try {
       const response = await next(request);
       response.header.set(requestIdHeader, requestId);
+      const replayed = request.contextValues.get(replayedResponseKey) !== undefined;
+      if (replayed) rpc.replayed();
+      const fields = { ...finished("OK"), ...(replayed && { replayed }) };
+      // gRPC's own services (health probes, reflection) would drown the service's calls.
+      if (request.service.typeName.startsWith("grpc.")) log.debug("request served", fields);
+      else log.info("request served", fields);
       return response;
     } catch (error) {
       const connectError = ConnectError.from(error);
       connectError.metadata.set(requestIdHeader, requestId);
-      const serverFault = [Code.Internal, Code.Unknown, Code.DataLoss, Code.Unavailable].includes(connectError.code);
+      const serverFault = serverFaults.has(connectError.code);
       const fields = {
-        requestId,
-        procedure: `${request.service.typeName}/${request.method.name}`,
-        code: Code[connectError.code],
+        ...finished(Code[connectError.code]),
         error: connectError.rawMessage,
         ...(serverFault && { cause: String((connectError.cause as Error | undefined)?.stack ?? connectError.cause) }),
       };

@@ -5,14 +5,20 @@ import type { Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
+import type { Logger } from "../logger.js";
+import type { Metrics } from "../metrics.js";
+import { withCors } from "./cors.js";
 import { withSpecEncodedGrpcMessages } from "./grpc-message.js";
 import { createNativeGrpcServer } from "./grpc-native.js";
 import { healthRegistration } from "./health.js";
 import { createOnePortServer } from "./listener.js";
 import { readOpenApiDocument } from "./openapi.js";
+import { withProbes } from "./probes.js";
+import type { Readiness } from "./readiness.js";
 import { reflectionRegistrations } from "./reflection.js";
 import { createRestHandler } from "./rest/handler.js";
 import { type ServiceRegistration, UnaryInvoker } from "./services.js";
+import { type StorefrontOptions, withStorefront } from "./storefront.js";
 
 export interface ServerOptions {
   readonly host: string;
@@ -24,17 +30,29 @@ export interface ServerOptions {
   readonly interceptors: Interceptor[];
   /** Which stack serves gRPC with protobuf messages (see Config.grpcServer). */
   readonly grpcServer: "native" | "connect";
+  /** Served at GET /metrics. */
+  readonly metrics: Metrics;
+  readonly log: Logger;
+  /** Browser origins allowed to call cross-origin (see Config.corsOrigins). */
+  readonly corsOrigins: readonly string[];
+  /** When given, the demo storefront is served at /demo. */
+  readonly storefront?: StorefrontOptions;
+  /** What gRPC health and /readyz report; close() starts its draining. */
+  readonly readiness: Readiness;
 }
 
 export interface RunningServer {
   readonly port: number;
-  close(): Promise<void>;
+  /**
+   * Drains, then closes: stops accepting connections, refuses new calls,
+   * lets the calls in flight finish for up to `graceMs`, then cuts every
+   * connection left. Resolves with whether all finished in time.
+   */
+  close(graceMs: number): Promise<boolean>;
 }
 
 /** Responses are bounded by the cart limits; this only stops a runaway. */
 const writeMaxBytes = 16 * 1024 * 1024;
-/** How long in-flight gRPC calls get to finish on close before their connections are cut. */
-const shutdownGraceMs = 4_000;
 
 /**
  * Serves every registered service, plus gRPC health and reflection for them,
@@ -45,8 +63,8 @@ const shutdownGraceMs = 4_000;
  */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const described = [...options.services.map(({ service }) => service), Health];
-  const services = [...options.services, healthRegistration(described), ...reflectionRegistrations(described)];
-  const handler = withSpecEncodedGrpcMessages(connectNodeAdapter({
+  const services = [...options.services, healthRegistration(described, options.readiness), ...reflectionRegistrations(described)];
+  const rpcHandler = withSpecEncodedGrpcMessages(connectNodeAdapter({
     routes: (router) => {
       for (const { service, impl } of services) router.service(service, impl);
     },
@@ -61,9 +79,22 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       invoker: new UnaryInvoker(options.services, options.interceptors),
       readMaxBytes: options.readMaxBytes,
       openApiDocument: readOpenApiDocument(),
+      metrics: options.metrics,
+      log: options.log,
     }),
   }));
-  const http1Server = http.createServer(handler);
+  const handler = withProbes(
+    options.readiness,
+    withCors(options.storefront ? withStorefront(rpcHandler, options.storefront, options.log) : rpcHandler, options.corsOrigins),
+  );
+  // HTTP/1.1 has no GOAWAY: draining needs the responses in progress, and closes each connection after its response.
+  const http1Responses = new Set<http.ServerResponse>();
+  const http1Server = http.createServer((request, response) => {
+    if (options.readiness.draining) response.setHeader("connection", "close");
+    http1Responses.add(response);
+    response.once("close", () => http1Responses.delete(response));
+    handler(request, response);
+  });
   const http2Server = http2.createServer(handler);
   const sessions = new Set<http2.ServerHttp2Session>();
   http2Server.on("session", (session) => {
@@ -86,28 +117,38 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     http2: (socket) => http2Server.emit("connection", socket),
     ...(grpcConnections && { grpc: (socket) => grpcConnections.injectConnection(socket) }),
   });
+  const sockets = new Set<net.Socket>();
+  server.on("connection", (socket: net.Socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+  });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port, options.host, resolve);
   });
   return {
     port: (server.address() as net.AddressInfo).port,
-    close: async () => {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const session of sessions) session.close();
-      http1Server.closeAllConnections();
-      await Promise.all([closed, grpcServer && shutDown(grpcServer)]);
+    close: async (graceMs) => {
+      options.readiness.startDraining();
+      const stoppedListening = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const response of http1Responses) if (!response.headersSent) response.setHeader("connection", "close");
+      const inFlightFinished = Promise.all([
+        ...[...http1Responses].map((response) => new Promise<void>((resolve) => response.once("close", () => resolve()))),
+        // GOAWAY: clients open no new streams on these connections; the open ones finish.
+        ...[...sessions].map((session) => new Promise<void>((resolve) => session.close(() => resolve()))),
+        grpcServer && new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve())),
+      ]);
+      let timer: NodeJS.Timeout | undefined;
+      const finishedInTime = await Promise.race([
+        inFlightFinished.then(() => true),
+        new Promise<boolean>((resolve) => (timer = setTimeout(resolve, graceMs, false))),
+      ]);
+      clearTimeout(timer);
+      // What is left: idle keep-alive connections, and calls that outlived the grace period.
+      grpcServer?.forceShutdown();
+      for (const socket of sockets) socket.destroy();
+      await stoppedListening;
+      return finishedInTime;
     },
   };
-}
-
-/** Lets in-flight calls finish, within the grace period. */
-function shutDown(server: grpc.Server): Promise<void> {
-  return new Promise((resolve) => {
-    const force = setTimeout(() => server.forceShutdown(), shutdownGraceMs);
-    server.tryShutdown(() => {
-      clearTimeout(force);
-      resolve();
-    });
-  });
 }

@@ -2,6 +2,7 @@ import type { DescMethod, DescMethodUnary, DescService, Message } from "@bufbuil
 import {
   Code,
   ConnectError,
+  createContextKey,
   createContextValues,
   createServiceImplSpec,
   type HandlerContext,
@@ -18,6 +19,12 @@ import { invokeUnaryImplementation } from "@connectrpc/connect/protocol";
  * every call, a tenth of the CPU time of a fast call.
  */
 export const callEnded = new ConnectError("the call has ended", Code.Canceled);
+
+/**
+ * The protocol of a call ("grpc", "rest"), set by the transports that decode
+ * calls themselves (native gRPC, REST): interceptors see no protocol name.
+ */
+export const protocolKey = createContextKey<string | undefined>(undefined, { description: "protocol of the call" });
 
 /** A service descriptor with its implementation, as every protocol serves it. */
 export interface ServiceRegistration {
@@ -136,7 +143,7 @@ export function createCallContext(method: DescMethod, call: UnaryCall): CallCont
     responseTrailer: new Headers(),
     signal: controller.signal,
     timeoutMs: () => (deadline === undefined ? undefined : deadline - Date.now()),
-    values: createContextValues(),
+    values: createContextValues().set(protocolKey, call.protocolName),
     abort(reason) {
       clearTimeout(timer);
       controller.abort(reason);

@@ -29,7 +29,7 @@ writeFileSync(
 /** Environment that makes the server trust this provider. */
 export const authEnv: Record<string, string> = { AUTH_JWKS: jwksFile, AUTH_ISSUER: issuer, AUTH_AUDIENCE: audience };
 
-export const allScopes = "carts:read carts:write carts:checkout carts:admin catalog:write";
+export const allScopes = "carts:read carts:write carts:checkout carts:admin catalog:write orders:read";
 
 export interface TokenOptions {
   sub?: string;

@@ -3,6 +3,7 @@ import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import type { CartService } from "../../gen/commerce/cart/v1/cart_service_pb.js";
 import type { CatalogService } from "../../gen/commerce/cart/v1/catalog_service_pb.js";
+import type { OrderService } from "../../gen/commerce/cart/v1/order_service_pb.js";
 import { adminToken } from "./auth.js";
 import { repoRoot } from "./server.js";
 
@@ -13,11 +14,18 @@ import { repoRoot } from "./server.js";
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- proto-loader messages are untyped
 type GrpcJsMethod = (request: object, metadata?: grpc.Metadata) => Promise<any>;
-export type GrpcJsMethodName = Capitalize<keyof (typeof CartService)["method"] | keyof (typeof CatalogService)["method"]>;
-export type GrpcJsClient = Record<GrpcJsMethodName, GrpcJsMethod> & { close(): void };
+export type GrpcJsMethodName = Capitalize<
+  keyof (typeof CartService)["method"] | keyof (typeof CatalogService)["method"] | keyof (typeof OrderService)["method"]
+>;
+type ServiceName = "CartService" | "CatalogService" | "OrderService";
+export type GrpcJsClient = Record<GrpcJsMethodName, GrpcJsMethod> & {
+  /** Its channel (one HTTP/2 connection), for other clients to share. */
+  readonly channel: grpc.Channel;
+  close(): void;
+};
 
 const definition = protoLoader.loadSync(
-  ["commerce/cart/v1/cart_service.proto", "commerce/cart/v1/catalog_service.proto"],
+  ["commerce/cart/v1/cart_service.proto", "commerce/cart/v1/catalog_service.proto", "commerce/cart/v1/order_service.proto"],
   {
     includeDirs: [path.join(repoRoot, "proto"), path.join(repoRoot, "third_party/proto")],
     keepCase: true,
@@ -35,15 +43,15 @@ const loaded = grpc.loadPackageDefinition(definition) as unknown as {
  * wire bytes of a protobuf-es message, so one typed request can be sent over
  * every client.
  */
-export function toGrpcJsRequest(serviceName: "CartService" | "CatalogService", methodName: string, bytes: Uint8Array): object {
+export function toGrpcJsRequest(serviceName: ServiceName, methodName: string, bytes: Uint8Array): object {
   return loaded.commerce.cart.v1[serviceName]!.service[methodName]!.requestDeserialize(Buffer.from(bytes)) as object;
 }
 
 /** A client whose calls carry `token` (default: an admin; "" sends none) unless the call's metadata has its own. */
-export function grpcJsClient(serviceName: "CartService" | "CatalogService", port: number, token: string = adminToken): GrpcJsClient {
+export function grpcJsClient(serviceName: ServiceName, port: number, token: string = adminToken): GrpcJsClient {
   const Constructor = loaded.commerce.cart.v1[serviceName]!;
   const client = new Constructor(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-  const methods: Record<string, unknown> = { close: () => client.close() };
+  const methods: Record<string, unknown> = { channel: client.getChannel(), close: () => client.close() };
   for (const name of Object.keys(Constructor.service)) {
     methods[name] = (request: object, metadata = new grpc.Metadata()) =>
       new Promise((resolve, reject) => {

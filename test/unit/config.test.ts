@@ -44,6 +44,16 @@ describe("loadConfig", () => {
     });
   });
 
+  it("reads CORS_ORIGINS as origins spelled the way browsers send them", () => {
+    expect(loadConfig({}).corsOrigins).toEqual([]);
+    expect(loadConfig({ CORS_ORIGINS: " HTTPS://Shop.Example.com/ , http://localhost:5173,https://a.example:443" }).corsOrigins).toEqual([
+      "https://shop.example.com",
+      "http://localhost:5173",
+      "https://a.example",
+    ]);
+    expect(loadConfig({ CORS_ORIGINS: "*" }).corsOrigins).toEqual(["*"]);
+  });
+
   it.each([
     ["PORT", "http", /PORT must be an integer from 0 to 65535, got "http"/],
     ["PORT", "-1", /PORT must be an integer from 0 to 65535, got "-1"/],
@@ -57,7 +67,37 @@ describe("loadConfig", () => {
     ["DEFAULT_CURRENCY", "XTS", /DEFAULT_CURRENCY must be a supported ISO 4217 code such as USD, got "XTS"/],
     ["SEED_DEMO_PRODUCTS", "yes", /SEED_DEMO_PRODUCTS must be 1, true, 0 or false, got "yes"/],
     ["GRPC_SERVER", "grpc-js", /GRPC_SERVER must be "native" or "connect", got "grpc-js"/],
+    ["LOG_LEVEL", "verbose", /LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, silent, got "verbose"/],
+    ["LOG_LEVEL", "INFO", /LOG_LEVEL must be one of .* got "INFO"/],
+    ["LOG_FORMAT", "text", /LOG_FORMAT must be one of json, pretty, got "text"/],
+    ["CORS_ORIGINS", "https://shop.example.com/cart", /CORS_ORIGINS entries must be origins .* got "https:\/\/shop.example.com\/cart"/],
+    ["CORS_ORIGINS", "shop.example.com", /CORS_ORIGINS entries must be origins .* got "shop.example.com"/],
+    ["CORS_ORIGINS", "ftp://files.example.com", /CORS_ORIGINS entries must be origins/],
+    ["CORS_ORIGINS", "https://shop.example.com,*", /CORS_ORIGINS must be "\*" alone or a list of origins/],
   ])("refuses %s=%s with a message naming the variable and the value", (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(message);
+  });
+});
+
+describe("logging configuration", () => {
+  const production = { NODE_ENV: "production", AUTH_JWKS: "/etc/jwks.json", AUTH_ISSUER: "https://issuer" };
+
+  it("logs at info by default, and at the LOG_LEVEL given", () => {
+    expect(loadConfig({}, false).logLevel).toBe("info");
+    expect(loadConfig({ LOG_LEVEL: "" }, false).logLevel).toBe("info");
+    expect(loadConfig({ LOG_LEVEL: "debug" }, false).logLevel).toBe("debug");
+    expect(loadConfig({ LOG_LEVEL: "silent" }, false).logLevel).toBe("silent");
+  });
+
+  it("writes pretty lines to a terminal outside production, JSON lines everywhere else", () => {
+    expect(loadConfig({}, true).logFormat).toBe("pretty");
+    expect(loadConfig({}, false).logFormat).toBe("json");
+    expect(loadConfig(production, true).logFormat).toBe("json");
+  });
+
+  it("lets LOG_FORMAT override the choice", () => {
+    expect(loadConfig({ LOG_FORMAT: "json" }, true).logFormat).toBe("json");
+    expect(loadConfig({ LOG_FORMAT: "pretty" }, false).logFormat).toBe("pretty");
+    expect(loadConfig({ ...production, LOG_FORMAT: "pretty" }, false).logFormat).toBe("pretty");
   });
 });

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { decodeRequest } from "../../src/transport/rest/request.js";
 import { httpBindings, RouteTable } from "../../src/transport/rest/routes.js";
 import { ThingSchema, ThingService } from "../support/rest-things.js";
+import { CartService } from "../../gen/commerce/cart/v1/cart_service_pb.js";
 
 const table = new RouteTable(ThingService.methods.flatMap(httpBindings));
 
@@ -135,5 +136,32 @@ describe("a field in both the path and the body", () => {
 
   it("takes the path value when the body leaves the field empty", () => {
     expect(decode("POST /v1/things/n1:rename", '{"inner":{"count":"2"},"id":"x"}')).toEqual({ id: "x", inner: { name: "n1", count: "2" } });
+  });
+});
+
+describe("read_mask on the cart routes", () => {
+  const cartRoutes = new RouteTable(CartService.methods.flatMap(httpBindings));
+
+  /** The read_mask paths of a GET on a cart route. */
+  function readMaskPaths(target: string): string[] {
+    const [path, query = ""] = target.split("?") as [string, string?];
+    const match = cartRoutes.match("GET", path);
+    if (match.kind !== "found") throw new Error(`no route for GET ${path}`);
+    const message = decodeRequest(match.binding, match.variables, new URLSearchParams(query), "") as { readMask?: { paths: string[] } };
+    return message.readMask?.paths ?? [];
+  }
+
+  it.each([
+    // The AIP-157 form: proto names, as users write them.
+    ["/v1/carts/c1?read_mask=id,total_cents,items.product_id", ["id", "total_cents", "items.product_id"]],
+    // The proto JSON form: lowerCamelCase names.
+    ["/v1/carts/c1?readMask=id,totalCents,items.productId", ["id", "total_cents", "items.product_id"]],
+    ["/v1/carts/c1?read_mask=id&read_mask=totals.total", ["id", "totals.total"]],
+    ["/v1/carts/c1?read_mask=*", ["*"]],
+    ["/v1/carts?customer_id=alice&read_mask=id,expire_time", ["id", "expire_time"]],
+    // Unknown names pass the transcoder; the service refuses them by name.
+    ["/v1/carts/c1?read_mask=no_such_field", ["no_such_field"]],
+  ])("GET %s", (target, paths) => {
+    expect(readMaskPaths(target)).toEqual(paths);
   });
 });

@@ -1,6 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
-import { createLogger } from "../../logger.js";
+import type { Logger } from "../../logger.js";
+import type { Metrics } from "../../metrics.js";
 import { requestIdHeader, requestIdOf } from "../interceptors.js";
 import type { UnaryInvoker, UnaryMethodSpec } from "../services.js";
 import { MalformedPathError } from "./path-template.js";
@@ -15,9 +16,13 @@ export interface RestHandlerOptions {
   readonly readMaxBytes: number;
   /** The OpenAPI document (JSON text) served at GET /openapi.json. */
   readonly openApiDocument: string;
+  /** Served at GET /metrics, without authentication, in Prometheus' text format. */
+  readonly metrics: Metrics;
+  readonly log: Logger;
 }
 
 export const openApiPath = "/openapi.json";
+export const metricsPath = "/metrics";
 
 /** A request handler for HTTP/1.1 and HTTP/2 alike, as the Connect adapter takes its fallback. */
 type NodeHandlerFn = NonNullable<ConnectNodeAdapterOptions["fallback"]>;
@@ -35,7 +40,7 @@ export function createRestHandler(options: RestHandlerOptions): NodeHandlerFn {
   const routes = new RouteTable<RestRoute>(
     [...options.invoker.methods().values()].flatMap((spec) => httpBindings(spec.method).map((binding) => ({ ...binding, spec }))),
   );
-  const log = createLogger();
+  const { log } = options;
 
   async function handle(request: NodeServerRequest, response: NodeServerResponse): Promise<void> {
     const httpMethod = request.method ?? "GET";
@@ -47,6 +52,10 @@ export function createRestHandler(options: RestHandlerOptions): NodeHandlerFn {
     if (path === openApiPath) {
       if (httpMethod !== "GET") throw methodNotAllowed(["GET"]);
       return send(response, 200, options.openApiDocument, new Headers());
+    }
+    if (path === metricsPath) {
+      if (httpMethod !== "GET") throw methodNotAllowed(["GET"]);
+      return send(response, 200, await options.metrics.exposition(), new Headers(), options.metrics.contentType);
     }
     const match = matchRoute(routes, httpMethod, path);
     if (match.kind === "not-found") throw new ConnectError(`no REST route matches ${httpMethod} ${path}`, Code.NotFound);
@@ -84,7 +93,14 @@ export function createRestHandler(options: RestHandlerOptions): NodeHandlerFn {
         if (!error.metadata.has(requestIdHeader)) {
           const requestId = requestIdOf(request.headers[requestIdHeader] as string | undefined);
           error.metadata.set(requestIdHeader, requestId);
-          log.info("request refused", { requestId, method: request.method, url: request.url, code: Code[error.code], error: error.rawMessage });
+          log.info("request refused", {
+            requestId,
+            protocol: "rest",
+            method: request.method,
+            url: request.url,
+            code: Code[error.code],
+            error: error.rawMessage,
+          });
         }
         send(response, httpStatusOf(error), JSON.stringify(errorBody(error)), error.metadata);
       })
@@ -161,14 +177,14 @@ function readBody(request: NodeServerRequest, limit: number): Promise<string> {
   });
 }
 
-function send(response: NodeServerResponse, status: number, payload: string, headers: Headers): void {
+function send(response: NodeServerResponse, status: number, payload: string, headers: Headers, contentType = "application/json"): void {
   const fields: Record<string, string> = {};
   headers.forEach((value, key) => {
     fields[key] = value;
   });
   response.writeHead(status, {
     ...fields,
-    "content-type": "application/json",
+    "content-type": contentType,
     "content-length": String(Buffer.byteLength(payload)),
   });
   response.end(payload);

@@ -823,6 +823,7 @@ export type CompleteCartRequest = Message<"commerce.cart.v1.CompleteCartRequest"
   /**
    * When set, the change applies only if the cart's etag still equals it
    * (REST: also the If-Match header); otherwise ABORTED and nothing changes.
+   * A completed cart answers its order whatever the etag, so retries succeed.
    *
    * @generated from field: string etag = 2;
    */
@@ -1285,7 +1286,7 @@ export const CartService: GenService<{
    * Gives a cart to another customer: typically a guest cart to the customer
    * who just signed in. A customer token may take an active guest cart (one
    * whose customer_id starts with "guest:") or one of its own; carts:admin may
-   * move any active cart.
+   * move any active cart. Giving a cart to its owner changes nothing.
    *
    * @generated from rpc commerce.cart.v1.CartService.TransferCart
    */
@@ -1299,9 +1300,10 @@ export const CartService: GenService<{
    * cart, atomically: a product already in the target adds its quantity
    * (capped at the per-line limit), others become new lines, and lines that
    * cannot be sold in the target are dropped. The source is then
-   * CART_STATUS_MERGED. The report says what happened to each source line.
-   * Both carts must be active; the source may be a guest cart, as in
-   * TransferCart.
+   * CART_STATUS_MERGED and keeps its lines, read-only, as the record of what
+   * it held; its promotion codes are not carried over. The report says what
+   * happened to each source line. Both carts must be active; the source may
+   * be a guest cart, as in TransferCart.
    *
    * @generated from rpc commerce.cart.v1.CartService.MergeCarts
    */

@@ -98,14 +98,15 @@ export type Promotion = Message<"commerce.cart.v1.Promotion"> & {
   endsAt?: Timestamp | undefined;
 
   /**
-   * How many carts may hold the code in all (carts that are not deleted count).
+   * How many orders may use it in all: an order uses it when it took
+   * something off. Any number of carts may hold the code until then.
    *
    * @generated from field: optional int32 usage_limit = 10;
    */
   usageLimit?: number | undefined;
 
   /**
-   * How many carts of one customer may hold the code.
+   * How many orders of one customer may use it.
    *
    * @generated from field: optional int32 usage_limit_per_customer = 11;
    */

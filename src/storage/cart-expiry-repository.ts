@@ -1,0 +1,50 @@
+import type { Sql } from "./database.js";
+
+/**
+ * The expiry sweeper's statements, one batch each. Both lock the rows they
+ * take with FOR UPDATE SKIP LOCKED, so sweepers of several processes running
+ * at once each take different carts, and never wait for a cart that a change
+ * (which locks it the same way) or another sweeper holds.
+ */
+export class CartExpiryRepository {
+  constructor(private readonly sql: Sql) {}
+
+  /**
+   * Marks up to `limit` active carts whose expire_time is at or before `now`
+   * as expired, earliest first: one version later, updated at `now`, without
+   * an expire_time (only active carts have one). Returns their ids.
+   */
+  async expireDue(now: Date, limit: number): Promise<string[]> {
+    const rows = await this.sql<{ id: string }[]>`
+      with due as (
+        select id from carts
+        where status = 'active' and expire_time <= ${now.toISOString()}::timestamptz
+        order by expire_time
+        limit ${limit}
+        for update skip locked
+      )
+      update carts c set status = 'expired', expire_time = null, version = c.version + 1,
+        updated_at = ${now.toISOString()}::timestamptz
+      from due where c.id = due.id
+      returning c.id`;
+    return rows.map((row) => row.id);
+  }
+
+  /**
+   * Deletes up to `limit` carts that expired before `cutoff`, oldest first,
+   * with their lines. Returns their ids.
+   */
+  async deleteExpiredBefore(cutoff: Date, limit: number): Promise<string[]> {
+    const rows = await this.sql<{ id: string }[]>`
+      with doomed as (
+        select id from carts
+        where status = 'expired' and updated_at < ${cutoff.toISOString()}::timestamptz
+        order by updated_at
+        limit ${limit}
+        for update skip locked
+      )
+      delete from carts c using doomed where c.id = doomed.id
+      returning c.id`;
+    return rows.map((row) => row.id);
+  }
+}

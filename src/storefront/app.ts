@@ -1,0 +1,226 @@
+/// <reference lib="dom" />
+/**
+ * The demo storefront: browses the catalog and fills a cart through the
+ * generated clients, over Connect or gRPC-Web (`?transport=grpc-web`).
+ * Bundled for the browser by src/transport/storefront.ts.
+ */
+import { type Client, Code, ConnectError, createClient, type Interceptor, type Transport } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-web";
+import { decodeJwt } from "jose";
+import type { Cart } from "../../gen/commerce/cart/v1/cart_pb.js";
+import { CartService } from "../../gen/commerce/cart/v1/cart_service_pb.js";
+import type { Product } from "../../gen/commerce/cart/v1/catalog_pb.js";
+import { CatalogService } from "../../gen/commerce/cart/v1/catalog_service_pb.js";
+import { formatAmount } from "../domain/money.js";
+
+const transports: Record<string, (options: { baseUrl: string; interceptors: Interceptor[] }) => Transport> = {
+  connect: createConnectTransport,
+  "grpc-web": createGrpcWebTransport,
+};
+
+const element = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
+
+/** The token from `#token=<JWT>`, else the one development mode hands out. */
+async function obtainToken(): Promise<string> {
+  const fromUrl = new URLSearchParams(location.hash.slice(1)).get("token");
+  if (fromUrl) return fromUrl;
+  const response = await fetch("/demo/token");
+  if (!response.ok) {
+    throw new Error("this service verifies tokens from its identity provider: open /demo#token=<customer JWT>");
+  }
+  return ((await response.json()) as { token: string }).token;
+}
+
+/** The token's subject, which owns the carts it creates. Read, not verified: the service verifies. */
+function subjectOf(token: string): string {
+  const { sub } = decodeJwt(token);
+  if (!sub) throw new Error("the token has no subject");
+  return sub;
+}
+
+/** Shows what happened; `data-actions` counts finished actions so tests can wait for one. */
+function report(kind: "ok" | "error", message: string): void {
+  const status = element("status");
+  status.dataset.kind = kind;
+  status.textContent = message;
+  document.body.dataset.actions = String(Number(document.body.dataset.actions ?? 0) + 1);
+}
+
+function cell(content: string | Node, className?: string): HTMLTableCellElement {
+  const td = document.createElement("td");
+  td.append(content);
+  if (className) td.className = className;
+  return td;
+}
+
+function button(label: string, onClick: () => void, disabled = false): HTMLButtonElement {
+  const result = document.createElement("button");
+  result.type = "button";
+  result.textContent = label;
+  result.disabled = disabled;
+  result.addEventListener("click", onClick);
+  return result;
+}
+
+function emptyRow(columns: number, text: string): HTMLTableRowElement {
+  const row = document.createElement("tr");
+  const only = cell(text, "empty");
+  only.colSpan = columns;
+  row.append(only);
+  return row;
+}
+
+/** The page's state and what the user can do with it; every change comes back as the whole cart, totals included. */
+class Storefront {
+  private products: Product[] = [];
+  private cart: Cart | undefined;
+  private readonly catalog: Client<typeof CatalogService>;
+  private readonly carts: Client<typeof CartService>;
+
+  constructor(
+    transport: Transport,
+    private readonly customerId: string,
+  ) {
+    this.catalog = createClient(CatalogService, transport);
+    this.carts = createClient(CartService, transport);
+  }
+
+  async loadCatalog(): Promise<void> {
+    const listed: Product[] = [];
+    let pageToken = "";
+    do {
+      const page = await this.catalog.listProducts({ pageSize: 100, pageToken });
+      listed.push(...page.products);
+      pageToken = page.nextPageToken;
+    } while (pageToken);
+    // Products limited to some sales channels are left out: a cart of the default channel could not hold them.
+    this.products = listed.filter((product) => product.active && product.salesChannelIds.length === 0);
+  }
+
+  newCart = () => this.change("Created a cart", () => this.carts.createCart({ customerId: this.customerId }));
+
+  applyPromotionCode = (code: string) =>
+    this.change(`Applied ${code}`, () => this.carts.applyPromotionCodes({ cartId: this.cart!.id, codes: [code] }));
+
+  /** Runs one user action and shows its outcome; the page takes no input meanwhile, so actions never overlap. */
+  async act(done: string, action: () => Promise<unknown>): Promise<void> {
+    document.body.inert = true;
+    try {
+      await action();
+      this.render();
+      report("ok", done);
+    } catch (error) {
+      const connectError = ConnectError.from(error);
+      report("error", `${Code[connectError.code] ?? "Error"}: ${connectError.rawMessage}`);
+    } finally {
+      document.body.inert = false;
+    }
+  }
+
+  private change(done: string, call: () => Promise<{ cart?: Cart }>): Promise<void> {
+    return this.act(done, async () => {
+      this.cart = (await call()).cart;
+    });
+  }
+
+  /** A product's list prices (not regional, not volume tiers): in the cart's currency once there is a cart. */
+  private priceLabel(product: Product): string {
+    const prices = product.prices.filter(
+      (price) => !price.regionId && price.minQuantity <= 1 && (!this.cart || price.currency === this.cart.currency),
+    );
+    return prices.map((price) => formatAmount(price.amountCents, price.currency)).join(" · ") || "not sold here";
+  }
+
+  render(): void {
+    const { cart, carts } = this;
+    const catalog = element("catalog");
+    catalog.replaceChildren(
+      ...this.products.map((product) => {
+        const row = document.createElement("tr");
+        row.dataset.productId = product.id;
+        const add = () => this.change(`Added ${product.title}`, () => carts.addLineItem({ cartId: cart!.id, productId: product.id, quantity: 1 }));
+        row.append(cell(product.title), cell(this.priceLabel(product), "amount"), cell(button("Add", () => void add(), !cart)));
+        return row;
+      }),
+    );
+    if (this.products.length === 0) catalog.append(emptyRow(3, "The catalog is empty (start the service with SEED_DEMO_PRODUCTS=1)."));
+
+    element("cart-id").textContent = cart?.id ?? "";
+    const lines = element("lines");
+    lines.replaceChildren(
+      ...(cart?.items ?? []).map((item) => {
+        const row = document.createElement("tr");
+        row.dataset.productId = item.productId;
+        const quantity = document.createElement("input");
+        quantity.type = "number";
+        quantity.min = "1";
+        quantity.value = String(item.quantity);
+        quantity.setAttribute("aria-label", `Quantity of ${item.title}`);
+        const update = () =>
+          this.change(`Updated ${item.title}`, () => carts.updateLineItem({ cartId: cart!.id, itemId: item.id, quantity: Number(quantity.value) }));
+        const remove = () => this.change(`Removed ${item.title}`, () => carts.removeLineItem({ cartId: cart!.id, itemId: item.id }));
+        quantity.addEventListener("change", () => void update());
+        row.append(
+          cell(item.title),
+          cell(formatAmount(item.unitPriceCents, cart!.currency), "amount"),
+          cell(quantity),
+          cell(formatAmount(item.totals?.total ?? item.subtotalCents, cart!.currency), "amount"),
+          cell(button("Remove", () => void remove())),
+        );
+        return row;
+      }),
+    );
+    if (!cart) lines.append(emptyRow(5, "No cart yet: press New cart."));
+    else if (cart.items.length === 0) lines.append(emptyRow(5, "The cart is empty."));
+
+    element("promotion-codes").textContent = cart?.promoCodes.length ? `Applied: ${cart.promoCodes.join(", ")}` : "";
+    element("promotion-notices").replaceChildren(
+      ...(cart?.promotionNotices ?? []).map((notice) => {
+        const item = document.createElement("li");
+        item.textContent = notice.message;
+        return item;
+      }),
+    );
+    const totals = cart?.totals;
+    const amounts: [string, bigint | undefined][] = [
+      ["total-subtotal", totals?.subtotal],
+      ["total-discount", totals && -totals.discountTotal], // shown as what it takes off
+      ["total-tax", totals?.taxTotal],
+      ["total-total", totals?.total],
+    ];
+    for (const [id, amount] of amounts) element(id).textContent = amount === undefined ? "–" : formatAmount(amount, cart!.currency);
+  }
+}
+
+async function start(): Promise<void> {
+  const transportName = new URLSearchParams(location.search).get("transport") ?? "connect";
+  const createTransport = transports[transportName];
+  for (const name of Object.keys(transports)) {
+    const link = element<HTMLAnchorElement>(`transport-${name}`);
+    link.href = `?transport=${name}${location.hash}`; // keeps a #token
+    link.setAttribute("aria-current", String(name === transportName));
+  }
+  if (!createTransport) throw new Error(`unknown transport "${transportName}": use connect or grpc-web`);
+
+  const token = await obtainToken();
+  const customerId = subjectOf(token);
+  element("customer").textContent = `Signed in as ${customerId}`;
+  const authorize: Interceptor = (next) => (request) => {
+    request.header.set("authorization", `Bearer ${token}`);
+    return next(request);
+  };
+  const storefront = new Storefront(createTransport({ baseUrl: location.origin, interceptors: [authorize] }), customerId);
+
+  element("new-cart").addEventListener("click", () => void storefront.newCart());
+  element<HTMLFormElement>("promotion").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const input = element<HTMLInputElement>("promotion-code");
+    const code = input.value.trim().toUpperCase();
+    if (!code) return;
+    input.value = "";
+    void storefront.applyPromotionCode(code);
+  });
+  await storefront.act(`Connected over ${transportName}`, () => storefront.loadCatalog());
+}
+
+start().catch((error: unknown) => report("error", error instanceof Error ? error.message : String(error)));

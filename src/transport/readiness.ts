@@ -1,0 +1,118 @@
+import { EventEmitter } from "node:events";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { Health } from "../../gen/grpc/health/v1/health_pb.js";
+
+export interface ReadinessOptions {
+  /** Resolves once the database answered a trivial query; rejects when it cannot. */
+  readonly probeDatabase: () => Promise<void>;
+  /** How long a probe may take before the database counts as unreachable. */
+  readonly probeTimeoutMs?: number;
+  /** How long a probe's answer stands, so that frequent health checks do not each reach the database. */
+  readonly probeCacheMs?: number;
+}
+
+export interface ReadinessState {
+  /** Whether the server takes new calls: not draining, and the database reachable. */
+  readonly ready: boolean;
+  /** Set once shutdown began; never cleared. */
+  readonly draining: boolean;
+  readonly databaseReachable: boolean;
+}
+
+/**
+ * Whether this process should receive traffic, for the gRPC health service
+ * and the HTTP probes. It knows two things: whether shutdown began (calls
+ * then go elsewhere), and whether the database answers. The database is
+ * probed on demand, one probe at a time, and each answer stands for a
+ * moment, so probes from many load balancers cost the database one
+ * `select 1` a second at most.
+ */
+export class Readiness {
+  private readonly probeTimeoutMs: number;
+  private readonly probeCacheMs: number;
+  private isDraining = false;
+  private probing: Promise<boolean> | undefined;
+  private lastProbe: { readonly reachable: boolean; readonly at: number } | undefined;
+  /** Emits "change" when draining begins or a probe's answer differs from the one before. */
+  private readonly changes = new EventEmitter().setMaxListeners(0);
+
+  constructor(private readonly options: ReadinessOptions) {
+    this.probeTimeoutMs = options.probeTimeoutMs ?? 1_000;
+    this.probeCacheMs = options.probeCacheMs ?? 1_000;
+  }
+
+  get draining(): boolean {
+    return this.isDraining;
+  }
+
+  /** Marks the process as shutting down: from now on it is not ready, whatever the database says. */
+  startDraining(): void {
+    if (this.isDraining) return;
+    this.isDraining = true;
+    this.changes.emit("change");
+  }
+
+  async state(): Promise<ReadinessState> {
+    const databaseReachable = await this.databaseReachable();
+    return { ready: databaseReachable && !this.isDraining, draining: this.isDraining, databaseReachable };
+  }
+
+  /**
+   * Resolves when the state may have changed: at once when draining begins
+   * or a probe saw the database come or go, else once the last probe's answer
+   * is due for renewal, so a watcher that asks again triggers the next probe.
+   * Also resolves when `signal` aborts.
+   */
+  nextChange(signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.changes.off("change", done);
+        signal.removeEventListener("abort", done);
+        resolve();
+      };
+      const timer = setTimeout(done, this.probeCacheMs);
+      this.changes.once("change", done);
+      signal.addEventListener("abort", done, { once: true });
+      if (signal.aborted) done();
+    });
+  }
+
+  private databaseReachable(): Promise<boolean> {
+    const last = this.lastProbe;
+    if (last && performance.now() - last.at < this.probeCacheMs) return Promise.resolve(last.reachable);
+    // A probe still running (the database is slow to answer or to refuse) is awaited, never doubled.
+    const probing = (this.probing ??= this.probe());
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), this.probeTimeoutMs);
+      void probing.then((reachable) => {
+        clearTimeout(timer);
+        resolve(reachable);
+      });
+    });
+  }
+
+  private async probe(): Promise<boolean> {
+    const reachable = await this.options.probeDatabase().then(
+      () => true,
+      () => false,
+    );
+    this.probing = undefined;
+    const changed = this.lastProbe !== undefined && this.lastProbe.reachable !== reachable;
+    this.lastProbe = { reachable, at: performance.now() };
+    if (changed) this.changes.emit("change");
+    return reachable;
+  }
+}
+
+const shuttingDown = () => new ConnectError("the server is shutting down; retry the call", Code.Unavailable);
+
+/**
+ * Refuses calls that arrive once the server drains with UNAVAILABLE, which
+ * clients retry (on another instance), while the calls already running
+ * finish. Health checks still answer, with NOT_SERVING.
+ */
+export function createDrainingInterceptor(readiness: Readiness): Interceptor {
+  return (next) => (request) =>
+    readiness.draining && request.service.typeName !== Health.typeName ? Promise.reject(shuttingDown()) : next(request);
+}

@@ -1,0 +1,91 @@
+import { readFileSync } from "node:fs";
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+import type { Logger } from "../logger.js";
+
+export interface StorefrontOptions {
+  /**
+   * Mints a short-lived customer token for the page, served at /demo/token.
+   * Only development mode (a local signing key) has one; otherwise the page
+   * takes its token from the URL (`/demo#token=<JWT>`).
+   */
+  readonly issueToken?: () => Promise<string>;
+}
+
+const sources = fileURLToPath(new URL("../storefront/", import.meta.url));
+
+/** The page talks only to this service; its one script is the bundle below. */
+const pageHeaders: OutgoingHttpHeaders = {
+  "content-security-policy": "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+  "cache-control": "no-cache",
+};
+
+type Handler<Request, Response> = (request: Request, response: Response) => void;
+
+/**
+ * Serves the demo storefront (src/storefront) at /demo: the page, its
+ * script bundled by esbuild from TypeScript on first request (kept in
+ * memory, so there is no build step and no build output), and in
+ * development mode a customer token for it. Every other request goes to
+ * `handler`.
+ */
+export function withStorefront<Request extends IncomingMessage | Http2ServerRequest, Response extends ServerResponse | Http2ServerResponse>(
+  handler: Handler<Request, Response>,
+  options: StorefrontOptions,
+  log: Logger,
+): Handler<Request, Response> {
+  const page = readFileSync(`${sources}index.html`);
+  let bundle: Promise<string> | undefined;
+  const script = () => {
+    bundle ??= bundleScript().catch((error: unknown) => {
+      bundle = undefined; // a fixed source builds on the next request
+      throw error;
+    });
+    return bundle;
+  };
+  type Route = () => Promise<[OutgoingHttpHeaders, string | Buffer]>;
+  const routes = new Map<string, Route>([
+    ["/demo", async () => [{ ...pageHeaders, "content-type": "text/html; charset=utf-8" }, page]],
+    ["/demo/app.js", async () => [{ ...pageHeaders, "content-type": "text/javascript; charset=utf-8" }, await script()]],
+  ]);
+  const { issueToken } = options;
+  if (issueToken) {
+    routes.set("/demo/token", async () => [{ "content-type": "application/json", "cache-control": "no-store" }, JSON.stringify({ token: await issueToken() })]);
+  }
+
+  return (request, response) => {
+    const path = request.url?.split("?", 1)[0] ?? "";
+    const route = routes.get(path);
+    if (!route || request.method !== "GET") return handler(request, response);
+    route().then(
+      ([headers, body]) => {
+        response.writeHead(200, { ...headers, "content-length": Buffer.byteLength(body) });
+        response.end(body);
+      },
+      (error: unknown) => {
+        log.error("demo storefront failed", { path, cause: String((error as Error | undefined)?.stack ?? error) });
+        response.writeHead(500, { "content-type": "text/plain; charset=utf-8" });
+        response.end("internal error\n");
+      },
+    );
+  };
+}
+
+async function bundleScript(): Promise<string> {
+  const result = await build({
+    entryPoints: [`${sources}app.ts`],
+    bundle: true,
+    write: false,
+    format: "esm",
+    platform: "browser",
+    target: "es2022",
+    minify: true,
+    legalComments: "none",
+    logLevel: "silent",
+  });
+  return result.outputFiles[0]!.text;
+}
