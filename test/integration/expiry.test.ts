@@ -3,7 +3,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { ServiceError } from "@grpc/grpc-js";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { CartStatus } from "../../gen/commerce/cart/v1/cart_pb.js";
+import { type Cart, CartStatus } from "../../gen/commerce/cart/v1/cart_pb.js";
 import { CartService } from "../../gen/commerce/cart/v1/cart_service_pb.js";
 import { CatalogService } from "../../gen/commerce/cart/v1/catalog_service_pb.js";
 import type { Logger } from "../../src/logger.js";
@@ -90,10 +90,11 @@ async function copies(templateId: string, customerId: string, count: number, exp
 describe("expire_time", () => {
   it("is the last change plus the TTL of the cart's state, and every change moves it", async () => {
     const client = carts();
-    const expectExpiry = (cart: { updatedAt?: unknown; expireTime?: unknown } | undefined, ttlHours: number) => {
-      const { updatedAt, expireTime } = cart as { updatedAt: Parameters<typeof timestampDate>[0]; expireTime: Parameters<typeof timestampDate>[0] };
-      expect(timestampDate(expireTime).getTime() - timestampDate(updatedAt).getTime()).toBe(ttlHours * hour);
-      return timestampDate(expireTime).getTime();
+    /** Checks that the cart expires `ttlHours` after its last change; its expire time in ms. */
+    const expectExpiry = (cart: Cart | undefined, ttlHours: number) => {
+      const expireTime = timestampDate(cart!.expireTime!).getTime();
+      expect(expireTime - timestampDate(cart!.updatedAt!).getTime()).toBe(ttlHours * hour);
+      return expireTime;
     };
     const { cart: created } = await client.createCart({ customerId: "expiry-ttl" });
     const emptyExpiry = expectExpiry(created, emptyCartTtlHours);
@@ -137,10 +138,10 @@ describe("a cart past its expire_time", () => {
         (error: unknown) => error,
       );
       expect(failure, name).toBeDefined();
-      const { code, message } = failure instanceof ConnectError ? { code: failure.code, message: failure.rawMessage } : {
-        code: (failure as ServiceError).code as number,
-        message: (failure as ServiceError).details,
-      };
+      const { code, message } =
+        failure instanceof ConnectError
+          ? { code: failure.code, message: failure.rawMessage }
+          : { code: (failure as ServiceError).code as number, message: (failure as ServiceError).details };
       expect(code, name).toBe(Code.FailedPrecondition);
       expect(message, name).toMatch(new RegExp(`^cart ${id} expired at \\S+ and can no longer be changed$`));
     }
@@ -214,6 +215,33 @@ describe("the expiry sweeper", () => {
     expect(await database.sql`select id, status, version, expire_time::text from carts where id = any(${laterIds}::uuid[]) order by id`).toEqual(
       laterBefore,
     );
+  });
+
+  it("skips a cart that a change holds locked instead of waiting for it, and takes it on a later pass", async () => {
+    await sweeper(database, 500).expireDue();
+    const client = carts();
+    const [{ cart: busy }, { cart: idle }] = await Promise.all([
+      client.createCart({ customerId: "expiry-locked" }),
+      client.createCart({ customerId: "expiry-locked" }),
+    ]);
+    await backdate([busy!.id, idle!.id]);
+    const statuses = async () =>
+      Object.fromEntries(
+        (await database.sql`select id, status from carts where id in (${busy!.id}, ${idle!.id})`).map((row) => [row.id, row.status]),
+      );
+    const holder = connect(1);
+    try {
+      // Locked the way every change locks its cart. Waiting for it would end in lock_timeout's error.
+      await holder.sql.begin(async (tx) => {
+        await tx`select 1 from carts where id = ${busy!.id} for update`;
+        expect(await sweeper(database, 10).expireDue()).toBe(1);
+      });
+    } finally {
+      await holder.close();
+    }
+    expect(await statuses()).toEqual({ [busy!.id]: "active", [idle!.id]: "expired" });
+    expect(await sweeper(database, 10).expireDue()).toBe(1);
+    expect(await statuses()).toEqual({ [busy!.id]: "expired", [idle!.id]: "expired" });
   });
 
   it("hands each due cart to exactly one of two concurrent batch loops", async () => {

@@ -14,7 +14,7 @@ import {
 } from "../../gen/commerce/cart/v1/cart_service_pb.js";
 import { CatalogService } from "../../gen/commerce/cart/v1/catalog_service_pb.js";
 import { StoreConfigService } from "../../gen/commerce/cart/v1/store_config_service_pb.js";
-import { customerToken } from "../support/auth.js";
+import { adminToken, customerToken } from "../support/auth.js";
 import { clientFor, connectTransports } from "../support/clients.js";
 import { type GrpcJsClient, grpcJsClient } from "../support/grpc-js-client.js";
 import { holdCartLock } from "../support/row-locks.js";
@@ -296,6 +296,16 @@ describe.each([
     expect(await protocol.transfer(aliceToken, { id: created!.id, customer_id: alice })).toEqual(taken);
   });
 
+  it("lets an internal service (carts:admin) give any cart to anyone and merge any two carts", async () => {
+    const bobsCart = await cart(bob, { "merge-pin": 1 });
+    const given = await protocol.transfer(adminToken, { id: bobsCart, customer_id: alice });
+    expect(given).toMatchObject({ id: bobsCart, customer_id: alice });
+    const target = await cart(bob, { "merge-pin": 2 });
+    const { cart: merged, report } = await protocol.merge(adminToken, { source_cart_id: bobsCart, target_cart_id: target });
+    expect(quantities(merged)).toEqual({ "merge-pin": 3 });
+    expect(report.lines.map((line) => line.outcome)).toEqual(["MERGE_OUTCOME_MERGED"]);
+  });
+
   it("merges a guest cart into the customer's cart and reports every line", async () => {
     const retired = `merge-retired-${tag}`;
     const appOnly = `merge-app-only-${tag}`;
@@ -480,6 +490,12 @@ describe.each([
         send: () => protocol.merge(aliceToken, { source_cart_id: fixture.guestCart, target_cart_id: fixture.ownCart, etag: "99" }),
         code: "aborted",
         message: /was changed by another request: its etag is now 1, not 99/,
+      },
+      {
+        name: "an internal service merging from a cart that does not exist",
+        send: () => protocol.merge(adminToken, { source_cart_id: missingCartId, target_cart_id: fixture.ownCart }),
+        code: "not_found",
+        message: () => `cart ${missingCartId} does not exist`,
       },
       {
         name: "merging from a cart id that is not a UUID",

@@ -1,0 +1,88 @@
+import { describe, expect, it } from "vitest";
+import { Readiness } from "../../src/transport/readiness.js";
+
+/** A database probe the test answers by hand, counting how often it was asked. */
+function manualProbe() {
+  const pending: { resolve(): void; reject(error: Error): void }[] = [];
+  return {
+    pending,
+    probeDatabase: () => new Promise<void>((resolve, reject) => pending.push({ resolve, reject })),
+  };
+}
+
+describe("Readiness", () => {
+  it("is ready while the database answers and shutdown has not begun", async () => {
+    const readiness = new Readiness({ probeDatabase: () => Promise.resolve() });
+    expect(await readiness.state()).toEqual({ ready: true, draining: false, databaseReachable: true });
+    readiness.startDraining();
+    expect(await readiness.state()).toEqual({ ready: false, draining: true, databaseReachable: true });
+  });
+
+  it("asks the database once for any number of concurrent checks, and reuses the answer for a while", async () => {
+    const probe = manualProbe();
+    const readiness = new Readiness({ probeDatabase: probe.probeDatabase, probeCacheMs: 60_000 });
+    const states = Promise.all(Array.from({ length: 20 }, () => readiness.state()));
+    expect(probe.pending).toHaveLength(1);
+    probe.pending[0]!.resolve();
+    expect((await states).every((state) => state.ready)).toBe(true);
+    await readiness.state();
+    expect(probe.pending).toHaveLength(1);
+  });
+
+  it("counts a failed probe as unreachable, and probes again once the answer is stale", async () => {
+    let reachable = false;
+    const readiness = new Readiness({
+      probeDatabase: () => (reachable ? Promise.resolve() : Promise.reject(new Error("ECONNREFUSED"))),
+      probeCacheMs: 0,
+    });
+    expect(await readiness.state()).toEqual({ ready: false, draining: false, databaseReachable: false });
+    reachable = true;
+    expect(await readiness.state()).toEqual({ ready: true, draining: false, databaseReachable: true });
+  });
+
+  it("answers unreachable when the probe takes too long, without starting another while it runs", async () => {
+    const probe = manualProbe();
+    const readiness = new Readiness({ probeDatabase: probe.probeDatabase, probeTimeoutMs: 10, probeCacheMs: 0 });
+    expect((await readiness.state()).databaseReachable).toBe(false);
+    expect((await readiness.state()).databaseReachable).toBe(false);
+    expect(probe.pending).toHaveLength(1);
+    // The slow probe's late answer still counts…
+    const late = readiness.state();
+    probe.pending[0]!.resolve();
+    expect((await late).databaseReachable).toBe(true);
+    // …and only now does another probe start.
+    const next = readiness.state();
+    expect(probe.pending).toHaveLength(2);
+    probe.pending[1]!.reject(new Error("gone"));
+    expect((await next).databaseReachable).toBe(false);
+  });
+
+  it("wakes watchers when draining begins, when the database comes or goes, and when they leave", async () => {
+    let reachable = true;
+    const readiness = new Readiness({
+      probeDatabase: () => (reachable ? Promise.resolve() : Promise.reject(new Error("gone"))),
+      probeCacheMs: 60_000,
+    });
+    await readiness.state();
+    const never = new AbortController().signal;
+
+    const draining = readiness.nextChange(never);
+    readiness.startDraining();
+    await draining;
+
+    const left = new AbortController();
+    const leaving = readiness.nextChange(left.signal);
+    left.abort();
+    await leaving;
+
+    const stale = new Readiness({
+      probeDatabase: () => (reachable ? Promise.resolve() : Promise.reject(new Error("gone"))),
+      probeCacheMs: 0,
+    });
+    await stale.state();
+    const outage = stale.nextChange(never);
+    reachable = false;
+    await stale.state();
+    await outage;
+  });
+});
