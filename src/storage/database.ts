@@ -116,6 +116,7 @@ const failuresBySqlState: Record<string, DatabaseFailure> = {
   "57014": "statement_timeout", // query_canceled (statement_timeout)
   "53300": "unavailable", // too_many_connections
   "57P01": "unavailable", // admin_shutdown
+  "57P02": "unavailable", // crash_shutdown
   "57P03": "unavailable", // cannot_connect_now
 };
 
@@ -127,6 +128,8 @@ const connectionErrorCodes = new Set([
   "ECONNREFUSED",
   "ECONNRESET",
   "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
   "EPIPE",
 ]);
 

@@ -33,8 +33,8 @@ export class Readiness {
   private isDraining = false;
   private probing: Promise<boolean> | undefined;
   private lastProbe: { readonly reachable: boolean; readonly at: number } | undefined;
-  /** Emits "change" when draining begins or a probe's answer differs from the one before. */
-  private readonly changes = new EventEmitter().setMaxListeners(0);
+  /** Emits "draining" once, when shutdown begins. */
+  private readonly events = new EventEmitter().setMaxListeners(0);
 
   constructor(private readonly options: ReadinessOptions) {
     this.probeTimeoutMs = options.probeTimeoutMs ?? 1_000;
@@ -49,7 +49,7 @@ export class Readiness {
   startDraining(): void {
     if (this.isDraining) return;
     this.isDraining = true;
-    this.changes.emit("change");
+    this.events.emit("draining");
   }
 
   async state(): Promise<ReadinessState> {
@@ -58,21 +58,20 @@ export class Readiness {
   }
 
   /**
-   * Resolves when the state may have changed: at once when draining begins
-   * or a probe saw the database come or go, else once the last probe's answer
-   * is due for renewal, so a watcher that asks again triggers the next probe.
-   * Also resolves when `signal` aborts.
+   * Resolves when the state may have changed: at once when draining begins,
+   * else once the last probe's answer is due for renewal, so that a watcher
+   * asking again triggers the next probe. Also resolves when `signal` aborts.
    */
   nextChange(signal: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
-        this.changes.off("change", done);
+        this.events.off("draining", done);
         signal.removeEventListener("abort", done);
         resolve();
       };
       const timer = setTimeout(done, this.probeCacheMs);
-      this.changes.once("change", done);
+      this.events.once("draining", done);
       signal.addEventListener("abort", done, { once: true });
       if (signal.aborted) done();
     });
@@ -98,9 +97,7 @@ export class Readiness {
       () => false,
     );
     this.probing = undefined;
-    const changed = this.lastProbe !== undefined && this.lastProbe.reachable !== reachable;
     this.lastProbe = { reachable, at: performance.now() };
-    if (changed) this.changes.emit("change");
     return reachable;
   }
 }

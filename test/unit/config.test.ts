@@ -44,6 +44,13 @@ describe("loadConfig", () => {
     });
   });
 
+  it("gives calls 10 s to finish at shutdown by default, SHUTDOWN_GRACE_MS otherwise (0: none), never a negative time", () => {
+    expect(loadConfig({}).shutdownGraceMs).toBe(10_000);
+    expect(loadConfig({ SHUTDOWN_GRACE_MS: "30000" }).shutdownGraceMs).toBe(30_000);
+    expect(loadConfig({ SHUTDOWN_GRACE_MS: "0" }).shutdownGraceMs).toBe(0);
+    expect(() => loadConfig({ SHUTDOWN_GRACE_MS: "-1" })).toThrow('SHUTDOWN_GRACE_MS must be an integer ≥ 0, got "-1"');
+  });
+
   it("reads CORS_ORIGINS as origins spelled the way browsers send them", () => {
     expect(loadConfig({}).corsOrigins).toEqual([]);
     expect(loadConfig({ CORS_ORIGINS: " HTTPS://Shop.Example.com/ , http://localhost:5173,https://a.example:443" }).corsOrigins).toEqual([
@@ -52,6 +59,32 @@ describe("loadConfig", () => {
       "https://a.example",
     ]);
     expect(loadConfig({ CORS_ORIGINS: "*" }).corsOrigins).toEqual(["*"]);
+  });
+
+  it("reads the cart lifetimes and the expiry sweeper's settings; a retention of 0 keeps expired carts", () => {
+    expect(loadConfig({})).toMatchObject({
+      cartLifetimeMs: 30 * 24 * 3_600_000,
+      emptyCartLifetimeMs: 6 * 3_600_000,
+      cartSweepIntervalMs: 60_000,
+      cartSweepBatchSize: 500,
+      expiredCartRetentionMs: undefined,
+    });
+    expect(
+      loadConfig({
+        CART_TTL_HOURS: "48",
+        EMPTY_CART_TTL_HOURS: "1",
+        CART_SWEEP_INTERVAL_SECONDS: "5",
+        CART_SWEEP_BATCH_SIZE: "50",
+        EXPIRED_CART_RETENTION_DAYS: "90",
+      }),
+    ).toMatchObject({
+      cartLifetimeMs: 48 * 3_600_000,
+      emptyCartLifetimeMs: 3_600_000,
+      cartSweepIntervalMs: 5000,
+      cartSweepBatchSize: 50,
+      expiredCartRetentionMs: 90 * 86_400_000,
+    });
+    expect(loadConfig({ EXPIRED_CART_RETENTION_DAYS: "0" }).expiredCartRetentionMs).toBeUndefined();
   });
 
   it.each([
@@ -63,6 +96,10 @@ describe("loadConfig", () => {
     ["MAX_LINES_PER_CART", "lots", /MAX_LINES_PER_CART must be an integer ≥ 1, got "lots"/],
     ["MAX_LINE_QUANTITY", "1e400", /MAX_LINE_QUANTITY must be an integer ≥ 1/],
     ["READ_MAX_BYTES", "-5", /READ_MAX_BYTES must be an integer ≥ 1, got "-5"/],
+    ["CART_TTL_HOURS", "0", /CART_TTL_HOURS must be an integer ≥ 1, got "0"/],
+    ["CART_SWEEP_INTERVAL_SECONDS", "86401", /CART_SWEEP_INTERVAL_SECONDS must be an integer from 1 to 86400, got "86401"/],
+    ["CART_SWEEP_BATCH_SIZE", "0", /CART_SWEEP_BATCH_SIZE must be an integer from 1 to 10000, got "0"/],
+    ["EXPIRED_CART_RETENTION_DAYS", "-1", /EXPIRED_CART_RETENTION_DAYS must be an integer from 0 to 36500, got "-1"/],
     ["DEFAULT_CURRENCY", "usd", /DEFAULT_CURRENCY must be a supported ISO 4217 code such as USD, got "usd"/],
     ["DEFAULT_CURRENCY", "XTS", /DEFAULT_CURRENCY must be a supported ISO 4217 code such as USD, got "XTS"/],
     ["SEED_DEMO_PRODUCTS", "yes", /SEED_DEMO_PRODUCTS must be 1, true, 0 or false, got "yes"/],
