@@ -75,7 +75,7 @@ export interface Cart {
   readonly version: number;
   readonly createdAt: Date;
   readonly updatedAt: Date;
-  /** When an active cart stops accepting changes (cartExpireTime); undefined in every other status. */
+  /** When an active cart stops accepting changes (cartExpireTime), or an expired cart did; undefined in every other status. */
   readonly expireTime?: Date;
   /** The order CompleteCart made of the cart. */
   readonly orderId?: string;

@@ -11,8 +11,8 @@ export class CartExpiryRepository {
 
   /**
    * Marks up to `limit` active carts whose expire_time is at or before `now`
-   * as expired, earliest first: one version later, updated at `now`, without
-   * an expire_time (only active carts have one). Returns their ids.
+   * as expired, earliest first: one version later, updated at `now`, keeping
+   * their expire_time as the moment they expired. Returns their ids.
    */
   async expireDue(now: Date, limit: number): Promise<string[]> {
     const rows = await this.sql<{ id: string }[]>`
@@ -23,7 +23,7 @@ export class CartExpiryRepository {
         limit ${limit}
         for update skip locked
       )
-      update carts c set status = 'expired', expire_time = null, version = c.version + 1,
+      update carts c set status = 'expired', version = c.version + 1,
         updated_at = ${now.toISOString()}::timestamptz
       from due where c.id = due.id
       returning c.id`;

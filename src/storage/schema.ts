@@ -171,7 +171,7 @@ export const carts = pgTable(
     itemQuantity: integer("item_quantity").notNull(),
     // Bumped by every change; the etag is derived from it.
     version: bigint("version", { mode: "number" }).notNull(),
-    // When an active cart expires; null in every other status.
+    // When an active cart expires, or an expired cart expired; null in every other status.
     expireTime: timestamp("expire_time", { withTimezone: true, mode: "date" }),
     // The order CompleteCart made of the cart.
     orderId: uuid("order_id"),
@@ -186,7 +186,7 @@ export const carts = pgTable(
     // Deleting long-expired carts.
     index("carts_expired_updated_at_idx").on(t.updatedAt).where(sql`${t.status} = 'expired'`),
     check("carts_status_check", sql`${t.status} in ('active', 'completed', 'deleted', 'expired', 'merged')`),
-    check("carts_expire_time_check", sql`(${t.status} = 'active') = (${t.expireTime} is not null)`),
+    check("carts_expire_time_check", sql`(${t.status} in ('active', 'expired')) = (${t.expireTime} is not null)`),
     check("carts_amounts_check", sql`${t.subtotal} >= 0 and ${t.total} >= 0`),
   ],
 );
