@@ -71,11 +71,12 @@ export function createTelemetryInterceptor(log: Logger, metrics: Metrics): Inter
     } catch (error) {
       const connectError = ConnectError.from(error);
       connectError.metadata.set(requestIdHeader, requestId);
-      const serverFault = serverFaults.has(connectError.code);
+      // A fault code without a cause is a deliberate refusal, such as the one while draining.
+      const serverFault = serverFaults.has(connectError.code) && connectError.cause !== undefined;
       const fields = {
         ...finished(Code[connectError.code]),
         error: connectError.rawMessage,
-        ...(serverFault && { cause: String((connectError.cause as Error | undefined)?.stack ?? connectError.cause) }),
+        ...(serverFault && { cause: String((connectError.cause as Error).stack ?? connectError.cause) }),
       };
       if (serverFault) log.error("request failed", fields);
       else log.info("request refused", fields);
