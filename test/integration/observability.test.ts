@@ -9,6 +9,7 @@ import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { adminToken, customerToken } from "../support/auth.js";
 import { clientFor, connectTransports } from "../support/clients.js";
 import { grpcJsClient } from "../support/grpc-js-client.js";
+import { holdCartLock } from "../support/row-locks.js";
 import { startServer, type TestServer } from "../support/server.js";
 
 const cartService = CartService.typeName;
@@ -221,22 +222,12 @@ describe("logs and metrics of one process", { timeout: 60_000 }, () => {
       const { samples } = await scrape(server);
       return [valueOf(samples, "cart_rpc_in_flight", rpcLabels("AddLineItem", "connect")), valueOf(samples, "cart_db_transactions_in_flight")];
     };
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    let locked!: () => void;
-    const lockHeld = new Promise<void>((resolve) => (locked = resolve));
-    const holder = sql.begin(async (tx) => {
-      await tx`select id from carts where id = ${cartId} for update`;
-      locked();
-      await released;
-    });
-    await lockHeld;
+    const lock = await holdCartLock(sql, cartId);
     const call = carts.addLineItem({ cartId, productId: "obs-mug", quantity: 1 });
     try {
       await expect.poll(inFlight, { timeout: 10_000 }).toEqual([1, 1]);
     } finally {
-      release();
-      await holder;
+      await lock.release();
     }
     expect((await call).cart?.items[0]?.quantity).toBe(2);
     expect(await inFlight()).toEqual([0, 0]);

@@ -12,6 +12,7 @@ import { adminToken } from "../support/auth.js";
 import { bearer, clientFor } from "../support/clients.js";
 import { grpcJsClient } from "../support/grpc-js-client.js";
 import { grpcJsHealthClient } from "../support/health.js";
+import { holdCartLock } from "../support/row-locks.js";
 import { startServer, type TestServer } from "../support/server.js";
 
 const admin = postgres(inject("databaseUrl"), { max: 2, onnotice: () => {} });
@@ -21,18 +22,6 @@ afterAll(async () => {
   await Promise.all(servers.map((server) => server.stop()));
   await admin.end();
 });
-
-/** Backends waiting, directly or behind other waiters, on a lock that backend `holder` holds. */
-async function waitingBehind(holder: number): Promise<number> {
-  const [{ count }] = await admin<[{ count: number }]>`
-    with recursive blocked(pid) as (
-      select pid from pg_stat_activity where ${holder}::int = any(pg_blocking_pids(pid))
-      union
-      select activity.pid from pg_stat_activity activity join blocked on blocked.pid = any(pg_blocking_pids(activity.pid))
-    )
-    select count(*)::int as count from blocked`;
-  return count;
-}
 
 interface PlainResponse {
   status: number;
@@ -100,11 +89,8 @@ describe.each([{ workers: 1 }, { workers: 2 }])("graceful shutdown with WORKERS=
     const watch = watcher.watch("");
     await vi.waitFor(() => expect(watch.statuses).toEqual(["SERVING"]));
 
-    const lock = await admin.reserve();
+    const lock = await holdCartLock(admin, cartId);
     try {
-      const [{ pid: holder }] = await lock<[{ pid: number }]>`select pg_backend_pid() as pid`;
-      await lock`begin`;
-      await lock`select 1 from carts where id = ${cartId} for update`;
 
       const calls = Array.from({ length: inFlight }, (_, i) =>
         i % 2 === 0
@@ -113,7 +99,7 @@ describe.each([{ workers: 1 }, { workers: 2 }])("graceful shutdown with WORKERS=
       );
       const settled = Promise.allSettled(calls);
       // As many as the pool has connections wait on the lock; the others wait for a connection.
-      await vi.waitFor(async () => expect(await waitingBehind(holder)).toBeGreaterThanOrEqual(10), { timeout: 20_000, interval: 100 });
+      await vi.waitFor(async () => expect(await lock.waiting()).toBeGreaterThanOrEqual(10), { timeout: 20_000, interval: 100 });
       // On each connection, a later call answered: the server has taken every call sent before it.
       expect(await grpcJsHealth.check("")).toBe("SERVING");
       expect((await connectHealth.check({})).status).toBe(ServingStatus.SERVING);
@@ -149,7 +135,7 @@ describe.each([{ workers: 1 }, { workers: 2 }])("graceful shutdown with WORKERS=
       expect(restCall).toMatchObject({ status: 503, body: { error: "unavailable", message: "the server is shutting down; retry the call" } });
 
       // Every call in flight is still waiting; once the lock is released they all finish, one after another.
-      await lock`commit`;
+      await lock.release();
       const results = await settled;
       expect(results.filter(({ status }) => status === "rejected")).toEqual([]);
       const quantities = results.map((result) => (result as PromiseFulfilledResult<number>).value).sort((a, b) => a - b);
@@ -157,9 +143,8 @@ describe.each([{ workers: 1 }, { workers: 2 }])("graceful shutdown with WORKERS=
       expect(await server.exited).toBe(0);
       expect(server.logs.map((entry) => entry.message)).not.toContain("calls still running when SHUTDOWN_GRACE_MS ran out were cut off");
     } finally {
-      // After a failure: let the calls still waiting go (after the commit, this changes nothing).
-      await lock`rollback`;
-      lock.release();
+      // After a failure: let the calls still waiting go (after the release, this changes nothing).
+      await lock.release();
       grpcJs.close();
       watcher.close();
     }

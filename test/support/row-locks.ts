@@ -3,7 +3,7 @@ import type postgres from "postgres";
 export interface HeldLock {
   /** Backends waiting, directly or behind other waiters, on the held lock. */
   waiting(): Promise<number>;
-  /** Ends the holding transaction and returns its connection. */
+  /** Ends the holding transaction and returns its connection; later calls do nothing. */
   release(): Promise<void>;
 }
 
@@ -17,6 +17,7 @@ export async function holdCartLock(sql: postgres.Sql, cartId: string): Promise<H
   const [{ pid: holder }] = await connection<[{ pid: number }]>`select pg_backend_pid() as pid`;
   await connection`begin`;
   await connection`select 1 from carts where id = ${cartId} for update`;
+  let released = false;
   return {
     async waiting() {
       const [{ count }] = await sql<[{ count: number }]>`
@@ -29,6 +30,8 @@ export async function holdCartLock(sql: postgres.Sql, cartId: string): Promise<H
       return count;
     },
     async release() {
+      if (released) return;
+      released = true;
       await connection`commit`;
       connection.release();
     },
