@@ -1,16 +1,20 @@
 /// <reference lib="dom" />
 /**
- * The demo storefront: browses the catalog and fills a cart through the
- * generated clients, over Connect or gRPC-Web (`?transport=grpc-web`).
+ * The demo storefront: browses the catalog, fills a cart and checks it out
+ * through the generated clients, over Connect or gRPC-Web (`?transport=grpc-web`).
  * Bundled for the browser by src/transport/storefront.ts.
  */
+import type { MessageInitShape } from "@bufbuild/protobuf";
 import { type Client, Code, ConnectError, createClient, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-web";
 import { decodeJwt } from "jose";
-import type { Cart } from "../../gen/commerce/cart/v1/cart_pb.js";
+import { type AddressSchema, type Cart, CartStatus } from "../../gen/commerce/cart/v1/cart_pb.js";
 import { CartService } from "../../gen/commerce/cart/v1/cart_service_pb.js";
 import type { Product } from "../../gen/commerce/cart/v1/catalog_pb.js";
 import { CatalogService } from "../../gen/commerce/cart/v1/catalog_service_pb.js";
+import { type Order, OrderStatus } from "../../gen/commerce/cart/v1/order_pb.js";
+import type { ShippingOption } from "../../gen/commerce/cart/v1/shipping_option_pb.js";
+import { StoreConfigService } from "../../gen/commerce/cart/v1/store_config_service_pb.js";
 import { formatAmount } from "../domain/money.js";
 
 const transports: Record<string, (options: { baseUrl: string; interceptors: Interceptor[] }) => Transport> = {
@@ -70,11 +74,31 @@ function emptyRow(columns: number, text: string): HTMLTableRowElement {
   return row;
 }
 
+/** Every item of a paged list, asking for page after page until there is no next page token. */
+async function allPages<Item>(listPage: (pageToken: string) => Promise<[Item[], string]>): Promise<Item[]> {
+  const items: Item[] = [];
+  let pageToken = "";
+  do {
+    const [page, nextPageToken] = await listPage(pageToken);
+    items.push(...page);
+    pageToken = nextPageToken;
+  } while (pageToken);
+  return items;
+}
+
+/** `CART_STATUS_COMPLETED` as "completed". */
+const statusLabel = (name: string | undefined) => name?.toLowerCase() ?? "unknown";
+
 /** The page's state and what the user can do with it; every change comes back as the whole cart, totals included. */
 class Storefront {
   private products: Product[] = [];
   private cart: Cart | undefined;
+  /** The shipping options of the cart's region. */
+  private shippingOptions: ShippingOption[] = [];
+  /** The order the cart became, once placed. */
+  private order: Order | undefined;
   private readonly catalog: Client<typeof CatalogService>;
+  private readonly storeConfig: Client<typeof StoreConfigService>;
   private readonly carts: Client<typeof CartService>;
 
   constructor(
@@ -82,25 +106,48 @@ class Storefront {
     private readonly customerId: string,
   ) {
     this.catalog = createClient(CatalogService, transport);
+    this.storeConfig = createClient(StoreConfigService, transport);
     this.carts = createClient(CartService, transport);
   }
 
   async loadCatalog(): Promise<void> {
-    const listed: Product[] = [];
-    let pageToken = "";
-    do {
+    const listed = await allPages(async (pageToken) => {
       const page = await this.catalog.listProducts({ pageSize: 100, pageToken });
-      listed.push(...page.products);
-      pageToken = page.nextPageToken;
-    } while (pageToken);
+      return [page.products, page.nextPageToken];
+    });
     // Products limited to some sales channels are left out: a cart of the default channel could not hold them.
     this.products = listed.filter((product) => product.active && product.salesChannelIds.length === 0);
   }
 
-  newCart = () => this.change("Created a cart", () => this.carts.createCart({ customerId: this.customerId }));
+  newCart = () =>
+    this.act("Created a cart", async () => {
+      const { cart } = await this.carts.createCart({ customerId: this.customerId });
+      // Any token may list a region's shipping options; promotions stay readable only to catalog writers.
+      this.shippingOptions = await allPages(async (pageToken) => {
+        const page = await this.storeConfig.listShippingOptions({ regionId: cart!.regionId, pageSize: 100, pageToken });
+        return [page.shippingOptions, page.nextPageToken];
+      });
+      this.cart = cart;
+      this.order = undefined;
+      element<HTMLFormElement>("checkout").reset();
+    });
 
   applyPromotionCode = (code: string) =>
     this.change(`Applied ${code}`, () => this.carts.applyPromotionCodes({ cartId: this.cart!.id, codes: [code] }));
+
+  /** Sets both fields at once; an address left entirely blank removes the cart's address. */
+  saveContact = (email: string, address: MessageInitShape<typeof AddressSchema> | undefined) =>
+    this.change("Saved email and address", () =>
+      this.carts.updateCart({ cart: { id: this.cart!.id, email, shippingAddress: address }, updateMask: { paths: ["email", "shipping_address"] } }),
+    );
+
+  /** Completes the cart as the page shows it: the etag refuses it if the cart changed elsewhere meanwhile. */
+  placeOrder = () =>
+    this.act("Placed the order", async () => {
+      const { order, cart } = await this.carts.completeCart({ id: this.cart!.id, etag: this.cart!.etag });
+      this.order = order;
+      this.cart = cart;
+    });
 
   /** Runs one user action and shows its outcome; the page takes no input meanwhile, so actions never overlap. */
   async act(done: string, action: () => Promise<unknown>): Promise<void> {
@@ -110,6 +157,8 @@ class Storefront {
       this.render();
       report("ok", done);
     } catch (error) {
+      // A refusal changed nothing: show the cart as it still is, not the refused input (a quantity, a shipping choice).
+      if (this.cart) this.render();
       const connectError = ConnectError.from(error);
       report("error", `${Code[connectError.code] ?? "Error"}: ${connectError.rawMessage}`);
     } finally {
@@ -133,19 +182,22 @@ class Storefront {
 
   render(): void {
     const { cart, carts } = this;
+    // Only an active cart takes changes; a completed one stays on the page, read-only.
+    const editable = cart?.status === CartStatus.ACTIVE;
     const catalog = element("catalog");
     catalog.replaceChildren(
       ...this.products.map((product) => {
         const row = document.createElement("tr");
         row.dataset.productId = product.id;
         const add = () => this.change(`Added ${product.title}`, () => carts.addLineItem({ cartId: cart!.id, productId: product.id, quantity: 1 }));
-        row.append(cell(product.title), cell(this.priceLabel(product), "amount"), cell(button("Add", () => void add(), !cart)));
+        row.append(cell(product.title), cell(this.priceLabel(product), "amount"), cell(button("Add", () => void add(), !editable)));
         return row;
       }),
     );
     if (this.products.length === 0) catalog.append(emptyRow(3, "The catalog is empty (start the service with SEED_DEMO_PRODUCTS=1)."));
 
     element("cart-id").textContent = cart?.id ?? "";
+    element("cart-status").textContent = cart ? statusLabel(CartStatus[cart.status]) : "";
     const lines = element("lines");
     lines.replaceChildren(
       ...(cart?.items ?? []).map((item) => {
@@ -155,6 +207,7 @@ class Storefront {
         quantity.type = "number";
         quantity.min = "1";
         quantity.value = String(item.quantity);
+        quantity.disabled = !editable;
         quantity.setAttribute("aria-label", `Quantity of ${item.title}`);
         const update = () =>
           this.change(`Updated ${item.title}`, () => carts.updateLineItem({ cartId: cart!.id, itemId: item.id, quantity: Number(quantity.value) }));
@@ -165,7 +218,7 @@ class Storefront {
           cell(formatAmount(item.unitPriceCents, cart!.currency), "amount"),
           cell(quantity),
           cell(formatAmount(item.totals?.total ?? item.subtotalCents, cart!.currency), "amount"),
-          cell(button("Remove", () => void remove())),
+          cell(button("Remove", () => void remove(), !editable)),
         );
         return row;
       }),
@@ -173,6 +226,7 @@ class Storefront {
     if (!cart) lines.append(emptyRow(5, "No cart yet: press New cart."));
     else if (cart.items.length === 0) lines.append(emptyRow(5, "The cart is empty."));
 
+    for (const form of ["promotion", "checkout"]) element(form).querySelector("fieldset")!.disabled = !editable;
     element("promotion-codes").textContent = cart?.promoCodes.length ? `Applied: ${cart.promoCodes.join(", ")}` : "";
     element("promotion-notices").replaceChildren(
       ...(cart?.promotionNotices ?? []).map((notice) => {
@@ -182,13 +236,54 @@ class Storefront {
       }),
     );
     const totals = cart?.totals;
+    // The rows add up: items + shipping − discount (+ tax where prices exclude it) = total.
     const amounts: [string, bigint | undefined][] = [
-      ["total-subtotal", totals?.subtotal],
+      ["total-subtotal", totals?.itemSubtotal],
+      ["total-shipping", totals?.shippingSubtotal],
       ["total-discount", totals && -totals.discountTotal], // shown as what it takes off
       ["total-tax", totals?.taxTotal],
       ["total-total", totals?.total],
     ];
     for (const [id, amount] of amounts) element(id).textContent = amount === undefined ? "–" : formatAmount(amount, cart!.currency);
+
+    this.renderShippingOptions();
+    const { order } = this;
+    element("order").hidden = !order;
+    if (order) {
+      element("order-id").textContent = order.id;
+      element("order-status").textContent = statusLabel(OrderStatus[order.status]);
+      element("order-total").textContent = formatAmount(order.totals?.total ?? 0n, order.currency);
+    }
+  }
+
+  /** The region's options priced in the cart's currency, the chosen one checked; choosing one replaces the cart's shipping method. */
+  private renderShippingOptions(): void {
+    const { cart } = this;
+    const chosen = cart?.shippingMethods[0]?.shippingOptionId;
+    const choices = this.shippingOptions.flatMap((option) => {
+      const price = option.prices.find((candidate) => candidate.currency === cart?.currency);
+      if (!price) return [];
+      const radio = document.createElement("input");
+      radio.type = "radio";
+      radio.name = "shipping-option";
+      radio.value = option.id;
+      radio.checked = option.id === chosen;
+      radio.addEventListener("change", () =>
+        void this.change(`Shipping: ${option.name}`, () => this.carts.addShippingMethod({ cartId: cart!.id, shippingOptionId: option.id })),
+      );
+      const free = price.freeAboveCents === undefined ? "" : `, free from ${formatAmount(price.freeAboveCents, price.currency)}`;
+      const label = document.createElement("label");
+      label.append(radio, ` ${option.name}: ${formatAmount(price.amountCents, price.currency)}${free}`);
+      return [label];
+    });
+    const options = element("shipping-options");
+    options.replaceChildren(...choices);
+    if (choices.length === 0) {
+      const none = document.createElement("p");
+      none.className = "empty";
+      none.textContent = cart ? "The cart's region has no shipping options." : "No cart yet.";
+      options.append(none);
+    }
   }
 }
 
@@ -220,6 +315,14 @@ async function start(): Promise<void> {
     input.value = "";
     void storefront.applyPromotionCode(code);
   });
+  element<HTMLFormElement>("checkout").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const fields = new FormData(event.target as HTMLFormElement);
+    const text = (name: string) => String(fields.get(name) ?? "").trim();
+    const address = { name: text("name"), line1: text("line1"), city: text("city"), postalCode: text("postalCode"), country: text("country").toUpperCase() };
+    void storefront.saveContact(text("email"), Object.values(address).some(Boolean) ? address : undefined);
+  });
+  element("place-order").addEventListener("click", () => void storefront.placeOrder());
   await storefront.act(`Connected over ${transportName}`, () => storefront.loadCatalog());
 }
 

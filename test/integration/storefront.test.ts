@@ -8,9 +8,11 @@ import { decodeJwt } from "jose";
 import { type Browser, chromium, type Page } from "playwright-core";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { type Cart, CartStatus } from "../../gen/commerce/cart/v1/cart_pb.js";
 import { CartService } from "../../gen/commerce/cart/v1/cart_service_pb.js";
+import { OrderService } from "../../gen/commerce/cart/v1/order_service_pb.js";
 import { formatAmount } from "../../src/domain/money.js";
-import { customerToken } from "../support/auth.js";
+import { adminToken, token } from "../support/auth.js";
 import { clientFor, connectTransports } from "../support/clients.js";
 import { repoRoot, startServer, type TestServer } from "../support/server.js";
 
@@ -69,12 +71,13 @@ describe("the demo page's endpoints", () => {
     const response = await fetch(`${devShop.baseUrl}/demo/token`);
     expect(response.status).toBe(200);
     expect(response.headers.get("cache-control")).toBe("no-store");
-    const { token } = (await response.json()) as { token: string };
-    const claims = decodeJwt(token);
+    const { token: demoToken } = (await response.json()) as { token: string };
+    const claims = decodeJwt(demoToken);
     expect(claims).toMatchObject({ sub: "demo-customer", iss: "cart-service-dev", aud: "cart-service" });
     expect(claims.exp! - claims.iat!).toBe(3600);
+    expect((claims.scope as string).split(" ")).toEqual(expect.arrayContaining(["carts:read", "carts:write", "carts:checkout"]));
     expect(claims.scope).not.toContain("carts:admin");
-    const carts = clientFor(CartService, connectTransports(devShop.baseUrl, token)["connect+json (HTTP/1.1)"]!);
+    const carts = clientFor(CartService, connectTransports(devShop.baseUrl, demoToken)["connect+json (HTTP/1.1)"]!);
     expect((await carts.createCart({ customerId: "demo-customer" })).cart?.customerId).toBe("demo-customer");
     // A customer's token, not an admin's.
     await expect(carts.createCart({ customerId: "someone-else" })).rejects.toMatchObject({ code: Code.PermissionDenied });
@@ -109,22 +112,38 @@ describe.skipIf(!hasChromium)("the demo storefront in Chromium", () => {
     return { kind: await page.getAttribute("#status", "data-kind"), text: await page.textContent("#status") };
   }
 
+  /** The totals as the page shows them. */
+  async function shownTotals(page: Page): Promise<Record<string, string | null>> {
+    const shown: Record<string, string | null> = {};
+    for (const row of ["subtotal", "shipping", "discount", "tax", "total"]) shown[row] = await page.textContent(`#total-${row}`);
+    return shown;
+  }
+
+  /** The cart's totals as the page should show them: the discount as what it takes off. */
+  const totalsOf = ({ totals, currency }: Cart) => ({
+    subtotal: formatAmount(totals!.itemSubtotal, currency),
+    shipping: formatAmount(totals!.shippingSubtotal, currency),
+    discount: formatAmount(-totals!.discountTotal, currency),
+    tax: formatAmount(totals!.taxTotal, currency),
+    total: formatAmount(totals!.total, currency),
+  });
+
   const rowIds = (page: Page, table: string) =>
     page.locator(`#${table} tr[data-product-id]`).evaluateAll((rows) => rows.map((row) => (row as HTMLElement).dataset.productId));
 
   it.each([
     ["connect", "application/json"],
     ["grpc-web", "application/grpc-web+proto"],
-  ])("fills a cart over %s, showing the totals the API computes", { timeout: 90_000 }, async (transport, contentType) => {
+  ])("fills a cart and places the order over %s, showing the totals the API computes", { timeout: 90_000 }, async (transport, contentType) => {
     const customerId = `storefront-${transport}-${randomBytes(3).toString("hex")}`;
-    const token = await customerToken(customerId);
+    const customer = await token({ sub: customerId, scope: "carts:read carts:write carts:checkout" });
     const page = await browser.newPage({ viewport: { width: 1100, height: 640 } });
     const apiContentTypes = new Set<string>();
     page.on("request", (request) => {
       if (new URL(request.url()).pathname.startsWith("/commerce.cart.v1.")) apiContentTypes.add(request.headers()["content-type"] ?? "");
     });
     try {
-      const loaded = await act(page, async () => void (await page.goto(`${shop.baseUrl}/demo?transport=${transport}#token=${token}`)));
+      const loaded = await act(page, async () => void (await page.goto(`${shop.baseUrl}/demo?transport=${transport}#token=${customer}`)));
       expect(loaded).toEqual({ kind: "ok", text: `Connected over ${transport}` });
       expect(await page.textContent("#customer")).toBe(`Signed in as ${customerId}`);
       // The demo store's products that a default-channel cart can hold, in id order.
@@ -142,6 +161,9 @@ describe.skipIf(!hasChromium)("the demo storefront in Chromium", () => {
 
       const mugQuantity = page.locator('#lines tr[data-product-id="mug-classic"] input');
       expect(await act(page, () => mugQuantity.fill("3").then(() => mugQuantity.press("Tab")))).toEqual({ kind: "ok", text: "Updated Classic mug" });
+      const refusedQuantity = await act(page, () => mugQuantity.fill("-1").then(() => mugQuantity.press("Tab")));
+      expect(refusedQuantity).toEqual({ kind: "error", text: expect.stringMatching(/^InvalidArgument: .*quantity/) });
+      expect(await mugQuantity.inputValue()).toBe("3"); // the refused value gives way to the cart as it still is
       await act(page, () => page.click('#lines tr[data-product-id="tee-black-m"] button'));
       expect(await rowIds(page, "lines")).toEqual(["mug-classic"]);
 
@@ -153,30 +175,77 @@ describe.skipIf(!hasChromium)("the demo storefront in Chromium", () => {
         text: "Applied WELCOME10",
       });
 
-      const shown = {
-        subtotal: await page.textContent("#total-subtotal"),
-        discount: await page.textContent("#total-discount"),
-        tax: await page.textContent("#total-tax"),
-        total: await page.textContent("#total-total"),
-      };
-      const { cart } = await clientFor(CartService, connectTransports(shop.baseUrl, token)["connect+json (HTTP/1.1)"]!).getCart({ id: cartId });
-      const totals = cart!.totals!;
+      const carts = clientFor(CartService, connectTransports(shop.baseUrl, customer)["connect+json (HTTP/1.1)"]!);
+      const { cart } = await carts.getCart({ id: cartId });
       // 3 × 12.99, 10 % off (389.7 rounded half-even), tax-free default region.
-      expect([totals.subtotal, totals.discountTotal, totals.taxTotal, totals.total]).toEqual([3897n, 390n, 0n, 3507n]);
-      expect(shown).toEqual({
-        subtotal: formatAmount(totals.subtotal, "USD"),
-        discount: formatAmount(-totals.discountTotal, "USD"),
-        tax: formatAmount(totals.taxTotal, "USD"),
-        total: formatAmount(totals.total, "USD"),
-      });
-      expect(shown).toEqual({ subtotal: "38.97 USD", discount: "-3.90 USD", tax: "0.00 USD", total: "35.07 USD" });
+      expect(await shownTotals(page)).toEqual(totalsOf(cart!));
+      expect(await shownTotals(page)).toEqual({ subtotal: "38.97 USD", shipping: "0.00 USD", discount: "-3.90 USD", tax: "0.00 USD", total: "35.07 USD" });
       expect(cart!.items.map((item) => [item.productId, item.quantity])).toEqual([["mug-classic", 3]]);
       expect(cart!.promoCodes).toEqual(["WELCOME10"]);
+
+      // Checkout: an address without an email first, so that placing the order is refused.
+      await page.fill("#checkout-name", "Ada Lovelace");
+      await page.fill("#checkout-line1", "1 Main St");
+      await page.fill("#checkout-city", "Springfield");
+      await page.fill("#checkout-postal-code", "12345");
+      await page.fill("#checkout-country", "us");
+      expect(await act(page, () => page.click("#checkout button[type=submit]"))).toEqual({ kind: "ok", text: "Saved email and address" });
+      // The default region's options, by id, priced in USD.
+      expect(await page.locator("#shipping-options label").allTextContents()).toEqual([
+        " Express (1 day): 14.99 USD",
+        " Standard (3-5 days): 5.99 USD, free from 50.00 USD",
+      ]);
+      expect(await act(page, () => page.check('#shipping-options input[value="standard"]'))).toEqual({ kind: "ok", text: "Shipping: Standard (3-5 days)" });
+      const withShipping = (await carts.getCart({ id: cartId })).cart!;
+      expect(withShipping.shippingAddress).toMatchObject({ name: "Ada Lovelace", line1: "1 Main St", city: "Springfield", postalCode: "12345", country: "US" });
+      expect(withShipping.shippingMethods.map((method) => method.shippingOptionId)).toEqual(["standard"]);
+      // 35.07 of items after the discount is below the 50.00 that ships free.
+      expect(await shownTotals(page)).toEqual(totalsOf(withShipping));
+      expect(await shownTotals(page)).toEqual({ subtotal: "38.97 USD", shipping: "5.99 USD", discount: "-3.90 USD", tax: "0.00 USD", total: "41.06 USD" });
+
+      expect(await act(page, () => page.click("#place-order"))).toEqual({
+        kind: "error",
+        text: `FailedPrecondition: cart ${cartId} cannot be completed: it has no email`,
+      });
+      expect(await page.textContent("#cart-status")).toBe("active");
+      expect(await page.isHidden("#order")).toBe(true);
+
+      await page.fill("#checkout-email", "ada@example.com");
+      expect(await act(page, () => page.click("#checkout button[type=submit]"))).toEqual({ kind: "ok", text: "Saved email and address" });
+      expect(await act(page, () => page.click("#place-order"))).toEqual({ kind: "ok", text: "Placed the order" });
+
+      const completed = (await carts.getCart({ id: cartId })).cart!;
+      expect(completed.status).toBe(CartStatus.COMPLETED);
+      expect(completed.email).toBe("ada@example.com");
+      const orders = clientFor(OrderService, connectTransports(shop.baseUrl, adminToken)["connect+json (HTTP/1.1)"]!);
+      const { order } = await orders.getOrder({ id: completed.orderId });
+      expect(order!.cartId).toBe(cartId);
+      expect(order!.totals!.total).toBe(withShipping.totals!.total);
+      expect({
+        id: await page.textContent("#order-id"),
+        status: await page.textContent("#order-status"),
+        total: await page.textContent("#order-total"),
+      }).toEqual({ id: order!.id, status: "pending", total: formatAmount(order!.totals!.total, "USD") });
+      expect(await page.textContent("#order-total")).toBe("41.06 USD");
+
+      // The completed cart stays on the page, read-only.
+      expect(await page.textContent("#cart-status")).toBe("completed");
+      for (const control of [
+        '#catalog tr[data-product-id="socks-3pack"] button',
+        '#lines tr[data-product-id="mug-classic"] input',
+        '#lines tr[data-product-id="mug-classic"] button',
+        "#promotion-code",
+        "#checkout-email",
+        '#shipping-options input[value="express"]',
+        "#place-order",
+      ]) {
+        expect(await page.isDisabled(control), control).toBe(true);
+      }
       expect(apiContentTypes).toEqual(new Set([contentType]));
 
       const screenshots = path.join(repoRoot, "test-results");
       await mkdir(screenshots, { recursive: true });
-      await page.screenshot({ path: path.join(screenshots, `storefront-${transport}.png`) });
+      await page.screenshot({ path: path.join(screenshots, `storefront-${transport}.png`), fullPage: true });
     } finally {
       await page.close();
     }
