@@ -1,4 +1,4 @@
-import type { DescField, DescMessage, MessageShape } from "@bufbuild/protobuf";
+import type { DescField, DescMessage, JsonObject, JsonValue, MessageShape } from "@bufbuild/protobuf";
 import { reflect, type ReflectList, type ReflectMessage } from "@bufbuild/protobuf/reflect";
 import type { FieldMask } from "@bufbuild/protobuf/wkt";
 import { invalidField } from "./errors.js";
@@ -54,6 +54,15 @@ export class ReadMask<Desc extends DescMessage> {
     if (this.selection !== "all") prune(reflect(this.schema, message), this.selection);
     return message;
   }
+
+  /**
+   * The proto JSON (proto field names) of a message of this type with only
+   * the selected keys, so that fields the mask left out do not show as zero
+   * values where JSON emits implicit fields; selected fields keep theirs.
+   */
+  applyToJson(json: JsonObject): JsonObject {
+    return this.selection === "all" ? json : pruneJson(json, this.selection);
+  }
 }
 
 /**
@@ -102,4 +111,19 @@ function prune(message: ReflectMessage, selection: Map<string, Selection>): void
       }
     }
   }
+}
+
+function pruneJson(json: JsonObject, selection: Map<string, Selection>): JsonObject {
+  const kept: JsonObject = {};
+  for (const [name, inner] of selection) {
+    const value = json[name];
+    if (value !== undefined) kept[name] = inner === "all" ? value : pruneJsonValue(value, inner);
+  }
+  return kept;
+}
+
+/** Lists are pruned element by element; a message whose JSON is no object (a Timestamp's string) stays whole. */
+function pruneJsonValue(value: JsonValue, selection: Map<string, Selection>): JsonValue {
+  if (Array.isArray(value)) return value.map((element) => pruneJsonValue(element, selection));
+  return value !== null && typeof value === "object" ? pruneJson(value, selection) : value;
 }

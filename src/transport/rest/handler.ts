@@ -79,7 +79,7 @@ export function createRestHandler(options: RestHandlerOptions): NodeHandlerFn {
     // Plain HTTP responses have no trailers: what interceptors put there travels as headers.
     const headers = new Headers(result.header);
     result.trailer.forEach((value, key) => headers.append(key, value));
-    send(response, binding.successStatus, JSON.stringify(responseJson(binding, result.message)), headers);
+    send(response, binding.successStatus, JSON.stringify(responseJson(binding, input, result.message)), headers);
   }
 
   return (request, response) => {

@@ -3,14 +3,20 @@ import { anyPack, AnySchema } from "@bufbuild/protobuf/wkt";
 import { type FieldPath, type Violations, ViolationsSchema } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
 import { type Code, ConnectError } from "@connectrpc/connect";
 import { codeToHttpStatus, codeToString } from "@connectrpc/connect/protocol-connect";
+import { applyReadMask } from "./read-mask.js";
 import type { HttpBinding } from "./routes.js";
 
 /** Proto field names (snake_case), int64 as strings, and every field present, as the reference contract reads. */
 const jsonOptions = { useProtoFieldName: true, alwaysEmitImplicit: true } as const;
 
-/** The response body of a successful call: the whole response, or its `response_body` field (null when unset). */
-export function responseJson(binding: HttpBinding, message: Message): JsonValue {
-  const json = toJson(binding.method.output, message, jsonOptions) as JsonObject;
+/**
+ * The response body of a successful call: the whole response, or its
+ * `response_body` field (null when unset), with only the fields the request's
+ * read mask selects.
+ */
+export function responseJson(binding: HttpBinding, request: Message, response: Message): JsonValue {
+  const json = toJson(binding.method.output, response, jsonOptions) as JsonObject;
+  if (binding.readMask) applyReadMask(binding.readMask, request, json);
   return binding.responseField ? (json[binding.responseField.name] ?? null) : json;
 }
 

@@ -1,6 +1,7 @@
 import { type DescField, type DescMethod, getOption, hasOption } from "@bufbuild/protobuf";
 import { resolveFieldPath, textLeafProblem } from "./fields.js";
 import { compareSpecificity, matchPathTemplate, type PathBindings, parsePathTemplate, type PathTemplate } from "./path-template.js";
+import { type ReadMaskBinding, readMaskBinding } from "./read-mask.js";
 import { http } from "../../../gen/google/api/annotations_pb.js";
 import type { HttpRule } from "../../../gen/google/api/http_pb.js";
 
@@ -17,6 +18,8 @@ export interface HttpBinding {
   readonly bodyField: DescField | undefined;
   /** The response field sent as the body; undefined for the whole response. */
   readonly responseField: DescField | undefined;
+  /** Where the request's `read_mask` applies in the response; undefined without one. */
+  readonly readMask: ReadMaskBinding | undefined;
   /** 201 for a POST to a `Create…` method (the resource is new), 200 otherwise. */
   readonly successStatus: number;
 }
@@ -72,6 +75,7 @@ function bindingOf(method: DescMethod, rule: HttpRule): HttpBinding {
     body: rule.body,
     bodyField,
     responseField,
+    readMask: readMaskBinding(method, responseField),
     successStatus: httpMethod === "POST" && /^Create(?![a-z])/.test(method.name) ? 201 : 200,
   };
 }
