@@ -5,7 +5,7 @@ import { Metrics } from "./metrics.js";
 import { CartExpiry } from "./service/cart-expiry.js";
 import { createCartService } from "./service/cart-service.js";
 import { createCatalogService } from "./service/catalog-service.js";
-import { errorMappingInterceptor } from "./service/errors.js";
+import { createDatabaseOutageInterceptor, errorMappingInterceptor } from "./service/errors.js";
 import { createIdempotencyInterceptor } from "./service/idempotency.js";
 import { createOrderService } from "./service/order-service.js";
 import { createStoreConfigService } from "./service/store-config-service.js";
@@ -59,52 +59,59 @@ export function createApp(
     retentionMs: config.idempotencyRetentionMs,
     leaseMs: config.maxTimeoutMs + 60_000,
   });
-  const metrics = new Metrics({ dbPoolSize: config.dbPoolSize, dbTransactionsInFlight: transactionsInFlight });
   const readiness = new Readiness({ probeDatabase: database.ping });
+  const metrics = new Metrics({
+    dbPoolSize: config.dbPoolSize,
+    dbTransactionsInFlight: transactionsInFlight,
+    databaseAvailable: () => !readiness.databaseUnavailable,
+  });
   const cartExpiry = new CartExpiry({
     carts: new CartExpiryRepository(database.sql),
     now,
     batchSize: config.cartSweepBatchSize,
     log,
   });
+  const services: ServiceRegistration[] = [
+    registration(
+      CartService,
+      createCartService({
+        carts,
+        catalog,
+        orders,
+        storeConfig,
+        defaults: {
+          regionId: config.defaultRegionId,
+          currency: config.defaultCurrency,
+          salesChannelId: config.defaultSalesChannelId,
+        },
+        limits: {
+          maxLines: config.maxLinesPerCart,
+          maxLineQuantity: config.maxLineQuantity,
+          lifetimeMs: config.cartLifetimeMs,
+          emptyLifetimeMs: config.emptyCartLifetimeMs,
+        },
+        now,
+        newId: uuidv7,
+      }),
+    ),
+    registration(CatalogService, createCatalogService({ catalog, now })),
+    registration(StoreConfigService, createStoreConfigService({ storeConfig, now })),
+    registration(OrderService, createOrderService({ orders })),
+  ];
   return {
     idempotencyRecords,
     cartExpiry,
     metrics,
     readiness,
-    services: [
-      registration(
-        CartService,
-        createCartService({
-          carts,
-          catalog,
-          orders,
-          storeConfig,
-          defaults: {
-            regionId: config.defaultRegionId,
-            currency: config.defaultCurrency,
-            salesChannelId: config.defaultSalesChannelId,
-          },
-          limits: {
-            maxLines: config.maxLinesPerCart,
-            maxLineQuantity: config.maxLineQuantity,
-            lifetimeMs: config.cartLifetimeMs,
-            emptyLifetimeMs: config.emptyCartLifetimeMs,
-          },
-          now,
-          newId: uuidv7,
-        }),
-      ),
-      registration(CatalogService, createCatalogService({ catalog, now })),
-      registration(StoreConfigService, createStoreConfigService({ storeConfig, now })),
-      registration(OrderService, createOrderService({ orders })),
-    ],
+    services,
     interceptors: [
       createTelemetryInterceptor(log, metrics),
       createDrainingInterceptor(readiness),
       errorMappingInterceptor,
       createAuthInterceptor(verifyToken, publicServices),
       createValidateInterceptor(),
+      // Every service of the app keeps its data in the database; health and reflection answer without it.
+      createDatabaseOutageInterceptor(readiness, new Set(services.map(({ service }) => service.typeName))),
       createIdempotencyInterceptor(idempotencyRecords, now),
     ],
   };

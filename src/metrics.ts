@@ -7,6 +7,8 @@ export interface MetricsOptions {
   readonly dbPoolSize: number;
   /** Database transactions under way in this process (see storage/database.ts). */
   readonly dbTransactionsInFlight: () => number;
+  /** False while the database is known to be unreachable, and calls that need it are refused. */
+  readonly databaseAvailable: () => boolean;
 }
 
 /** The instruments of one method on one protocol. */
@@ -105,6 +107,16 @@ export class Metrics {
       registers: [this.registry],
       collect() {
         this.set(options.dbTransactionsInFlight());
+      },
+    });
+    new Gauge({
+      name: "cart_db_available",
+      help: "1 while the database is reachable, 0 while calls that need it are refused at once as UNAVAILABLE.",
+      registers: [this.registry],
+      // Across workers: 0 as soon as one of them refuses calls.
+      aggregator: "min",
+      collect() {
+        this.set(options.databaseAvailable() ? 1 : 0);
       },
     });
     if (cluster.isWorker) {

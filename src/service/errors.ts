@@ -65,3 +65,37 @@ export const errorMappingInterceptor: Interceptor = (next) => async (request) =>
     throw new ConnectError("internal error", Code.Internal, undefined, undefined, error);
   }
 };
+
+/** What the outage guard knows of the database, and tells back (the readiness state, in transport). */
+export interface DatabaseAvailability {
+  /** Whether the database is known to be unreachable now. */
+  readonly databaseUnavailable: boolean;
+  /** Records that a call could not reach the database. */
+  databaseFailed(): void;
+}
+
+/**
+ * Fails calls to `servicesNeedingDatabase` with UNAVAILABLE at once while the
+ * database is known to be unreachable, instead of letting them queue behind
+ * the pool's connection attempts (postgres.js puts no limit on that wait) until
+ * their deadline, and reports every call that could not reach it. Recovery
+ * is the availability's business: it probes the database while it is down.
+ * An interceptor rather than a guard in storage: statements there are
+ * postgres.js templates with no common entry, while at the call's entry a
+ * refusal comes before anything ran (idempotency claims included) and spares
+ * services that need no database (health, reflection). Sits inside the error
+ * mapping, to see the driver's own errors.
+ */
+export function createDatabaseOutageInterceptor(availability: DatabaseAvailability, servicesNeedingDatabase: ReadonlySet<string>): Interceptor {
+  const [code, message] = databaseFailures.unavailable;
+  return (next) => async (request) => {
+    if (!servicesNeedingDatabase.has(request.service.typeName)) return next(request);
+    if (availability.databaseUnavailable) throw new ConnectError(message, code);
+    try {
+      return await next(request);
+    } catch (error) {
+      if (classifyDatabaseError(error) === "unavailable") availability.databaseFailed();
+      throw error;
+    }
+  };
+}

@@ -9,6 +9,8 @@ export interface ReadinessOptions {
   readonly probeTimeoutMs?: number;
   /** How long a probe's answer stands, so that frequent health checks do not each reach the database. */
   readonly probeCacheMs?: number;
+  /** How soon the database is probed again while it is unreachable, so that calls are let through soon after it is back. */
+  readonly recheckMs?: number;
 }
 
 export interface ReadinessState {
@@ -25,24 +27,46 @@ export interface ReadinessState {
  * then go elsewhere), and whether the database answers. The database is
  * probed on demand, one probe at a time, and each answer stands for a
  * moment, so probes from many load balancers cost the database one
- * `select 1` a second at most.
+ * `select 1` a second at most. Once the database is known to be unreachable
+ * (a probe failed, or a call lost its connection),
+ * it is probed again every `recheckMs` until it answers, so that calls
+ * refused meanwhile (see `createDatabaseOutageInterceptor`) are let through
+ * again soon after it is back, with or without health checks.
  */
 export class Readiness {
   private readonly probeTimeoutMs: number;
   private readonly probeCacheMs: number;
+  private readonly recheckMs: number;
   private isDraining = false;
   private probing: Promise<boolean> | undefined;
   private lastProbe: { readonly reachable: boolean; readonly at: number } | undefined;
+  private recheck: NodeJS.Timeout | undefined;
   /** Emits "draining" once, when shutdown begins. */
   private readonly events = new EventEmitter().setMaxListeners(0);
 
   constructor(private readonly options: ReadinessOptions) {
     this.probeTimeoutMs = options.probeTimeoutMs ?? 1_000;
     this.probeCacheMs = options.probeCacheMs ?? 1_000;
+    this.recheckMs = options.recheckMs ?? 500;
   }
 
   get draining(): boolean {
     return this.isDraining;
+  }
+
+  /** Whether the database is known to be unreachable now; no probe is made to tell. */
+  get databaseUnavailable(): boolean {
+    return this.lastProbe?.reachable === false;
+  }
+
+  /**
+   * Records that a call could not reach the database: it counts as
+   * unreachable at once, and is probed right away, so that one lost
+   * connection costs no more than a `select 1`.
+   */
+  databaseFailed(): void {
+    this.record(false);
+    void (this.probing ??= this.probe());
   }
 
   /** Marks the process as shutting down: from now on it is not ready, whatever the database says. */
@@ -83,6 +107,9 @@ export class Readiness {
     // A probe still running (the database is slow to answer or to refuse) is awaited, never doubled.
     const probing = (this.probing ??= this.probe());
     return new Promise((resolve) => {
+      // A probe that does not answer in time makes this answer "not ready", but
+      // calls are refused only once it fails: a database slow under load must
+      // not turn into an outage of the whole service.
       const timer = setTimeout(() => resolve(false), this.probeTimeoutMs);
       void probing.then((reachable) => {
         clearTimeout(timer);
@@ -97,8 +124,22 @@ export class Readiness {
       () => false,
     );
     this.probing = undefined;
-    this.lastProbe = { reachable, at: performance.now() };
+    this.record(reachable);
     return reachable;
+  }
+
+  private record(reachable: boolean): void {
+    this.lastProbe = { reachable, at: performance.now() };
+    if (reachable) {
+      clearTimeout(this.recheck);
+      this.recheck = undefined;
+    } else {
+      // Unreferenced: a pending recheck does not keep a stopping process alive.
+      this.recheck ??= setTimeout(() => {
+        this.recheck = undefined;
+        void (this.probing ??= this.probe());
+      }, this.recheckMs).unref();
+    }
   }
 }
 

@@ -2,11 +2,13 @@ import { chmod, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { codeToString } from "@connectrpc/connect/protocol-connect";
 import type { ServiceError } from "@grpc/grpc-js";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { CartService } from "../../gen/commerce/cart/v1/cart_service_pb.js";
 import { CatalogService } from "../../gen/commerce/cart/v1/catalog_service_pb.js";
+import { ServerReflection } from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import { runMigrations } from "../../src/storage/database.js";
 import { type EmbeddedServer, startEmbeddedPostgres } from "../../src/storage/embedded-postgres.js";
 import { adminToken } from "../support/auth.js";
@@ -27,6 +29,8 @@ let cartId: string;
 
 /** A deadline far longer than an UNAVAILABLE answer takes: a call that hangs ends DEADLINE_EXCEEDED instead. */
 const callOptions = { timeoutMs: 8_000 };
+/** The same for a burst of calls: long enough for every call to get its turn at a connection attempt, were they queued for one. */
+const burstDeadlineMs = 20_000;
 
 function startDatabase(): Promise<EmbeddedServer> {
   return startEmbeddedPostgres({ dataDir: path.join(dataDir, "data"), database: "cart_outage", persistent: true, port });
@@ -39,7 +43,13 @@ beforeAll(async () => {
   database = await startEmbeddedPostgres({ dataDir: path.join(dataDir, "data"), database: "cart_outage", persistent: true });
   port = Number(new URL(database.url).port);
   await runMigrations(database.url);
-  server = await startServer({ DATABASE_URL: database.url });
+  server = await startServer({
+    DATABASE_URL: database.url,
+    // A pool far smaller than a burst, as at high request rates: calls queued for connection attempts (about two a
+    // second per connection during an outage) would reach their deadline instead of failing fast.
+    DB_POOL_SIZE: "2",
+    MAX_TIMEOUT_MS: String(burstDeadlineMs),
+  });
   const transport = connectTransports(server.baseUrl)["connect+json (HTTP/1.1)"]!;
   await clientFor(CatalogService, transport).upsertProduct({
     product: { id: "outage-mug", title: "Mug", active: true, prices: [{ currency: "USD", amountCents: 900n }] },
@@ -85,6 +95,85 @@ const unavailable: Record<string, Code | number> = {
   "@grpc/grpc-js": Code.Unavailable,
   rest: 503,
 };
+
+/** "<code>: <message>" of a failed call, or "ok". */
+type Outcome = string;
+const succeeded = (): Outcome => "ok";
+/** A client's name, and how it makes a read or a write call. */
+type BurstClient = [name: string, call: (write: boolean) => Promise<Outcome>];
+
+/**
+ * `count` concurrent calls spread over every Connect-ES transport, @grpc/grpc-js
+ * and REST, GetCart and AddLineItem on each in turn, with a deadline of
+ * `burstDeadlineMs`: for each, its client and outcome (REST's with the HTTP
+ * status first, "TimeoutError" when it hit the deadline).
+ */
+async function burst(count: number): Promise<{ client: string; outcome: Outcome }[]> {
+  const line = { productId: "outage-mug", quantity: 1 };
+  const grpcJs = grpcJsClient("CartService", server.port);
+  const calls: BurstClient[] = [
+    ...Object.entries(connectTransports(server.baseUrl)).map(([name, transport]): BurstClient => {
+      const carts = clientFor(CartService, transport);
+      const options = { timeoutMs: burstDeadlineMs };
+      return [
+        name,
+        (write) =>
+          (write ? carts.addLineItem({ cartId, ...line }, options) : carts.getCart({ id: cartId }, options)).then(succeeded, (error: unknown) => {
+            const { code, rawMessage } = ConnectError.from(error);
+            return `${codeToString(code)}: ${rawMessage}`;
+          }),
+      ];
+    }),
+    [
+      "@grpc/grpc-js",
+      (write) => {
+        const options = { deadline: Date.now() + burstDeadlineMs };
+        const answer = write
+          ? grpcJs.AddLineItem({ cart_id: cartId, product_id: line.productId, quantity: line.quantity }, undefined, options)
+          : grpcJs.GetCart({ id: cartId }, undefined, options);
+        return answer.then(succeeded, (error: ServiceError) => `${codeToString(error.code as number as Code)}: ${error.details}`);
+      },
+    ],
+    [
+      "rest",
+      async (write) => {
+        const response = await fetch(`${server.baseUrl}/v1/carts/${cartId}${write ? "/items" : ""}`, {
+          method: write ? "POST" : "GET",
+          headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
+          ...(write && { body: JSON.stringify({ product_id: line.productId, quantity: line.quantity }) }),
+          signal: AbortSignal.timeout(burstDeadlineMs),
+        }).catch((error: Error) => error);
+        if (response instanceof Error) return response.name;
+        const body = (await response.json()) as { error?: string; message?: string };
+        return response.ok ? succeeded() : `${response.status} ${body.error}: ${body.message}`;
+      },
+    ],
+  ];
+  try {
+    return await Promise.all(
+      Array.from({ length: count }, async (_, index) => {
+        const [client, call] = calls[index % calls.length]!;
+        // Each client's calls alternate between a read and a write.
+        return { client, outcome: await call(Math.floor(index / calls.length) % 2 === 1) };
+      }),
+    );
+  } finally {
+    grpcJs.close();
+  }
+}
+
+/** The services listed by gRPC server reflection, asked over gRPC. */
+async function reflectedServices(): Promise<string[]> {
+  const reflection = clientFor(ServerReflection, connectTransports(server.baseUrl)["grpc (connect-node, HTTP/2)"]!);
+  async function* listServices() {
+    yield { messageRequest: { case: "listServices" as const, value: "" } };
+  }
+  const names: string[] = [];
+  for await (const { messageResponse } of reflection.serverReflectionInfo(listServices(), callOptions)) {
+    if (messageResponse.case === "listServicesResponse") names.push(...messageResponse.value.service.map(({ name }) => name));
+  }
+  return names;
+}
 
 async function readiness(): Promise<{ status: number; body: unknown }> {
   const response = await fetch(`${server.baseUrl}/readyz`);
@@ -138,4 +227,32 @@ describe("when the database goes away", { timeout: 120_000 }, () => {
       health.close();
     }
   });
+
+  it("refuses a burst of calls at once while the database is known to be down, and lets calls through again once it is back", async () => {
+    const before = await readEverywhere();
+    await database!.stop();
+    database = undefined;
+    // The outage is known once a readiness probe (or a call) failed on it.
+    await vi.waitFor(async () => expect((await readiness()).status).toBe(503), { timeout: 10_000, interval: 200 });
+
+    const outcomes = await burst(200);
+    const refused = "unavailable: the database is unavailable; retry later";
+    // Every call is refused, none succeeds and none waits for its deadline, whatever client and method.
+    expect(outcomes.filter(({ client, outcome }) => outcome !== (client === "rest" ? `503 ${refused}` : refused))).toEqual([]);
+    expect(outcomes).toHaveLength(200);
+    expect(await metric("cart_db_available")).toBe("0");
+    // Reflection needs no database and answers meanwhile (health does too, with NOT_SERVING: see above).
+    expect(await reflectedServices()).toContain(CartService.typeName);
+
+    database = await startDatabase();
+    // No restart needed: calls are let through again after a bounded number of retries, and nothing was written meanwhile.
+    await vi.waitFor(async () => expect(await readEverywhere()).toEqual(before), { timeout: 20_000, interval: 200 });
+    expect(await metric("cart_db_available")).toBe("1");
+  });
 });
+
+/** The value of an unlabelled metric in the service's Prometheus exposition. */
+async function metric(name: string): Promise<string | undefined> {
+  const text = await (await fetch(`${server.baseUrl}/metrics`)).text();
+  return new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1];
+}

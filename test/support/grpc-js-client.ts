@@ -13,7 +13,7 @@ import { repoRoot } from "./server.js";
  * messages use proto field names (snake_case), int64 as strings, enums as names.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- proto-loader messages are untyped
-type GrpcJsMethod = (request: object, metadata?: grpc.Metadata) => Promise<any>;
+type GrpcJsMethod = (request: object, metadata?: grpc.Metadata, options?: grpc.CallOptions) => Promise<any>;
 export type GrpcJsMethodName = Capitalize<
   keyof (typeof CartService)["method"] | keyof (typeof CatalogService)["method"] | keyof (typeof OrderService)["method"]
 >;
@@ -53,13 +53,14 @@ export function grpcJsClient(serviceName: ServiceName, port: number, token: stri
   const client = new Constructor(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
   const methods: Record<string, unknown> = { channel: client.getChannel(), close: () => client.close() };
   for (const name of Object.keys(Constructor.service)) {
-    methods[name] = (request: object, metadata = new grpc.Metadata()) =>
+    methods[name] = (request: object, metadata = new grpc.Metadata(), options: grpc.CallOptions = {}) =>
       new Promise((resolve, reject) => {
         if (token !== "" && metadata.get("authorization").length === 0) metadata.set("authorization", `Bearer ${token}`);
         (client as unknown as Record<string, (...args: unknown[]) => void>)[name]!.call(
           client,
           request,
           metadata,
+          options,
           (error: grpc.ServiceError | null, response: unknown) => (error ? reject(error) : resolve(response)),
         );
       });

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { Readiness } from "../../src/transport/readiness.js";
 
 /** A database probe the test answers by hand, counting how often it was asked. */
@@ -55,6 +55,53 @@ describe("Readiness", () => {
     expect(probe.pending).toHaveLength(2);
     probe.pending[1]!.reject(new Error("gone"));
     expect((await next).databaseReachable).toBe(false);
+  });
+
+  it("knows the database is unavailable once a probe failed, and probes again by itself until it answers", async () => {
+    let reachable = false;
+    let probes = 0;
+    const readiness = new Readiness({
+      probeDatabase: () => (probes++, reachable ? Promise.resolve() : Promise.reject(new Error("ECONNREFUSED"))),
+      probeCacheMs: 60_000,
+      recheckMs: 5,
+    });
+    expect(readiness.databaseUnavailable).toBe(false);
+    expect((await readiness.state()).databaseReachable).toBe(false);
+    expect(readiness.databaseUnavailable).toBe(true);
+    // No health check asks, yet the database is probed again while it is down…
+    await vi.waitFor(() => expect(probes).toBeGreaterThanOrEqual(3));
+    expect(readiness.databaseUnavailable).toBe(true);
+    reachable = true;
+    // …until it answers: then the cached answer is the new one, and probing stops.
+    await vi.waitFor(() => expect(readiness.databaseUnavailable).toBe(false));
+    expect((await readiness.state()).databaseReachable).toBe(true);
+    const probesOnceBack = probes;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(probes).toBe(probesOnceBack);
+  });
+
+  it("counts a call that lost its connection as an outage at once, and probes right away", async () => {
+    const probe = manualProbe();
+    const readiness = new Readiness({ probeDatabase: probe.probeDatabase, probeCacheMs: 60_000 });
+    readiness.databaseFailed();
+    expect(readiness.databaseUnavailable).toBe(true);
+    expect((await readiness.state()).databaseReachable).toBe(false);
+    expect(probe.pending).toHaveLength(1);
+    // Further failures while that probe runs do not start more.
+    readiness.databaseFailed();
+    expect(probe.pending).toHaveLength(1);
+    probe.pending[0]!.resolve();
+    await vi.waitFor(() => expect(readiness.databaseUnavailable).toBe(false));
+    expect((await readiness.state()).databaseReachable).toBe(true);
+  });
+
+  it("answers not ready while a probe is slow, without refusing calls, and counts it as an outage only when it fails", async () => {
+    const probe = manualProbe();
+    const readiness = new Readiness({ probeDatabase: probe.probeDatabase, probeTimeoutMs: 10, probeCacheMs: 60_000 });
+    expect((await readiness.state()).databaseReachable).toBe(false);
+    expect(readiness.databaseUnavailable).toBe(false);
+    probe.pending[0]!.reject(new Error("connect timeout"));
+    await vi.waitFor(() => expect(readiness.databaseUnavailable).toBe(true));
   });
 
   it("wakes watchers when draining begins, when a new probe is due, and when they leave", async () => {

@@ -21,7 +21,7 @@ describe("startSweeper", () => {
 
   it("sweeps at once and then every interval, recording each pass, until stopped", async () => {
     const { log } = recordingLogger();
-    const metrics = new Metrics({ dbPoolSize: 1, dbTransactionsInFlight: () => 0 });
+    const metrics = new Metrics({ dbPoolSize: 1, dbTransactionsInFlight: () => 0, databaseAvailable: () => true });
     const sweep = vi.fn(async () => 3);
     const stop = startSweeper({ name: "test", intervalMs: 60_000, sweep, log, metrics });
     await vi.advanceTimersByTimeAsync(0);
@@ -39,7 +39,7 @@ describe("startSweeper", () => {
 
   it("logs and counts a failed pass, and keeps sweeping", async () => {
     const { log, lines } = recordingLogger();
-    const metrics = new Metrics({ dbPoolSize: 1, dbTransactionsInFlight: () => 0 });
+    const metrics = new Metrics({ dbPoolSize: 1, dbTransactionsInFlight: () => 0, databaseAvailable: () => true });
     const sweep = vi.fn().mockRejectedValueOnce(new Error("database unreachable")).mockResolvedValue(0);
     const stop = startSweeper({ name: "test", intervalMs: 1_000, sweep, log, metrics });
     await vi.advanceTimersByTimeAsync(1_000);
@@ -55,7 +55,7 @@ describe("startSweeper", () => {
 
   it("never starts a pass while the previous one runs", async () => {
     const { log } = recordingLogger();
-    const metrics = new Metrics({ dbPoolSize: 1, dbTransactionsInFlight: () => 0 });
+    const metrics = new Metrics({ dbPoolSize: 1, dbTransactionsInFlight: () => 0, databaseAvailable: () => true });
     let finish!: (removed: number) => void;
     const sweep = vi.fn(() => new Promise<number>((resolve) => (finish = resolve)));
     const stop = startSweeper({ name: "test", intervalMs: 1_000, sweep, log, metrics });
