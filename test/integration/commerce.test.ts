@@ -1,5 +1,5 @@
 import type { DescMessage, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
-import { Code, ConnectError, type Transport } from "@connectrpc/connect";
+import { Code, type ConnectError, type Transport } from "@connectrpc/connect";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { CartService } from "../../gen/commerce/cart/v1/cart_service_pb.js";
@@ -8,9 +8,10 @@ import { type PromotionSchema, PromotionTarget } from "../../gen/commerce/cart/v
 import type { RegionSchema } from "../../gen/commerce/cart/v1/region_pb.js";
 import { StoreConfigService } from "../../gen/commerce/cart/v1/store_config_service_pb.js";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
-import { adminToken, customerToken } from "../support/auth.js";
+import { customerToken } from "../support/auth.js";
 import { clientFor, connectTransports } from "../support/clients.js";
-import { violatedFields } from "../support/rpc-errors.js";
+import { restCall } from "../support/rest-client.js";
+import { refusal, violatedFields } from "../support/rpc-errors.js";
 import { startServer, type TestServer } from "../support/server.js";
 
 /**
@@ -29,30 +30,8 @@ const carts = (name: ProtocolName = "connect+json (HTTP/1.1)") => clientFor(Cart
 const store = (name: ProtocolName = "connect+json (HTTP/1.1)") => clientFor(StoreConfigService, transport(name));
 const catalog = () => clientFor(CatalogService, transport("connect+json (HTTP/1.1)"));
 
-interface RestAnswer {
-  status: number;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies are checked field by field
-  body: any;
-}
-
-async function rest(method: string, path: string, body?: object): Promise<RestAnswer> {
-  const response = await fetch(`${server.baseUrl}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${adminToken}`, ...(body && { "content-type": "application/json" }) },
-    body: body && JSON.stringify(body),
-  });
-  return { status: response.status, body: await response.json() };
-}
-
-/** The error a call was refused with. */
-async function refusal(call: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await call;
-  } catch (error) {
-    return ConnectError.from(error);
-  }
-  throw new Error("the call succeeded");
-}
+const rest = (method: string, path: string, body?: unknown, headers?: Record<string, string>) =>
+  restCall(server.baseUrl, method, path, body, headers);
 
 const reasonOf = (error: ConnectError) => error.findDetails(ErrorInfoSchema)[0]?.metadata.promotion_refusal;
 

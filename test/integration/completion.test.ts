@@ -14,7 +14,8 @@ import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { adminToken, token } from "../support/auth.js";
 import { clientFor, connectTransports } from "../support/clients.js";
 import { grpcJsClient } from "../support/grpc-js-client.js";
-import { connectErrorOfGrpcJs } from "../support/rpc-errors.js";
+import { restCall } from "../support/rest-client.js";
+import { connectErrorOfGrpcJs, refusal } from "../support/rpc-errors.js";
 import { startServer, type TestServer } from "../support/server.js";
 
 /**
@@ -33,25 +34,8 @@ const orders = (name?: string) => clientFor(OrderService, transport(name));
 const catalog = () => clientFor(CatalogService, transport());
 const store = () => clientFor(StoreConfigService, transport());
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies are checked field by field
-async function rest(method: string, path: string, body?: object): Promise<{ status: number; body: any }> {
-  const response = await fetch(`${server.baseUrl}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${adminToken}`, ...(body && { "content-type": "application/json" }) },
-    body: body && JSON.stringify(body),
-  });
-  return { status: response.status, body: await response.json() };
-}
-
-/** The error a call was refused with. */
-async function refusal(call: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await call;
-  } catch (error) {
-    return ConnectError.from(error);
-  }
-  throw new Error("the call succeeded");
-}
+const rest = (method: string, path: string, body?: unknown, headers?: Record<string, string>) =>
+  restCall(server.baseUrl, method, path, body, headers);
 
 /** This file's carts, lines, orders and promotion uses as stored, for "nothing changed" checks. */
 async function snapshot() {

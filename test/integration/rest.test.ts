@@ -10,6 +10,7 @@ import { CartService } from "../../gen/commerce/cart/v1/cart_service_pb.js";
 import { CatalogService } from "../../gen/commerce/cart/v1/catalog_service_pb.js";
 import { adminToken } from "../support/auth.js";
 import { grpcJsClient } from "../support/grpc-js-client.js";
+import { type RestAnswer, restCall } from "../support/rest-client.js";
 import { startServer, type TestServer } from "../support/server.js";
 
 let server: TestServer;
@@ -23,27 +24,8 @@ afterAll(() => server?.stop());
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are checked field by field
 type Json = any;
 
-interface RestResponse {
-  status: number;
-  headers: Headers;
-  body: Json;
-}
-
-/** One REST call with fetch (HTTP/1.1), JSON in and out, as an ordinary HTTP client makes it. */
-async function rest(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<RestResponse> {
-  const response = await fetch(`${server.baseUrl}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${adminToken}`,
-      ...(body !== undefined && { "content-type": "application/json" }),
-      ...headers,
-    },
-    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
-  });
-  const text = await response.text();
-  expect(response.headers.get("content-type"), `${method} ${path}: ${text}`).toBe("application/json");
-  return { status: response.status, headers: response.headers, body: JSON.parse(text) };
-}
+const rest = (method: string, path: string, body?: unknown, headers?: Record<string, string>) =>
+  restCall(server.baseUrl, method, path, body, headers);
 
 function grpcMetadata(): grpc.Metadata {
   const metadata = new grpc.Metadata();
@@ -58,7 +40,7 @@ const meetsBadRequest = ajv.compile(contract("commerce-create-cart.error-400.sch
 const meetsRequest = ajv.compile(contract("commerce-create-cart.request.schema.json"));
 
 /** The error body every failed call has: `{"error", "message", "details"}`. */
-function expectError(response: RestResponse, status: number, error: string, message?: string | RegExp) {
+function expectError(response: RestAnswer, status: number, error: string, message?: string | RegExp) {
   expect(response.status, JSON.stringify(response.body)).toBe(status);
   expect(response.body).toEqual({ error, message: expect.any(String), details: expect.any(Array) });
   if (message) expect(response.body.message).toMatch(message);

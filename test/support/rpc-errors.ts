@@ -26,3 +26,13 @@ export function violatedFields(error: ConnectError): string[] {
     .flatMap((violations) => violations.violations)
     .map((violation) => (violation.field?.elements ?? []).map((element) => element.fieldName).join("."));
 }
+
+/** The error a call was refused with; fails when the call succeeds. */
+export async function refusal(call: Promise<unknown>): Promise<ConnectError> {
+  try {
+    await call;
+  } catch (error) {
+    return ConnectError.from(error);
+  }
+  throw new Error("the call succeeded");
+}
