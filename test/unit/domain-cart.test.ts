@@ -20,10 +20,10 @@ import {
   updateCart,
   updateLineItem,
 } from "../../src/domain/cart.js";
-import { DomainError } from "../../src/domain/errors.js";
 import type { TieredPrice } from "../../src/domain/pricing.js";
 import type { Promotion } from "../../src/domain/promotions.js";
 import { type NamedShippingOption, type Region, taxFreeRegion } from "../../src/domain/store.js";
+import { domainRefusal, productOffer } from "../support/domain.js";
 
 const t0 = new Date("2026-01-01T00:00:00Z");
 const t1 = new Date("2026-01-01T00:01:00Z");
@@ -46,20 +46,11 @@ const pricing = (region: Region = usdRegion, extra: Partial<PricingContext> = {}
 });
 const at = (now: Date, pricingContext: PricingContext = pricing()): ChangeContext => ({ now, limits, pricing: pricingContext });
 
-const offer = (prices: readonly TieredPrice[], extra: Partial<ProductOffer> = {}): ProductOffer => ({
-  title: "Product",
-  active: true,
-  discountable: true,
-  shippable: true,
-  salesChannelIds: [],
-  prices,
-  ...extra,
-});
 const usd = (amount: bigint, extra: Partial<TieredPrice> = {}): TieredPrice => ({ currency: "USD", minQuantity: 1, amount, ...extra });
 
 let lineCounter = 0;
 function item(productId: string, quantity: number, unitPrice = 250n, extra: Partial<ProductOffer> = {}): ItemToAdd {
-  return { productId, quantity, offer: offer([usd(unitPrice)], extra), newLineId: `line-${++lineCounter}` };
+  return { productId, quantity, offer: productOffer([usd(unitPrice)], extra), newLineId: `line-${++lineCounter}` };
 }
 
 const noCodes = { codes: [], found: new Map<string, CodeLookup>() };
@@ -69,15 +60,6 @@ function newCart(items: readonly ItemToAdd[] = [], context: ChangeContext = at(t
 }
 
 /** Runs `change` and returns the DomainError it throws. */
-function refusal(change: () => unknown): DomainError {
-  try {
-    change();
-  } catch (error) {
-    if (error instanceof DomainError) return error;
-    throw error;
-  }
-  throw new Error("the change was accepted");
-}
 
 /** Without tax, promotions or shipping, every total is the sum of quantity × unit price. */
 function expectTotalsConsistent(cart: Cart): void {
@@ -109,19 +91,19 @@ describe("createCart", () => {
   });
 
   it("refuses a region in an unsupported currency", () => {
-    const error = refusal(() => newCart([], at(t0, pricing(taxFreeRegion("x", "XTS", t0)))));
+    const error = domainRefusal(() => newCart([], at(t0, pricing(taxFreeRegion("x", "XTS", t0)))));
     expect(error.reason).toBe("invalid_argument");
     expect(error.message).toMatch(/XTS/);
   });
 
   it("refuses initial items the catalog cannot sell", () => {
-    expect(refusal(() => newCart([{ ...item("ghost", 1), offer: undefined }])).reason).toBe("not_found");
-    expect(refusal(() => newCart([item("old", 1, 100n, { active: false })])).reason).toBe("failed_precondition");
+    expect(domainRefusal(() => newCart([{ ...item("ghost", 1), offer: undefined }])).reason).toBe("not_found");
+    expect(domainRefusal(() => newCart([item("old", 1, 100n, { active: false })])).reason).toBe("failed_precondition");
   });
 
   it("refuses a shipping address outside the region", () => {
     const address = { name: "", company: "", line1: "", line2: "", city: "", postalCode: "", province: "", phone: "", country: "US" };
-    const error = refusal(() =>
+    const error = domainRefusal(() =>
       createCart({ id: "c", customerId: "c", salesChannelId: "web", email: "", metadata: {}, shippingAddress: address }, [], noCodes, at(t0, pricing(eurRegion))),
     );
     expect([error.reason, error.message]).toEqual(["failed_precondition", "region eu does not ship to US; its countries are DE, FR"]);
@@ -148,7 +130,7 @@ describe("addLineItem", () => {
 
   it("prices the merged quantity: crossing a tier re-prices the whole line", () => {
     const tiers = [usd(1000n), usd(850n, { minQuantity: 10 })];
-    const add = (quantity: number): ItemToAdd => ({ productId: "socks", quantity, offer: offer(tiers), newLineId: "socks-line" });
+    const add = (quantity: number): ItemToAdd => ({ productId: "socks", quantity, offer: productOffer(tiers), newLineId: "socks-line" });
     const nine = newCart([add(9)]);
     expect(nine.totals.cart.subtotal).toBe(9000n);
     expect(addLineItem(nine, add(1), at(t1)).totals.cart.subtotal).toBe(8500n);
@@ -156,17 +138,17 @@ describe("addLineItem", () => {
 
   it("accepts a line quantity up to the limit and refuses one beyond, new or merged", () => {
     expect(addLineItem(newCart(), item("mug", 100), at(t1)).lines[0]!.quantity).toBe(100);
-    const fresh = refusal(() => addLineItem(newCart(), item("mug", 101), at(t1)));
+    const fresh = domainRefusal(() => addLineItem(newCart(), item("mug", 101), at(t1)));
     expect(fresh.reason).toBe("failed_precondition");
     expect(fresh.message).toMatch(/mug.*100/);
-    const merged = refusal(() => addLineItem(newCart([item("mug", 60)]), item("mug", 41), at(t1)));
+    const merged = domainRefusal(() => addLineItem(newCart([item("mug", 60)]), item("mug", 41), at(t1)));
     expect(merged.reason).toBe("failed_precondition");
     expect(merged.message).toMatch(/101 of product mug/);
   });
 
   it("refuses a new line beyond the line limit but still merges into existing lines", () => {
     const full = newCart([item("a", 1), item("b", 1), item("c", 1)]);
-    const error = refusal(() => addLineItem(full, item("d", 1), at(t1)));
+    const error = domainRefusal(() => addLineItem(full, item("d", 1), at(t1)));
     expect(error.reason).toBe("failed_precondition");
     expect(error.message).toMatch(/maximum of 3 lines/);
     expect(addLineItem(full, item("a", 1), at(t1)).lines[0]!.quantity).toBe(2);
@@ -175,19 +157,19 @@ describe("addLineItem", () => {
   it("refuses unknown, inactive, unpriced and other channels' products, naming them", () => {
     const cart = newCart([], at(t0, pricing(eurRegion)));
     const eu = at(t1, pricing(eurRegion));
-    const unknown = refusal(() => addLineItem(cart, { ...item("ghost", 1), offer: undefined }, eu));
+    const unknown = domainRefusal(() => addLineItem(cart, { ...item("ghost", 1), offer: undefined }, eu));
     expect([unknown.reason, unknown.message]).toEqual(["not_found", "product ghost does not exist"]);
-    const inactive = refusal(() => addLineItem(cart, item("old", 1, 100n, { active: false }), eu));
+    const inactive = domainRefusal(() => addLineItem(cart, item("old", 1, 100n, { active: false }), eu));
     expect([inactive.reason, inactive.message]).toEqual(["failed_precondition", "product old is not active"]);
-    const unpriced = refusal(() => addLineItem(cart, item("usd-only", 1), eu));
+    const unpriced = domainRefusal(() => addLineItem(cart, item("usd-only", 1), eu));
     expect([unpriced.reason, unpriced.message]).toEqual(["failed_precondition", "product usd-only has no price in EUR in region eu"]);
-    const elsewhere = refusal(() => addLineItem(cart, item("app-only", 1, 100n, { salesChannelIds: ["app"] }), eu));
+    const elsewhere = domainRefusal(() => addLineItem(cart, item("app-only", 1, 100n, { salesChannelIds: ["app"] }), eu));
     expect([elsewhere.reason, elsewhere.message]).toEqual(["failed_precondition", "product app-only is not sold in sales channel web"]);
   });
 
   it("refuses a quantity below the product's smallest tier", () => {
-    const bulkOnly: ItemToAdd = { productId: "pallet", quantity: 3, offer: offer([usd(100n, { minQuantity: 10 })]), newLineId: "p" };
-    expect(refusal(() => addLineItem(newCart(), bulkOnly, at(t1))).message).toBe(
+    const bulkOnly: ItemToAdd = { productId: "pallet", quantity: 3, offer: productOffer([usd(100n, { minQuantity: 10 })]), newLineId: "p" };
+    expect(domainRefusal(() => addLineItem(newCart(), bulkOnly, at(t1))).message).toBe(
       "product pallet has no price in USD for 3 units; its prices start at 10 units",
     );
   });
@@ -196,7 +178,7 @@ describe("addLineItem", () => {
     const before = newCart([item("mug", 1)]);
     const copy = structuredClone(before);
     addLineItem(before, item("mug", 2), at(t1));
-    refusal(() => addLineItem(before, item("mug", 500), at(t1)));
+    domainRefusal(() => addLineItem(before, item("mug", 500), at(t1)));
     expect(before).toEqual(copy);
   });
 });
@@ -204,7 +186,7 @@ describe("addLineItem", () => {
 describe("updateLineItem and removeLineItem", () => {
   const cart = newCart([item("mug", 2, 300n), item("tee", 1, 1000n)]);
   const [mug, tee] = cart.lines;
-  const catalog = new Map([["mug", offer([usd(300n), usd(200n, { minQuantity: 10 })])]]);
+  const catalog = new Map([["mug", productOffer([usd(300n), usd(200n, { minQuantity: 10 })])]]);
 
   it("sets the quantity at the price of its tier", () => {
     const updated = updateLineItem(cart, mug!.id, 7, catalog, at(t1));
@@ -222,18 +204,18 @@ describe("updateLineItem and removeLineItem", () => {
   });
 
   it("refuses a quantity beyond the limit, an unknown line and a product no longer sold", () => {
-    expect(refusal(() => updateLineItem(cart, mug!.id, 101, catalog, at(t1))).reason).toBe("failed_precondition");
-    const unknown = refusal(() => updateLineItem(cart, "line-x", 1, catalog, at(t1)));
+    expect(domainRefusal(() => updateLineItem(cart, mug!.id, 101, catalog, at(t1))).reason).toBe("failed_precondition");
+    const unknown = domainRefusal(() => updateLineItem(cart, "line-x", 1, catalog, at(t1)));
     expect([unknown.reason, unknown.message]).toEqual(["not_found", "cart cart-1 has no line item line-x"]);
-    const retired = new Map([["mug", offer([usd(300n)], { active: false })]]);
-    expect(refusal(() => updateLineItem(cart, mug!.id, 3, retired, at(t1))).message).toBe("product mug is not active");
+    const retired = new Map([["mug", productOffer([usd(300n)], { active: false })]]);
+    expect(domainRefusal(() => updateLineItem(cart, mug!.id, 3, retired, at(t1))).message).toBe("product mug is not active");
   });
 
   it("removes a line, and refuses to remove an unknown one", () => {
     const removed = removeLineItem(cart, tee!.id, at(t1));
     expect(removed.lines).toEqual([mug]);
     expect(removed.totals.cart.total).toBe(600n);
-    expect(refusal(() => removeLineItem(removed, tee!.id, at(t2))).reason).toBe("not_found");
+    expect(domainRefusal(() => removeLineItem(removed, tee!.id, at(t2))).reason).toBe("not_found");
   });
 });
 
@@ -248,14 +230,14 @@ describe("updateCart", () => {
 
   it("refuses a currency change once the cart has lines, but accepts restating the same currency", () => {
     const filled = newCart([item("mug", 1)]);
-    const error = refusal(() => updateCart(filled, { currency: { currency: "EUR", region: eurRegion } }, at(t1, pricing(eurRegion))));
+    const error = domainRefusal(() => updateCart(filled, { currency: { currency: "EUR", region: eurRegion } }, at(t1, pricing(eurRegion))));
     expect(error.reason).toBe("failed_precondition");
     expect(error.message).toMatch(/currency/);
     expect(updateCart(filled, { currency: { currency: "USD", region: usdRegion } }, at(t1)).currency).toBe("USD");
   });
 
   it("refuses a currency that is not the named region's", () => {
-    const error = refusal(() =>
+    const error = domainRefusal(() =>
       updateCart(newCart(), { region: { region: eurRegion, offers: new Map() }, currency: { currency: "USD", region: eurRegion } }, at(t1, pricing(eurRegion))),
     );
     expect([error.reason, error.message]).toEqual(["invalid_argument", "currency USD is not the currency of region eu (EUR)"]);
@@ -265,7 +247,7 @@ describe("updateCart", () => {
     const standard: NamedShippingOption = { id: "std", name: "Standard", regionId: "us", prices: [{ currency: "USD", amount: 500n }] };
     const shipped = addShippingMethod(newCart([item("mug", 2, 300n)]), standard, "m-1", at(t1, pricing(usdRegion, { shippingOptions: [standard] })));
     expect(shipped.totals.cart.total).toBe(600n + 500n);
-    const offers = new Map([["mug", offer([usd(300n), eur(250n)])]]);
+    const offers = new Map([["mug", productOffer([usd(300n), eur(250n)])]]);
     const moved = updateCart(
       shipped,
       { region: { region: eurRegion, offers }, shippingAddress: address("FR") },
@@ -279,25 +261,25 @@ describe("updateCart", () => {
 
   it("refuses to move when a product has no price in the new region, naming it", () => {
     const cart = newCart([item("mug", 1)]);
-    const error = refusal(() => updateCart(cart, { region: { region: eurRegion, offers: new Map([["mug", offer([usd(300n)])]]) } }, at(t1, pricing(eurRegion))));
+    const error = domainRefusal(() => updateCart(cart, { region: { region: eurRegion, offers: new Map([["mug", productOffer([usd(300n)])]]) } }, at(t1, pricing(eurRegion))));
     expect(error.message).toBe("cannot move cart cart-1 to region eu: product mug has no price in EUR in region eu");
   });
 
   it("refuses a shipping address outside the region, and a move that would leave the address outside", () => {
     const inEu = updateCart(newCart([], at(t0, pricing(eurRegion))), { shippingAddress: address("DE") }, at(t1, pricing(eurRegion)));
-    expect(refusal(() => updateCart(inEu, { shippingAddress: address("US") }, at(t2, pricing(eurRegion)))).message).toBe(
+    expect(domainRefusal(() => updateCart(inEu, { shippingAddress: address("US") }, at(t2, pricing(eurRegion)))).message).toBe(
       "region eu does not ship to US; its countries are DE, FR",
     );
     const narrow = { ...usdRegion, id: "ca", countries: ["CA"] };
-    expect(refusal(() => updateCart(inEu, { region: { region: narrow, offers: new Map() } }, at(t2, pricing(narrow)))).message).toBe(
+    expect(domainRefusal(() => updateCart(inEu, { region: { region: narrow, offers: new Map() } }, at(t2, pricing(narrow)))).message).toBe(
       "region ca does not ship to DE; its countries are CA",
     );
   });
 
   it("refuses a sales channel that does not sell a product in the cart", () => {
     const cart = newCart([item("mug", 1, 300n, { salesChannelIds: ["web"] })]);
-    const offers = new Map([["mug", offer([usd(300n)], { salesChannelIds: ["web"] })]]);
-    expect(refusal(() => updateCart(cart, { salesChannel: { id: "app", offers } }, at(t1))).message).toBe(
+    const offers = new Map([["mug", productOffer([usd(300n)], { salesChannelIds: ["web"] })]]);
+    expect(domainRefusal(() => updateCart(cart, { salesChannel: { id: "app", offers } }, at(t1))).message).toBe(
       "cannot move cart cart-1 to sales channel app: product mug is not sold in sales channel app",
     );
   });
@@ -326,12 +308,12 @@ describe("promotion codes", () => {
 
   it("refuses unknown and used-up codes with their reasons", () => {
     const cart = newCart([item("mug", 2, 1000n)]);
-    const unknown = refusal(() => applyPromotionCodes(cart, ["NOPE"], new Map(), at(t1)));
+    const unknown = domainRefusal(() => applyPromotionCodes(cart, ["NOPE"], new Map(), at(t1)));
     expect([unknown.reason, unknown.facts.promotion_refusal]).toEqual(["not_found", "unknown"]);
     const limited = { ...tenPercent, usageLimit: 1 };
-    const exhausted = refusal(() => applyPromotionCodes(cart, ["TEN"], new Map([["TEN", lookup(limited, 1)]]), at(t1)));
+    const exhausted = domainRefusal(() => applyPromotionCodes(cart, ["TEN"], new Map([["TEN", lookup(limited, 1)]]), at(t1)));
     expect([exhausted.reason, exhausted.facts.promotion_refusal]).toEqual(["failed_precondition", "exhausted"]);
-    expect(refusal(() => removePromotionCodes(cart, ["TEN"], at(t1))).message).toBe('cart cart-1 holds no promotion code "TEN"');
+    expect(domainRefusal(() => removePromotionCodes(cart, ["TEN"], at(t1))).message).toBe('cart cart-1 holds no promotion code "TEN"');
   });
 });
 
@@ -345,15 +327,15 @@ describe("shipping methods", () => {
     expect(cart.totals.cart.shippingTotal).toBe(500n);
     const replaced = addShippingMethod(cart, standard, "m-2", withShipping);
     expect(replaced.shippingMethods.map((method) => method.id)).toEqual(["m-2"]);
-    const crossed = updateLineItem(replaced, replaced.lines[0]!.id, 2, new Map([["mug", offer([usd(4999n)])]]), withShipping);
+    const crossed = updateLineItem(replaced, replaced.lines[0]!.id, 2, new Map([["mug", productOffer([usd(4999n)])]]), withShipping);
     expect(crossed.totals.cart.shippingTotal).toBe(0n);
     expect(removeShippingMethod(crossed, "m-2", withShipping).shippingMethods).toEqual([]);
   });
 
   it("refuses options of other regions and carts with nothing to ship, and drops the method when the last shippable line goes", () => {
     const other = { ...standard, regionId: "eu" };
-    expect(refusal(() => addShippingMethod(newCart([item("mug", 1)]), other, "m", withShipping)).facts.shippingRefusal).toBe("other_region");
-    expect(refusal(() => addShippingMethod(newCart([item("card", 1, 100n, { shippable: false })]), standard, "m", withShipping)).facts.shippingRefusal).toBe(
+    expect(domainRefusal(() => addShippingMethod(newCart([item("mug", 1)]), other, "m", withShipping)).facts.shippingRefusal).toBe("other_region");
+    expect(domainRefusal(() => addShippingMethod(newCart([item("card", 1, 100n, { shippable: false })]), standard, "m", withShipping)).facts.shippingRefusal).toBe(
       "nothing_to_ship",
     );
     const cart = addShippingMethod(newCart([item("mug", 1), item("card", 1, 100n, { shippable: false })]), standard, "m", withShipping);
@@ -387,7 +369,7 @@ describe("finished carts", () => {
       () => deleteCart(cart, context),
     ];
     for (const change of changes) {
-      const error = refusal(change);
+      const error = domainRefusal(change);
       expect(error.reason).toBe("failed_precondition");
       expect(error.message).toBe(`cart cart-1 is ${status} and can no longer be changed`);
     }
@@ -398,7 +380,7 @@ describe("versions", () => {
   it("every change bumps the version by one and changes the etag", () => {
     const v1 = newCart();
     const v2 = addLineItem(v1, item("mug", 1), at(t1));
-    const v3 = updateLineItem(v2, v2.lines[0]!.id, 3, new Map([["mug", offer([usd(250n)])]]), at(t1));
+    const v3 = updateLineItem(v2, v2.lines[0]!.id, 3, new Map([["mug", productOffer([usd(250n)])]]), at(t1));
     const v4 = removeLineItem(v3, v3.lines[0]!.id, at(t1));
     const v5 = updateCart(v4, { email: "a@example.com" }, at(t1));
     const v6 = deleteCart(v5, at(t2));
@@ -442,7 +424,7 @@ describe("property: any session of adds, updates and removes", () => {
           let refused = false;
           if (current.kind === "add") {
             const productId = `p${current.product}`;
-            catalog.set(productId, offer([usd(current.unitPrice)]));
+            catalog.set(productId, productOffer([usd(current.unitPrice)]));
             const existing = model.find((line) => line.productId === productId);
             const quantity = (existing?.quantity ?? 0) + current.quantity;
             refused = quantity > limits.maxLineQuantity || (!existing && model.length >= limits.maxLines);
@@ -470,7 +452,7 @@ describe("property: any session of adds, updates and removes", () => {
                 ? updateLineItem(cart, target!.id, current.quantity, catalog, context)
                 : removeLineItem(cart, target!.id, context);
           if (refused) {
-            expect(refusal(apply).reason).toBe("failed_precondition");
+            expect(domainRefusal(apply).reason).toBe("failed_precondition");
             continue;
           }
           const next = apply();

@@ -11,10 +11,10 @@ import {
   type ProductOffer,
   transferCart,
 } from "../../src/domain/cart.js";
-import { DomainError } from "../../src/domain/errors.js";
 import { mergeCarts } from "../../src/domain/merge.js";
 import type { TieredPrice } from "../../src/domain/pricing.js";
 import { type Region, taxFreeRegion } from "../../src/domain/store.js";
+import { domainRefusal, productOffer } from "../support/domain.js";
 
 const t0 = new Date("2026-01-01T00:00:00Z");
 const t1 = new Date("2026-01-01T00:05:00Z");
@@ -29,16 +29,7 @@ const at = (now: Date, region: Region = usdRegion): ChangeContext => ({
 });
 
 const price = (currency: string, amount: bigint, minQuantity = 1): TieredPrice => ({ currency, minQuantity, amount });
-const offer = (prices: readonly TieredPrice[], extra: Partial<ProductOffer> = {}): ProductOffer => ({
-  title: "Product",
-  active: true,
-  discountable: true,
-  shippable: true,
-  salesChannelIds: [],
-  prices,
-  ...extra,
-});
-const usdOffer = (amount: bigint, extra: Partial<ProductOffer> = {}) => offer([price("USD", amount)], extra);
+const usdOffer = (amount: bigint, extra: Partial<ProductOffer> = {}) => productOffer([price("USD", amount)], extra);
 
 let ids = 0;
 const newId = () => `id-${++ids}`;
@@ -61,19 +52,10 @@ function cartWith(
   return createCart({ id, customerId, salesChannelId: "web", email: "", metadata: {} }, items, codes, at(t0, region));
 }
 
-function refusal(change: () => unknown): DomainError {
-  try {
-    change();
-  } catch (error) {
-    if (error instanceof DomainError) return error;
-    throw error;
-  }
-  throw new Error("the change was accepted");
-}
 
 const catalog = new Map<string, ProductOffer>([
   ["mug", usdOffer(300n)],
-  ["tee", offer([price("USD", 1000n), price("USD", 800n, 3)])],
+  ["tee", productOffer([price("USD", 1000n), price("USD", 800n, 3)])],
   ["socks", usdOffer(500n)],
   ["cap", usdOffer(700n)],
   ["pin", usdOffer(100n)],
@@ -151,8 +133,8 @@ describe("mergeCarts", () => {
 
   it("prices moved lines in the target's currency and drops products without a price there", () => {
     const euroCatalog = new Map([
-      ["mug", offer([price("EUR", 280n)])],
-      ["socks", offer([])],
+      ["mug", productOffer([price("EUR", 280n)])],
+      ["socks", productOffer([])],
     ]);
     const target = cartWith("target", "alice", {}, euroCatalog, eurRegion);
     const source = cartWith("source", "guest:1", { mug: 2, socks: 1 }, catalog);
@@ -183,19 +165,19 @@ describe("mergeCarts", () => {
   it("refuses to merge a cart into itself, and carts that are no longer active", () => {
     const target = cartWith("target", "alice", { mug: 1 }, catalog);
     const source = cartWith("source", "guest:1", { socks: 2 }, catalog);
-    expect(refusal(() => mergeCarts(target, target, catalog, ["n1"], at(t1)))).toMatchObject({
+    expect(domainRefusal(() => mergeCarts(target, target, catalog, ["n1"], at(t1)))).toMatchObject({
       reason: "invalid_argument",
       message: "cart target cannot be merged into itself",
     });
     const merged = mergeCarts(target, source, catalog, ["n1"], at(t1)).source;
-    expect(refusal(() => mergeCarts(target, merged, catalog, ["n1"], at(t1)))).toMatchObject({
+    expect(domainRefusal(() => mergeCarts(target, merged, catalog, ["n1"], at(t1)))).toMatchObject({
       reason: "failed_precondition",
       message: "cart source is merged and can no longer be changed",
     });
     const deleted = deleteCart(target, at(t1));
-    expect(refusal(() => mergeCarts(deleted, source, catalog, ["n1"], at(t1))).reason).toBe("failed_precondition");
+    expect(domainRefusal(() => mergeCarts(deleted, source, catalog, ["n1"], at(t1))).reason).toBe("failed_precondition");
     const afterExpiry = new Date(t0.getTime() + limits.lifetimeMs + 1);
-    expect(refusal(() => mergeCarts(target, source, catalog, ["n1"], at(afterExpiry))).message).toMatch(/expired at/);
+    expect(domainRefusal(() => mergeCarts(target, source, catalog, ["n1"], at(afterExpiry))).message).toMatch(/expired at/);
   });
 
   it("loses nothing: every product ends in the target at the capped sum unless dropped, and totals add up", () => {
@@ -238,7 +220,7 @@ describe("transferCart", () => {
 
   it("refuses carts that are no longer active", () => {
     const deleted = deleteCart(guest, at(t1));
-    expect(refusal(() => transferCart(deleted, "alice", at(t1)))).toMatchObject({
+    expect(domainRefusal(() => transferCart(deleted, "alice", at(t1)))).toMatchObject({
       reason: "failed_precondition",
       message: "cart guest-cart is deleted and can no longer be changed",
     });

@@ -13,10 +13,10 @@ import {
   type PricingContext,
   type ProductOffer,
 } from "../../src/domain/cart.js";
-import { DomainError } from "../../src/domain/errors.js";
 import { completeCart, type CompletionInput, promotionsUsedBy } from "../../src/domain/order.js";
 import type { Promotion, PromotionUsage } from "../../src/domain/promotions.js";
 import { type NamedShippingOption, type Region, taxFreeRegion } from "../../src/domain/store.js";
+import { domainRefusal, productOffer } from "../support/domain.js";
 
 const t0 = new Date("2026-01-01T00:00:00Z");
 const t1 = new Date("2026-01-01T00:01:00Z");
@@ -36,15 +36,8 @@ const pricing = (extra: Partial<PricingContext> = {}): PricingContext => ({
 });
 const at = (now: Date, pricingContext: PricingContext = pricing()): ChangeContext => ({ now, limits, pricing: pricingContext });
 
-const offer = (unitPrice: bigint, extra: Partial<ProductOffer> = {}): ProductOffer => ({
-  title: "Product",
-  active: true,
-  discountable: true,
-  shippable: true,
-  salesChannelIds: [],
-  prices: [{ currency: "USD", minQuantity: 1, amount: unitPrice }],
-  ...extra,
-});
+const offer = (unitPrice: bigint, extra: Partial<ProductOffer> = {}) => productOffer([{ currency: "USD", minQuantity: 1, amount: unitPrice }], extra);
+
 const catalog: Offers = new Map([
   ["tee", offer(2000n)],
   ["card", offer(1000n, { shippable: false })],
@@ -79,15 +72,6 @@ const input = (extra: Partial<CompletionInput> = {}): CompletionInput => ({
   ...extra,
 });
 
-function refusal(run: () => unknown): DomainError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof DomainError) return error;
-    throw error;
-  }
-  throw new Error("the cart was completed");
-}
 
 describe("completeCart", () => {
   it("snapshots the cart into a pending order and completes the cart one version later", () => {
@@ -128,10 +112,10 @@ describe("completeCart", () => {
 
   it("lists everything that keeps a cart from being completed", () => {
     const empty = createCart({ id: "cart-1", customerId: "c-1", salesChannelId: "web", email: "", metadata: {} }, [], { codes: [], found: new Map() }, at(t0));
-    expect(refusal(() => completeCart(empty, input(), at(t1))).message).toBe("cart cart-1 cannot be completed: it has no line items; it has no email");
+    expect(domainRefusal(() => completeCart(empty, input(), at(t1))).message).toBe("cart cart-1 cannot be completed: it has no line items; it has no email");
 
     const unshipped = createCart({ id: "cart-1", customerId: "c-1", salesChannelId: "web", email: "a@b.c", metadata: {} }, [item("tee", 1)], { codes: [], found: new Map() }, at(t0));
-    const error = refusal(() => completeCart(unshipped, input(), at(t1)));
+    const error = domainRefusal(() => completeCart(unshipped, input(), at(t1)));
     expect([error.reason, error.message]).toEqual([
       "failed_precondition",
       "cart cart-1 cannot be completed: it has no shipping address; it has no shipping method",
@@ -144,7 +128,7 @@ describe("completeCart", () => {
       ["tee", offer(2100n)],
       ["card", offer(1000n, { active: false, shippable: false })],
     ]);
-    expect(refusal(() => completeCart(cart, input({ offers }), at(t1))).message).toBe(
+    expect(domainRefusal(() => completeCart(cart, input({ offers }), at(t1))).message).toBe(
       "cart cart-1 cannot be completed: product tee now costs 21.00 USD per unit, not 20.00 USD as the cart shows (update the line to take the new price); product card is not active",
     );
   });
@@ -152,7 +136,7 @@ describe("completeCart", () => {
   it("refuses when the total changed since the cart was last priced", () => {
     const cart = readyCart();
     const automatic: Promotion = { id: "auto", value: { kind: "fixed", amounts: [{ currency: "USD", amount: 100n }] }, target: { kind: "order" } };
-    const error = refusal(() => completeCart(cart, input(), at(t1, pricing({ promotions: [tenOff, mugsOnly, automatic] }))));
+    const error = domainRefusal(() => completeCart(cart, input(), at(t1, pricing({ promotions: [tenOff, mugsOnly, automatic] }))));
     expect(error.message).toBe(
       "cart cart-1 cannot be completed: its total is now 48.40 USD, not 49.50 USD as the cart shows (a promotion, shipping price or tax rate changed; any change to the cart shows the new totals)",
     );
@@ -160,7 +144,7 @@ describe("completeCart", () => {
 
   it("refuses a held promotion without uses left, with the refusal's reason", () => {
     const cart = readyCart([item("tee", 1)], ["TEN"]);
-    const exhausted = refusal(() => completeCart(cart, input({ promotionUsage: new Map([["ten", { total: 1, byCustomer: 0 }]]) }), at(t1)));
+    const exhausted = domainRefusal(() => completeCart(cart, input({ promotionUsage: new Map([["ten", { total: 1, byCustomer: 0 }]]) }), at(t1)));
     expect([exhausted.message, exhausted.facts]).toEqual([
       'cart cart-1 cannot be completed: promotion code "TEN" has reached its limit of 1 uses',
       { promotion_refusal: "exhausted" },
@@ -177,10 +161,10 @@ describe("completeCart", () => {
 
   it("refuses carts that are no longer active or have expired", () => {
     const cart = readyCart();
-    expect(refusal(() => completeCart(deleteCart(cart, at(t1)), input(), at(t2))).message).toBe("cart cart-1 is deleted and can no longer be changed");
+    expect(domainRefusal(() => completeCart(deleteCart(cart, at(t1)), input(), at(t2))).message).toBe("cart cart-1 is deleted and can no longer be changed");
     const completed = completeCart(cart, input(), at(t1)).cart;
-    expect(refusal(() => completeCart(completed, input(), at(t2))).message).toBe("cart cart-1 is completed and can no longer be changed");
+    expect(domainRefusal(() => completeCart(completed, input(), at(t2))).message).toBe("cart cart-1 is completed and can no longer be changed");
     const later = new Date(cart.expireTime!.getTime() + 1);
-    expect(refusal(() => completeCart(cart, input(), at(later))).message).toMatch(/^cart cart-1 expired at /);
+    expect(domainRefusal(() => completeCart(cart, input(), at(later))).message).toMatch(/^cart cart-1 expired at /);
   });
 });
