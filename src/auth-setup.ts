@@ -48,7 +48,7 @@ export async function setUpAuthentication(config: Config, log: Logger): Promise<
           "",
           "Try:",
           `  curl -s -X POST ${base}/v1/carts -H "Authorization: Bearer $CUSTOMER_TOKEN" -H 'content-type: application/json' -d '{"customer_id":"demo-customer"}'`,
-          `  npx buf curl --schema proto --schema third_party/proto -H "Authorization: Bearer $CUSTOMER_TOKEN" -d '{"customer_id":"demo-customer"}' ${base}/commerce.cart.v1.CartService/CreateCart`,
+          `  npx buf curl -H "Authorization: Bearer $CUSTOMER_TOKEN" -d '{"customer_id":"demo-customer"}' ${base}/commerce.cart.v1.CartService/CreateCart`,
           "",
           ...(config.seedDemoProducts ? [`Demo storefront: ${base}/demo`, ""] : []),
         ].join("\n"),
