@@ -40,6 +40,6 @@ ALTER TABLE "orders" ADD CONSTRAINT "orders_cart_id_carts_id_fk" FOREIGN KEY ("c
 CREATE INDEX "order_promotions_promotion_id_customer_id_idx" ON "order_promotions" USING btree ("promotion_id","customer_id");--> statement-breakpoint
 CREATE INDEX "orders_customer_id_id_idx" ON "orders" USING btree ("customer_id","id" DESC NULLS LAST);--> statement-breakpoint
 CREATE INDEX "carts_expire_time_idx" ON "carts" USING btree ("expire_time") WHERE "carts"."status" = 'active';--> statement-breakpoint
-CREATE INDEX "carts_expired_updated_at_idx" ON "carts" USING btree ("updated_at") WHERE "carts"."status" = 'expired';--> statement-breakpoint
+CREATE INDEX "carts_expired_expire_time_idx" ON "carts" USING btree ("expire_time") WHERE "carts"."status" = 'expired';--> statement-breakpoint
 ALTER TABLE "carts" ADD CONSTRAINT "carts_expire_time_check" CHECK (("carts"."status" in ('active', 'expired')) = ("carts"."expire_time" is not null));--> statement-breakpoint
 ALTER TABLE "carts" ADD CONSTRAINT "carts_status_check" CHECK ("carts"."status" in ('active', 'completed', 'deleted', 'expired', 'merged'));

@@ -8,10 +8,10 @@ export interface MergedLine {
   readonly productId: string;
   /** Units the source line had. */
   readonly sourceQuantity: number;
-  /** Units of the target's line holding the product afterwards; 0 when dropped. */
+  /** Units of the target's line holding the product afterwards; 0 when dropped and the target has no such line. */
   readonly quantity: number;
   readonly outcome: MergeOutcome;
-  /** The target's line holding the product; undefined when dropped. */
+  /** The target's line holding the product; undefined when dropped and the target has no such line. */
   readonly lineItemId?: string;
   /** Why the line was capped or dropped; "" otherwise. */
   readonly reason: string;
@@ -59,9 +59,17 @@ export function mergeCarts(
   const { now, limits } = context;
   const lines: LineItem[] = [...target.lines];
   const report = source.lines.map(({ productId, quantity: sourceQuantity }, index): MergedLine => {
-    const dropped = (reason: string): MergedLine => ({ productId, sourceQuantity, quantity: 0, outcome: "dropped", reason });
     const at = lines.findIndex((line) => line.productId === productId);
     const existing = lines[at];
+    // The target's own line of the product, if any, stays as it was.
+    const dropped = (reason: string): MergedLine => ({
+      productId,
+      sourceQuantity,
+      quantity: existing?.quantity ?? 0,
+      outcome: "dropped",
+      ...(existing && { lineItemId: existing.id }),
+      reason,
+    });
     const held = existing?.quantity ?? 0;
     const wanted = held + sourceQuantity;
     // Never below what the target holds, should the limit have been lowered since that line was added.

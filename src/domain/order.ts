@@ -67,6 +67,23 @@ export interface Completion {
   readonly cart: Cart;
 }
 
+/**
+ * The order to answer a CompleteCart of a cart that already became `order`.
+ * A retry carries no payment reference or the order's own and gets the order
+ * (exactly once); another payment reference stands for a payment this order
+ * does not hold, so it is refused rather than silently dropped.
+ */
+export function completedOrder(order: Order, paymentReference: string): Order {
+  if (paymentReference !== "" && paymentReference !== order.paymentReference) {
+    const completedWith = order.paymentReference === "" ? "without a payment reference" : "with another payment reference";
+    throw new DomainError(
+      "failed_precondition",
+      `cart ${order.cartId} was already completed as order ${order.id} ${completedWith}; only a retry with the order's payment reference, or none, answers the order`,
+    );
+  }
+  return order;
+}
+
 /** The promotions that took something off an order: each counts one use of its usage limits. */
 export function promotionsUsedBy(order: Pick<Order, "totals">): string[] {
   return order.totals.appliedPromotions.filter((applied) => applied.amount > 0n).map((applied) => applied.promotionId);

@@ -57,7 +57,10 @@ export function hasUsageLimit(promotion: Pick<Promotion, "usageLimit" | "usageLi
 /** Completed orders that used a promotion, counted by the caller. */
 export interface PromotionUsage {
   readonly total: number;
-  /** Orders of the cart's customer; 0 for a guest. */
+  /**
+   * Orders of the cart's customer_id. A guest id ("guest:…") counts as a
+   * customer of its own, so a new guest session starts again at 0.
+   */
   readonly byCustomer: number;
 }
 

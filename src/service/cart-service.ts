@@ -23,7 +23,7 @@ import {
 import { currencyExponent } from "../domain/currency.js";
 import { DomainError } from "../domain/errors.js";
 import { mergeCarts } from "../domain/merge.js";
-import { completeCart } from "../domain/order.js";
+import { completeCart, completedOrder } from "../domain/order.js";
 import { hasUsageLimit, type Promotion } from "../domain/promotions.js";
 import { currencyRegionId, type Region, taxFreeRegion } from "../domain/store.js";
 import type { CartRepository } from "../storage/cart-repository.js";
@@ -318,7 +318,10 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
         const visible = access.visible(request.id, locked?.cart);
         // Exactly once: a completed cart answers the order it became, whatever
         // etag the retry carries, and nothing is written.
-        if (visible.status === "completed") return { carts: [visible], order: await orders.get(visible.orderId!, tx) };
+        if (visible.status === "completed") {
+          const order = await orders.get(visible.orderId!, tx);
+          return { carts: [visible], order: order && completedOrder(order, request.paymentReference) };
+        }
         checkEtag(visible, expectedEtag);
         const { pricing } = locked!;
         const held = new Set(visible.promotions.map((promotion) => promotion.promotionId));

@@ -31,15 +31,15 @@ export class CartExpiryRepository {
   }
 
   /**
-   * Deletes up to `limit` carts that expired before `cutoff`, oldest first,
-   * with their lines. Returns their ids.
+   * Deletes up to `limit` carts whose expire_time (the moment they expired)
+   * is before `cutoff`, earliest first, with their lines. Returns their ids.
    */
   async deleteExpiredBefore(cutoff: Date, limit: number): Promise<string[]> {
     const rows = await this.sql<{ id: string }[]>`
       with doomed as (
         select id from carts
-        where status = 'expired' and updated_at < ${cutoff.toISOString()}::timestamptz
-        order by updated_at
+        where status = 'expired' and expire_time < ${cutoff.toISOString()}::timestamptz
+        order by expire_time
         limit ${limit}
         for update skip locked
       )

@@ -184,7 +184,7 @@ export const carts = pgTable(
     // The expiry sweeper's scan.
     index("carts_expire_time_idx").on(t.expireTime).where(sql`${t.status} = 'active'`),
     // Deleting long-expired carts.
-    index("carts_expired_updated_at_idx").on(t.updatedAt).where(sql`${t.status} = 'expired'`),
+    index("carts_expired_expire_time_idx").on(t.expireTime).where(sql`${t.status} = 'expired'`),
     check("carts_status_check", sql`${t.status} in ('active', 'completed', 'deleted', 'expired', 'merged')`),
     check("carts_expire_time_check", sql`(${t.status} in ('active', 'expired')) = (${t.expireTime} is not null)`),
     check("carts_amounts_check", sql`${t.subtotal} >= 0 and ${t.total} >= 0`),

@@ -244,10 +244,11 @@ describe("CompleteCart", () => {
     const cart = await readyCart("completion-parallel", { codes: ["COMPLETION-TEN"] });
     const native = grpcJsClient("CartService", server.port);
     const clients = ["connect+json (HTTP/1.1)", "connect+proto (HTTP/2)", "grpc-web (HTTP/1.1)", "grpc (connect-node, HTTP/2)"].map((name) => carts(name));
+    // Retries of one checkout, so one payment reference.
     const calls: (() => Promise<string>)[] = [
-      async () => (await native.CompleteCart({ id: cart.id, payment_reference: "pay-grpc-js" })).order.id,
-      async () => (await rest("POST", `/v1/carts/${cart.id}:complete`, { payment_reference: "pay-rest" })).body.order.id,
-      ...clients.map((client, index) => async () => (await client.completeCart({ id: cart.id, paymentReference: `pay-${index}` })).order!.id),
+      async () => (await native.CompleteCart({ id: cart.id, payment_reference: "pay-parallel" })).order.id,
+      async () => (await rest("POST", `/v1/carts/${cart.id}:complete`, { payment_reference: "pay-parallel" })).body.order.id,
+      ...clients.map((client) => async () => (await client.completeCart({ id: cart.id, paymentReference: "pay-parallel" })).order!.id),
     ];
     try {
       const ids = await Promise.all(Array.from({ length: 10 }, (_, index) => calls[index % calls.length]!()));
@@ -265,9 +266,27 @@ describe("CompleteCart", () => {
     const cart = await readyCart("completion-again");
     const first = await carts().completeCart({ id: cart.id, etag: cart.etag, paymentReference: "pay-first" });
     const before = await snapshot();
-    const again = await carts("grpc-web (HTTP/1.1)").completeCart({ id: cart.id, etag: cart.etag, paymentReference: "pay-other" });
+    const again = await carts("grpc-web (HTTP/1.1)").completeCart({ id: cart.id, etag: cart.etag, paymentReference: "pay-first" });
     expect(again).toEqual(first);
+    const withoutReference = await carts("connect+proto (HTTP/2)").completeCart({ id: cart.id });
+    expect(withoutReference).toEqual(first);
     expect(await snapshot()).toEqual(before);
+  });
+
+  it("refuses to complete a completed cart again with another payment reference, and writes nothing", async () => {
+    const cart = await readyCart("completion-other-payment");
+    const { order } = await carts().completeCart({ id: cart.id, paymentReference: "pay-first" });
+    const before = await snapshot();
+    const expected = [
+      Code.FailedPrecondition,
+      `cart ${cart.id} was already completed as order ${order!.id} with another payment reference; only a retry with the order's payment reference, or none, answers the order`,
+    ];
+    const error = await refusal(carts("grpc-web (HTTP/1.1)").completeCart({ id: cart.id, paymentReference: "pay-second" }));
+    expect([error.code, error.rawMessage]).toEqual(expected);
+    const overRest = await rest("POST", `/v1/carts/${cart.id}:complete`, { payment_reference: "pay-second" });
+    expect([overRest.status, overRest.body.message]).toEqual([400, expected[1]]);
+    expect(await snapshot()).toEqual(before);
+    expect((await orders().getOrder({ id: order!.id })).order?.paymentReference).toBe("pay-first");
   });
 
   it("checks the etag of an active cart", async () => {

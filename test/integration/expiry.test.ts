@@ -277,9 +277,12 @@ describe("the expiry sweeper", () => {
     const { cart: active } = await client.createCart({ customerId: "expiry-retention" });
     await backdate([old!.id, recent!.id]);
     await sweeper(database, 500).expireDue();
-    await database.sql`update carts set updated_at = now() - interval '31 days' where id = ${old!.id}`;
+    // Swept just now, but lapsed long ago: the sweep's updated_at does not count, the expire_time does.
+    await database.sql`update carts set expire_time = now() - interval '31 days' where id = ${old!.id}`;
     const manyOld = await copies(old!.id, "expiry-retention-bulk", 300, "now() - interval '40 days'");
-    await database.sql`update carts set updated_at = now() - interval '40 days' where id = any(${manyOld}::uuid[])`;
+    const [sweptLately] = await database.sql<{ n: number }[]>`
+      select count(*)::int as n from carts where id = any(${[old!.id, ...manyOld]}::uuid[]) and updated_at > now() - interval '1 day'`;
+    expect(sweptLately!.n).toBe(301);
     const keptBefore = await Promise.all([recent!.id, active!.id].map(stored));
 
     const [first, second] = [connect(1), connect(1)];
@@ -304,7 +307,7 @@ describe("the expiry sweeper", () => {
     const { cart: longExpired } = await client.createCart({ customerId: "expiry-service" });
     await backdate([longExpired!.id]);
     await sweeper(database, 10).expireDue();
-    await database.sql`update carts set updated_at = now() - interval '2 days' where id = ${longExpired!.id}`;
+    await database.sql`update carts set expire_time = now() - interval '2 days' where id = ${longExpired!.id}`;
     const sweeping = await startServer({ DATABASE_URL: databaseUrl, CART_SWEEP_INTERVAL_SECONDS: "1", EXPIRED_CART_RETENTION_DAYS: "1" });
     try {
       // Due only after the service started: its later passes find it.

@@ -17,7 +17,7 @@ import { StoreConfigService } from "../../gen/commerce/cart/v1/store_config_serv
 import { adminToken, customerToken } from "../support/auth.js";
 import { clientFor, connectTransports } from "../support/clients.js";
 import { type GrpcJsClient, grpcJsClient } from "../support/grpc-js-client.js";
-import { holdCartLock } from "../support/row-locks.js";
+import { type HeldLock, holdCartLock } from "../support/row-locks.js";
 import { connectErrorOfGrpcJs } from "../support/rpc-errors.js";
 import { startServer, type TestServer } from "../support/server.js";
 
@@ -56,8 +56,8 @@ async function upsertProduct(id: string, extra: { active?: boolean; salesChannel
 
 beforeAll(async () => {
   server = await startServer({ MAX_LINES_PER_CART: String(maxLines), MAX_LINE_QUANTITY: String(maxLineQuantity) });
-  // Two connections: one may hold a row lock while the other looks around.
-  sql = postgres(inject("databaseUrl"), { max: 2, onnotice: () => {} });
+  // Up to two connections holding row locks, and one to look at them.
+  sql = postgres(inject("databaseUrl"), { max: 3, onnotice: () => {} });
   await clientFor(StoreConfigService, admin()).upsertSalesChannel({ salesChannel: { id: "merge-app", name: "App" } });
   for (const id of Object.keys(prices)) await upsertProduct(id);
 });
@@ -247,6 +247,17 @@ async function stored(id: string): Promise<CartView> {
 }
 
 const quantities = (view: CartView) => Object.fromEntries(view.items.map((item) => [item.product_id, item.quantity]));
+
+/**
+ * Deadlocks PostgreSQL detected in the test database so far. The backend that
+ * detects one publishes the count when it next goes idle, before it answers
+ * the rollback that follows, since it spent longer than the stats flush
+ * interval (1 s) in that transaction waiting out deadlock_timeout.
+ */
+async function deadlocks(): Promise<number> {
+  const [row] = await sql<[{ deadlocks: number }]>`select deadlocks::int from pg_stat_database where datname = current_database()`;
+  return row.deadlocks;
+}
 
 /** Without tax, promotions or shipping, the total is the sum of the lines. */
 function expectTotalsAddUp(view: CartView): void {
@@ -581,10 +592,30 @@ describe.each([
   it("merges two carts into each other at once without deadlock: one wins, nothing is lost", async () => {
     const first = await cart(alice, { "merge-mug": 1 });
     const second = await cart(alice, { "merge-pin": 1 });
-    const results = await Promise.allSettled([
+    const deadlocksBefore = await deadlocks();
+    // Each cart is held on its own and let go after the other, so that merges
+    // locking the carts in opposite orders would surely each take one cart and
+    // wait for the other, whichever of them runs first.
+    const [firstLock, secondLock] = [await holdCartLock(sql, first), await holdCartLock(sql, second)];
+    const settled = Promise.allSettled([
       protocol.merge(aliceToken, { source_cart_id: first, target_cart_id: second }),
       protocol.merge(aliceToken, { source_cart_id: second, target_cart_id: first }),
     ]);
+    const bothWaitingFor = async (locks: HeldLock[]) => {
+      const counts = await Promise.all(locks.map((lock) => lock.waiting()));
+      expect(counts.reduce((sum, count) => sum + count, 0)).toBe(2);
+    };
+    try {
+      await vi.waitFor(() => bothWaitingFor([firstLock, secondLock]), { timeout: 10_000, interval: 50 });
+      await secondLock.release();
+      await vi.waitFor(() => bothWaitingFor([firstLock]), { timeout: 10_000, interval: 50 });
+    } finally {
+      await secondLock.release();
+      await firstLock.release();
+    }
+    const results = await settled;
+    // The service retries a deadlocked transaction, so the answers alone would not show one; PostgreSQL counts it.
+    expect(await deadlocks()).toBe(deadlocksBefore);
 
     const fulfilled = results.filter((result) => result.status === "fulfilled");
     expect(fulfilled).toHaveLength(1);

@@ -13,7 +13,7 @@ import {
   type PricingContext,
   type ProductOffer,
 } from "../../src/domain/cart.js";
-import { completeCart, type CompletionInput, promotionsUsedBy } from "../../src/domain/order.js";
+import { completeCart, completedOrder, type CompletionInput, promotionsUsedBy } from "../../src/domain/order.js";
 import type { Promotion, PromotionUsage } from "../../src/domain/promotions.js";
 import { type NamedShippingOption, type Region, taxFreeRegion } from "../../src/domain/store.js";
 import { domainRefusal, productOffer } from "../support/domain.js";
@@ -166,5 +166,27 @@ describe("completeCart", () => {
     expect(domainRefusal(() => completeCart(completed, input(), at(t2))).message).toBe("cart cart-1 is completed and can no longer be changed");
     const later = new Date(cart.expireTime!.getTime() + 1);
     expect(domainRefusal(() => completeCart(cart, input(), at(later))).message).toMatch(/^cart cart-1 expired at /);
+  });
+});
+
+describe("completedOrder", () => {
+  const { order } = completeCart(readyCart(), input({ paymentReference: "pay-1" }), at(t1));
+  const { order: unpaid } = completeCart(readyCart(), input({ paymentReference: "" }), at(t1));
+
+  it("answers the order to a retry with its payment reference or none", () => {
+    expect(completedOrder(order, "pay-1")).toBe(order);
+    expect(completedOrder(order, "")).toBe(order);
+    expect(completedOrder(unpaid, "")).toBe(unpaid);
+  });
+
+  it("refuses another payment reference, naming the order", () => {
+    expect(domainRefusal(() => completedOrder(order, "pay-2"))).toMatchObject({
+      reason: "failed_precondition",
+      message:
+        "cart cart-1 was already completed as order order-1 with another payment reference; only a retry with the order's payment reference, or none, answers the order",
+    });
+    expect(domainRefusal(() => completedOrder(unpaid, "pay-2")).message).toMatch(
+      /^cart cart-1 was already completed as order order-1 without a payment reference;/,
+    );
   });
 });

@@ -830,7 +830,10 @@ export type CompleteCartRequest = Message<"commerce.cart.v1.CompleteCartRequest"
   etag: string;
 
   /**
-   * The caller's reference of the payment authorized for this order, stored on it.
+   * The caller's reference of the payment authorized for this order, stored on
+   * it. Completing a completed cart again with no payment_reference or the
+   * order's own answers the order; with another one it is refused with
+   * FAILED_PRECONDITION naming the order, and nothing changes.
    *
    * @generated from field: string payment_reference = 3;
    */
@@ -1053,7 +1056,8 @@ export type MergedLine = Message<"commerce.cart.v1.MergedLine"> & {
   sourceQuantity: number;
 
   /**
-   * Units the target line has after the merge (0 when dropped).
+   * Units the target's line of the product has after the merge. When dropped:
+   * the units of the line the target already held, untouched, or 0 if none.
    *
    * @generated from field: int32 quantity = 3;
    */
@@ -1065,7 +1069,8 @@ export type MergedLine = Message<"commerce.cart.v1.MergedLine"> & {
   outcome: MergeOutcome;
 
   /**
-   * The target line holding the product (empty when dropped).
+   * The target's line of the product after the merge. When dropped: the line
+   * the target already held, or empty if none.
    *
    * @generated from field: string line_item_id = 5;
    */
@@ -1268,12 +1273,15 @@ export const CartService: GenService<{
   },
   /**
    * Turns the cart into an order, exactly once. The cart must be active and
-   * completable: at least one line, an email, and a shipping address and
-   * shipping method when any line ships; its promotions must still have uses
-   * left and its lines must still be sold at the prices it shows (the catalog
+   * completable: at least one line, an email, and, when any line ships, a
+   * shipping address in a country its region still ships to and a shipping
+   * method; its lines must still be sold at the prices it shows (the catalog
    * is asked again; a changed price refuses completion, so the customer sees
-   * the new price first). Completing a completed cart answers the order made
-   * the first time. Promotion usage is counted here, atomically.
+   * the new price first); its total, priced again now, must still be the one
+   * it shows (a promotion, shipping price or tax rate may have changed); and
+   * its promotions must still have uses left. Completing a completed cart
+   * answers the order made the first time, unless it carries another
+   * payment_reference (see there). Promotion usage is counted here, atomically.
    *
    * @generated from rpc commerce.cart.v1.CartService.CompleteCart
    */

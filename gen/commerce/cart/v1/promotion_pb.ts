@@ -106,7 +106,8 @@ export type Promotion = Message<"commerce.cart.v1.Promotion"> & {
   usageLimit?: number | undefined;
 
   /**
-   * How many orders of one customer may use it.
+   * How many orders of one customer_id may use it; each guest id ("guest:…")
+   * counts as a customer of its own.
    *
    * @generated from field: optional int32 usage_limit_per_customer = 11;
    */
