@@ -70,6 +70,11 @@ function storeId(env: NodeJS.ProcessEnv, name: string, maxLength: number): strin
   return value;
 }
 
+/** The longest cart lifetime and idempotency retention: far beyond any use, and a date PostgreSQL and JavaScript both hold. */
+const maxRetentionHours = 10 * 365 * 24;
+/** The longest shutdown grace and call deadline; a timer longer than 2^31-1 ms would fire at once. */
+const maxWaitMs = 3_600_000;
+
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {
   const raw = env[name];
   if (raw === undefined || raw === "") return fallback;
@@ -149,8 +154,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, stdoutIsTermina
     defaultSalesChannelId: storeId(env, "DEFAULT_SALES_CHANNEL_ID", 64),
     maxLinesPerCart: integer(env, "MAX_LINES_PER_CART", 100),
     maxLineQuantity: integer(env, "MAX_LINE_QUANTITY", 10_000),
-    cartLifetimeMs: integer(env, "CART_TTL_HOURS", 30 * 24) * 3_600_000,
-    emptyCartLifetimeMs: integer(env, "EMPTY_CART_TTL_HOURS", 6) * 3_600_000,
+    cartLifetimeMs: integer(env, "CART_TTL_HOURS", 30 * 24, 1, maxRetentionHours) * 3_600_000,
+    emptyCartLifetimeMs: integer(env, "EMPTY_CART_TTL_HOURS", 6, 1, maxRetentionHours) * 3_600_000,
     cartSweepIntervalMs: integer(env, "CART_SWEEP_INTERVAL_SECONDS", 60, 1, 86_400) * 1000,
     cartSweepBatchSize: integer(env, "CART_SWEEP_BATCH_SIZE", 500, 1, 10_000),
     // 0 keeps expired carts forever.
@@ -158,13 +163,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, stdoutIsTermina
     readMaxBytes: integer(env, "READ_MAX_BYTES", 1024 * 1024),
     seedDemoProducts: flag(env, "SEED_DEMO_PRODUCTS"),
     workers: integer(env, "WORKERS", 1),
-    shutdownGraceMs: integer(env, "SHUTDOWN_GRACE_MS", 10_000, 0),
-    maxTimeoutMs: integer(env, "MAX_TIMEOUT_MS", 10_000),
+    shutdownGraceMs: integer(env, "SHUTDOWN_GRACE_MS", 10_000, 0, maxWaitMs),
+    maxTimeoutMs: integer(env, "MAX_TIMEOUT_MS", 10_000, 1, maxWaitMs),
     authJwks,
     authIssuer: env.AUTH_ISSUER || undefined,
     authAudience: env.AUTH_AUDIENCE || "cart-service",
     authClockToleranceSeconds: integer(env, "AUTH_CLOCK_TOLERANCE_SECONDS", 30, 0),
-    idempotencyRetentionMs: integer(env, "IDEMPOTENCY_RETENTION_HOURS", 24) * 3_600_000,
+    idempotencyRetentionMs: integer(env, "IDEMPOTENCY_RETENTION_HOURS", 24, 1, maxRetentionHours) * 3_600_000,
     grpcServer,
     corsOrigins: originList(env, "CORS_ORIGINS"),
     logLevel: choice(env, "LOG_LEVEL", logLevels, "info"),

@@ -1,5 +1,6 @@
 import cluster from "node:cluster";
 import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { createApp } from "./app.js";
 import { setUpAuthentication } from "./auth-setup.js";
 import { runWorkers } from "./cluster.js";
@@ -30,7 +31,7 @@ if (cluster.isPrimary && config.workers > 1) {
   // The primary only supervises; the workers run this program from the top and serve.
   answerClusterMetricsRequests();
   const code = await runWorkers({ count: config.workers, env: { DATABASE_URL: databaseUrl }, log, onListening: logListening });
-  await embedded?.stop();
+  await shutdownStep("stopping the embedded PostgreSQL", async () => embedded?.stop());
   process.exit(code);
 }
 const database = connectDatabase({
@@ -92,19 +93,44 @@ function redactPassword(url: string): string {
   return url.replace(/^([a-z]+:\/\/[^:@/]*):[^@/]*@/i, "$1:***@");
 }
 
+/** Runs one step of the shutdown, logging its failure rather than leaving the rest undone; resolves with whether it succeeded. */
+async function shutdownStep(step: string, run: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await run();
+    return true;
+  } catch (error) {
+    log.error("shutdown step failed", { step, cause: String((error as Error | undefined)?.stack ?? error) });
+    return false;
+  }
+}
+
 let stopping = false;
+/**
+ * Drains the server and lets the sweeper passes under way end, both within
+ * SHUTDOWN_GRACE_MS, then closes the pool and stops the embedded PostgreSQL.
+ * Exits 0 once the drain is over, even if a later step failed (logged):
+ * every call was answered or cut off by then, and PostgreSQL keeps what was
+ * committed. Exits 1 if draining failed.
+ */
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
+  const graceEndsAt = performance.now() + config.shutdownGraceMs;
   log.info("shutting down", { signal, graceMs: config.shutdownGraceMs });
-  stopIdempotencySweeper();
-  for (const stop of stopCartSweepers) stop();
-  if (!(await server.close(config.shutdownGraceMs))) {
-    log.error("calls still running when SHUTDOWN_GRACE_MS ran out were cut off", { graceMs: config.shutdownGraceMs });
+  // Passes under way end meanwhile (they never reject); none starts afterwards.
+  const sweepersStopped = Promise.all([stopIdempotencySweeper(), ...stopCartSweepers.map((stop) => stop())]).then(() => true);
+  const drained = await shutdownStep("draining the server", async () => {
+    if (!(await server.close(config.shutdownGraceMs))) {
+      log.error("calls still running when SHUTDOWN_GRACE_MS ran out were cut off", { graceMs: config.shutdownGraceMs });
+    }
+  });
+  // Bounded: a pass stuck on a connection that died unnoticed must not hold the process.
+  if (!(await Promise.race([sweepersStopped, sleep(Math.max(0, graceEndsAt - performance.now()), false, { ref: false })]))) {
+    log.warn("sweeper passes still running when SHUTDOWN_GRACE_MS ran out are cut off", { graceMs: config.shutdownGraceMs });
   }
-  await database.close();
-  await embedded?.stop();
-  process.exit(0);
+  await shutdownStep("closing the database pool", () => database.close());
+  await shutdownStep("stopping the embedded PostgreSQL", async () => embedded?.stop());
+  process.exit(drained ? 0 : 1);
 }
 process.on("SIGINT", () => void shutdown("SIGINT"));
 process.on("SIGTERM", () => void shutdown("SIGTERM"));

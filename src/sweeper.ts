@@ -14,13 +14,15 @@ export interface SweeperOptions {
 /**
  * Runs a background sweeper now and then `intervalMs` after each pass ends
  * (passes never overlap), recording every pass in the metrics and logging
- * failures, which never stop it. Returns a function that stops it.
+ * failures, which never stop it. Returns a function that stops it and
+ * resolves once the pass under way, if any, is over, so that the database
+ * can be closed after it.
  */
-export function startSweeper(options: SweeperOptions): () => void {
+export function startSweeper(options: SweeperOptions): () => Promise<void> {
   const { name, log, metrics } = options;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
-  const pass = async () => {
+  const pass = async (): Promise<void> => {
     const startedAt = performance.now();
     const seconds = () => (performance.now() - startedAt) / 1000;
     try {
@@ -32,13 +34,15 @@ export function startSweeper(options: SweeperOptions): () => void {
       log.error("sweeper pass failed", { sweeper: name, error: String(error) });
     }
     if (stopped) return;
-    timer = setTimeout(() => void pass(), options.intervalMs);
+    timer = setTimeout(() => (latestPass = pass()), options.intervalMs);
     // A pending pass must not keep the process alive.
     timer.unref();
   };
-  void pass();
+  // Never rejects: a pass catches its own failures.
+  let latestPass = pass();
   return () => {
     stopped = true;
     clearTimeout(timer);
+    return latestPass;
   };
 }

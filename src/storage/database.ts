@@ -27,9 +27,12 @@ export interface Database {
   readonly db: Db;
   /**
    * Resolves once PostgreSQL answered `select 1` on a connection of its own,
-   * so a pool busy with long transactions does not read as an outage.
+   * so a pool busy with long transactions does not read as an outage. When
+   * `abandoned` aborts, that connection is dropped (the ping then rejects)
+   * and the next ping opens a new one: a connection whose peer vanished
+   * without a word would otherwise keep every later ping waiting.
    */
-  ping(): Promise<void>;
+  ping(abandoned: AbortSignal): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -44,6 +47,22 @@ const reconnection = {
   connect_timeout: 3,
   backoff: (attempts: number) => Math.min(0.01 * 3 ** attempts, 0.5),
 };
+
+/**
+ * The pings' own client: one connection, closed when idle for a while so
+ * that a ping rarely meets a connection that died unnoticed, and a
+ * `statement_timeout` that lets a server too slow to answer `select 1`
+ * cancel it on its own, keeping the connection.
+ */
+function pingClient(url: string) {
+  return postgres(url, {
+    max: 1,
+    ...reconnection,
+    idle_timeout: 10,
+    fetch_types: false,
+    connection: { application_name: "cart-service", statement_timeout: 2_000 },
+  });
+}
 
 let transactionsOpen = 0;
 
@@ -83,12 +102,24 @@ export function connectDatabase(options: DatabaseOptions): Database {
   // Counts every `sql.begin`, drizzle's transactions included (they call it).
   const begin = sql.begin.bind(sql) as (...args: unknown[]) => Promise<unknown>;
   sql.begin = ((...args: unknown[]) => counted(() => begin(...args))) as Sql["begin"];
-  const probe = postgres(options.url, { max: 1, ...reconnection, fetch_types: false, connection: { application_name: "cart-service" } });
+  let pings = pingClient(options.url);
   return {
     sql,
     db: drizzle(sql),
-    ping: async () => void (await probe`select 1`),
-    close: async () => void (await Promise.all([sql.end({ timeout: 5 }), probe.end({ timeout: 5 })])),
+    ping: async (abandoned) => {
+      const client = pings;
+      const dropConnection = () => {
+        if (pings === client) pings = pingClient(options.url);
+        void client.end({ timeout: 0 });
+      };
+      abandoned.addEventListener("abort", dropConnection, { once: true });
+      try {
+        await client`select 1`;
+      } finally {
+        abandoned.removeEventListener("abort", dropConnection);
+      }
+    },
+    close: async () => void (await Promise.all([sql.end({ timeout: 5 }), pings.end({ timeout: 5 })])),
   };
 }
 

@@ -41,6 +41,9 @@ const serverFaults = new Set([Code.Internal, Code.Unknown, Code.DataLoss, Code.U
  */
 export function createTelemetryInterceptor(log: Logger, metrics: Metrics): Interceptor {
   return (next) => async (request) => {
+    // gRPC's own services (health probes, reflection) would drown the service's calls, refusals included:
+    // load balancers poll health, for unknown service names too. Their faults still log at error.
+    const quiet = request.service.typeName.startsWith("grpc.");
     const startedAt = performance.now();
     const requestId = requestIdOf(request.header);
     const protocol = protocolOf(request);
@@ -63,10 +66,7 @@ export function createTelemetryInterceptor(log: Logger, metrics: Metrics): Inter
       response.header.set(requestIdHeader, requestId);
       const replayed = request.contextValues.get(replayedResponseKey) !== undefined;
       if (replayed) rpc.replayed();
-      const fields = { ...finished("OK"), ...(replayed && { replayed }) };
-      // gRPC's own services (health probes, reflection) would drown the service's calls.
-      if (request.service.typeName.startsWith("grpc.")) log.debug("request served", fields);
-      else log.info("request served", fields);
+      log[quiet ? "debug" : "info"]("request served", { ...finished("OK"), ...(replayed && { replayed }) });
       return response;
     } catch (error) {
       const connectError = ConnectError.from(error);
@@ -79,7 +79,7 @@ export function createTelemetryInterceptor(log: Logger, metrics: Metrics): Inter
         ...(serverFault && { cause: String((connectError.cause as Error).stack ?? connectError.cause) }),
       };
       if (serverFault) log.error("request failed", fields);
-      else log.info("request refused", fields);
+      else log[quiet ? "debug" : "info"]("request refused", fields);
       throw connectError;
     }
   };

@@ -3,10 +3,16 @@ import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 
 export interface ReadinessOptions {
-  /** Resolves once the database answered a trivial query; rejects when it cannot. */
-  readonly probeDatabase: () => Promise<void>;
-  /** How long a probe may take before the database counts as unreachable. */
+  /**
+   * Resolves once the database answered a trivial query; rejects when it
+   * cannot. `abandoned` aborts when the probe ran out of time and is no
+   * longer awaited: its connection may be dead without knowing it.
+   */
+  readonly probeDatabase: (abandoned: AbortSignal) => Promise<void>;
+  /** How long a probe may take before readiness answers "unreachable" (calls are still let through). */
   readonly probeTimeoutMs?: number;
+  /** How long a probe may run at all: then it counts as failed and is abandoned, so that the next one starts afresh. */
+  readonly probeDeadlineMs?: number;
   /** How long a probe's answer stands, so that frequent health checks do not each reach the database. */
   readonly probeCacheMs?: number;
   /** How soon the database is probed again while it is unreachable, so that calls are let through soon after it is back. */
@@ -27,14 +33,17 @@ export interface ReadinessState {
  * then go elsewhere), and whether the database answers. The database is
  * probed on demand, one probe at a time, and each answer stands for a
  * moment, so probes from many load balancers cost the database one
- * `select 1` a second at most. Once the database is known to be unreachable
- * (a probe failed, or a call lost its connection),
- * it is probed again every `recheckMs` until it answers, so that calls
- * refused meanwhile (see `createDatabaseOutageInterceptor`) are let through
- * again soon after it is back, with or without health checks.
+ * `select 1` a second at most. A call that lost its connection starts a
+ * probe at once. Once a probe failed, the database is known to be
+ * unreachable and is probed again every `recheckMs` until it answers, so
+ * that calls refused meanwhile (see `createDatabaseOutageInterceptor`) are
+ * let through again soon after it is back, with or without health checks.
+ * A probe that runs past `probeDeadlineMs` counts as failed, so that one
+ * that never settles (a silently dropped connection) cannot hold the state.
  */
 export class Readiness {
   private readonly probeTimeoutMs: number;
+  private readonly probeDeadlineMs: number;
   private readonly probeCacheMs: number;
   private readonly recheckMs: number;
   private isDraining = false;
@@ -46,6 +55,7 @@ export class Readiness {
 
   constructor(private readonly options: ReadinessOptions) {
     this.probeTimeoutMs = options.probeTimeoutMs ?? 1_000;
+    this.probeDeadlineMs = options.probeDeadlineMs ?? 5_000;
     this.probeCacheMs = options.probeCacheMs ?? 1_000;
     this.recheckMs = options.recheckMs ?? 500;
   }
@@ -60,12 +70,11 @@ export class Readiness {
   }
 
   /**
-   * Records that a call could not reach the database: it counts as
-   * unreachable at once, and is probed right away, so that one lost
-   * connection costs no more than a `select 1`.
+   * Records that a call could not reach the database: it is probed right
+   * away, and counts as unreachable only if that probe fails, so that one
+   * lost connection (a terminated backend) turns no other call away.
    */
   databaseFailed(): void {
-    this.record(false);
     void (this.probing ??= this.probe());
   }
 
@@ -108,8 +117,8 @@ export class Readiness {
     const probing = (this.probing ??= this.probe());
     return new Promise((resolve) => {
       // A probe that does not answer in time makes this answer "not ready", but
-      // calls are refused only once it fails: a database slow under load must
-      // not turn into an outage of the whole service.
+      // calls are refused only once it fails or outlives its deadline: a
+      // database slow under load must not turn into an outage of the whole service.
       const timer = setTimeout(() => resolve(false), this.probeTimeoutMs);
       void probing.then((reachable) => {
         clearTimeout(timer);
@@ -119,10 +128,21 @@ export class Readiness {
   }
 
   private async probe(): Promise<boolean> {
-    const reachable = await this.options.probeDatabase().then(
-      () => true,
-      () => false,
-    );
+    const abandoned = new AbortController();
+    let deadline: NodeJS.Timeout | undefined;
+    const reachable = await Promise.race([
+      this.options.probeDatabase(abandoned.signal).then(
+        () => true,
+        () => false,
+      ),
+      new Promise<boolean>((resolve) => {
+        deadline = setTimeout(() => {
+          abandoned.abort();
+          resolve(false);
+        }, this.probeDeadlineMs).unref();
+      }),
+    ]);
+    clearTimeout(deadline);
     this.probing = undefined;
     this.record(reachable);
     return reachable;

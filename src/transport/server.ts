@@ -83,10 +83,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       log: options.log,
     }),
   }));
-  const handler = withProbes(
-    options.readiness,
-    withCors(options.storefront ? withStorefront(rpcHandler, options.storefront, options.log) : rpcHandler, options.corsOrigins),
-  );
+  const corsHandler = withCors(rpcHandler, options.corsOrigins);
+  // The demo storefront's pages and token are for its own origin: no CORS headers on them.
+  const handler = withProbes(options.readiness, options.storefront ? withStorefront(corsHandler, options.storefront, options.log) : corsHandler);
   // HTTP/1.1 has no GOAWAY: draining needs the responses in progress, and closes each connection after its response.
   const http1Responses = new Set<http.ServerResponse>();
   const http1Server = http.createServer((request, response) => {

@@ -2,8 +2,10 @@ import { readFileSync } from "node:fs";
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { fileURLToPath } from "node:url";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { build } from "esbuild";
 import type { Logger } from "../logger.js";
+import { errorBody } from "./rest/response.js";
 
 export interface StorefrontOptions {
   /**
@@ -26,12 +28,35 @@ const pageHeaders: OutgoingHttpHeaders = {
 
 type Handler<Request, Response> = (request: Request, response: Response) => void;
 
+const tokenPath = "/demo/token";
+
+/**
+ * Whether a request comes from a page of this service, or from no page at
+ * all (curl): browsers send `Origin` with every cross-origin fetch. Only
+ * the host is compared, as a proxy in front may serve this plaintext port
+ * over https.
+ */
+function fromOwnPages(request: IncomingMessage | Http2ServerRequest): boolean {
+  const { origin } = request.headers;
+  if (origin === undefined) return true;
+  const host = request.headers.host ?? request.headers[":authority"];
+  return (
+    host !== undefined &&
+    ["http", "https"].some((scheme) => {
+      const ownOrigin = `${scheme}://${host}`;
+      return URL.canParse(ownOrigin) && new URL(ownOrigin).origin === origin;
+    })
+  );
+}
+
 /**
  * Serves the demo storefront (src/storefront) at /demo: the page, its
  * script bundled by esbuild from TypeScript on first request (kept in
  * memory, so there is no build step and no build output), and in
- * development mode a customer token for it. Every other request goes to
- * `handler`.
+ * development mode a customer token for it, to its own pages only: with
+ * `CORS_ORIGINS=*` any site a developer visits could read one otherwise.
+ * Wrap it around the CORS handling, which must add nothing to these
+ * answers. Every other request goes to `handler`.
  */
 export function withStorefront<Request extends IncomingMessage | Http2ServerRequest, Response extends ServerResponse | Http2ServerResponse>(
   handler: Handler<Request, Response>,
@@ -54,13 +79,19 @@ export function withStorefront<Request extends IncomingMessage | Http2ServerRequ
   ]);
   const { issueToken } = options;
   if (issueToken) {
-    routes.set("/demo/token", async () => [{ "content-type": "application/json", "cache-control": "no-store" }, JSON.stringify({ token: await issueToken() })]);
+    routes.set(tokenPath, async () => [{ "content-type": "application/json", "cache-control": "no-store" }, JSON.stringify({ token: await issueToken() })]);
   }
 
   return (request, response) => {
     const path = request.url?.split("?", 1)[0] ?? "";
     const route = routes.get(path);
     if (!route || request.method !== "GET") return handler(request, response);
+    if (path === tokenPath && !fromOwnPages(request)) {
+      const refusal = new ConnectError(`demo tokens are handed only to this service's own pages, not to ${request.headers.origin}`, Code.PermissionDenied);
+      response.writeHead(403, { "content-type": "application/json", "cache-control": "no-store" });
+      response.end(JSON.stringify(errorBody(refusal)));
+      return;
+    }
     route().then(
       ([headers, body]) => {
         response.writeHead(200, { ...headers, "content-length": Buffer.byteLength(body) });

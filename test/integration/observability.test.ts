@@ -1,4 +1,5 @@
 import http from "node:http";
+import { Code } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import postgres from "postgres";
@@ -158,12 +159,22 @@ describe("logs and metrics of one process", { timeout: 60_000 }, () => {
     }
   });
 
-  it("logs health checks only at debug level, but counts them", async () => {
+  it("logs health checks only at debug level, refused ones too, but counts them", async () => {
     const health = clientFor(Health, createGrpcTransport({ baseUrl: server.baseUrl }));
     await health.check({}, { headers: { "x-request-id": "obs-health" } });
+    // Load balancers may ask for a service name the server does not know.
+    await expect(health.check({ service: "obs.Unknown" }, { headers: { "x-request-id": "obs-health-unknown" } })).rejects.toMatchObject({
+      code: Code.NotFound,
+    });
     const { samples } = await scrape(server);
     expect(valueOf(samples, "cart_rpc_requests_total", { ...rpcLabels("Check", "grpc", Health.typeName), code: "OK" })).toBe(1);
+    expect(valueOf(samples, "cart_rpc_requests_total", { ...rpcLabels("Check", "grpc", Health.typeName), code: "NotFound" })).toBe(1);
+    // A call logged at info after them: its line comes after theirs would have.
+    await clientFor(CatalogService, connectTransports(server.baseUrl)["connect+json (HTTP/1.1)"]!)
+      .getProduct({ id: "obs-mug" }, { headers: { "x-request-id": "obs-after-health" } });
+    await waitForLogLine(server, "obs-after-health");
     expect(logLineOf(server, "obs-health")).toBeUndefined();
+    expect(logLineOf(server, "obs-health-unknown")).toBeUndefined();
   });
 
   it("serves Prometheus metrics at GET /metrics without a token", async () => {
@@ -269,6 +280,15 @@ describe("metrics with WORKERS=2", { timeout: 60_000 }, () => {
       protocol: "grpc",
       procedure: `${Health.typeName}/Check`,
       code: "OK",
+    });
+    await expect(health.check({ service: "obs.Unknown" }, { headers: { "x-request-id": "obs-workers-health-unknown" } })).rejects.toMatchObject({
+      code: Code.NotFound,
+    });
+    expect(await waitForLogLine(server, "obs-workers-health-unknown")).toMatchObject({
+      level: "debug",
+      message: "request refused",
+      procedure: `${Health.typeName}/Check`,
+      code: "NotFound",
     });
   });
 });

@@ -31,7 +31,7 @@ const admin = postgres(inject("databaseUrl"), { max: 1, onnotice: () => {} });
 
 /** Verifies tokens from the test identity provider, as in production: the page takes its token from the URL. */
 let shop: TestServer;
-/** Development mode (a local signing key): the page fetches its token from /demo/token. */
+/** Development mode (a local signing key): the page fetches its token from /demo/token. Any site may call the API (CORS). */
 let devShop: TestServer;
 /** No demo store, so no demo page. */
 let plain: TestServer;
@@ -42,7 +42,7 @@ beforeAll(async () => {
   devDataDir = await mkdtemp(path.join(os.tmpdir(), "cart-storefront-"));
   [shop, devShop, plain] = await Promise.all([
     startServer({ SEED_DEMO_PRODUCTS: "1", DATABASE_URL: databaseUrl }),
-    startServer({ SEED_DEMO_PRODUCTS: "1", DATABASE_URL: databaseUrl, AUTH_JWKS: "", AUTH_ISSUER: "", DATA_DIR: devDataDir }),
+    startServer({ SEED_DEMO_PRODUCTS: "1", DATABASE_URL: databaseUrl, AUTH_JWKS: "", AUTH_ISSUER: "", DATA_DIR: devDataDir, CORS_ORIGINS: "*" }),
     startServer(),
   ]);
 });
@@ -84,6 +84,30 @@ describe("the demo page's endpoints", () => {
 
     // With a real identity provider the service mints no tokens.
     expect((await fetch(`${shop.baseUrl}/demo/token`)).status).toBe(404);
+  });
+
+  it("hands the demo token to the service's own pages only, never to another site, whatever CORS_ORIGINS allows", async () => {
+    const elsewhere = "https://elsewhere.example";
+    // Any site may call the API itself…
+    const api = await fetch(`${devShop.baseUrl}/v1/products/mug-classic`, { headers: { origin: elsewhere, authorization: `Bearer ${adminToken}` } });
+    expect(api.headers.get("access-control-allow-origin")).toBe("*");
+    // …but a page elsewhere gets no token to call it with, nor the CORS headers that would let it read the answer.
+    const refused = await fetch(`${devShop.baseUrl}/demo/token`, { headers: { origin: elsewhere } });
+    expect(refused.status).toBe(403);
+    expect(refused.headers.get("access-control-allow-origin")).toBeNull();
+    expect(await refused.json()).toEqual({
+      error: "permission_denied",
+      message: `demo tokens are handed only to this service's own pages, not to ${elsewhere}`,
+      details: [],
+    });
+    expect((await fetch(`${devShop.baseUrl}/demo/token`, { headers: { origin: "null" } })).status).toBe(403);
+    // The demo page's own requests, and requests from no page at all (curl), get one.
+    for (const headers of [{ origin: devShop.baseUrl }, {}] as Record<string, string>[]) {
+      const response = await fetch(`${devShop.baseUrl}/demo/token`, { headers });
+      expect(response.status).toBe(200);
+      expect(response.headers.get("access-control-allow-origin")).toBeNull();
+      expect(decodeJwt(((await response.json()) as { token: string }).token).sub).toBe("demo-customer");
+    }
   });
 
   it("is not served without the demo store", async () => {

@@ -48,7 +48,8 @@ describe("loadConfig", () => {
     expect(loadConfig({}).shutdownGraceMs).toBe(10_000);
     expect(loadConfig({ SHUTDOWN_GRACE_MS: "30000" }).shutdownGraceMs).toBe(30_000);
     expect(loadConfig({ SHUTDOWN_GRACE_MS: "0" }).shutdownGraceMs).toBe(0);
-    expect(() => loadConfig({ SHUTDOWN_GRACE_MS: "-1" })).toThrow('SHUTDOWN_GRACE_MS must be an integer ≥ 0, got "-1"');
+    expect(loadConfig({ SHUTDOWN_GRACE_MS: "3600000" }).shutdownGraceMs).toBe(3_600_000);
+    expect(() => loadConfig({ SHUTDOWN_GRACE_MS: "-1" })).toThrow('SHUTDOWN_GRACE_MS must be an integer from 0 to 3600000, got "-1"');
   });
 
   it("reads CORS_ORIGINS as origins spelled the way browsers send them", () => {
@@ -85,6 +86,7 @@ describe("loadConfig", () => {
       expiredCartRetentionMs: 90 * 86_400_000,
     });
     expect(loadConfig({ EXPIRED_CART_RETENTION_DAYS: "0" }).expiredCartRetentionMs).toBeUndefined();
+    expect(loadConfig({ CART_TTL_HOURS: "87600" }).cartLifetimeMs).toBe(10 * 365 * 24 * 3_600_000);
   });
 
   it.each([
@@ -96,7 +98,15 @@ describe("loadConfig", () => {
     ["MAX_LINES_PER_CART", "lots", /MAX_LINES_PER_CART must be an integer ≥ 1, got "lots"/],
     ["MAX_LINE_QUANTITY", "1e400", /MAX_LINE_QUANTITY must be an integer ≥ 1/],
     ["READ_MAX_BYTES", "-5", /READ_MAX_BYTES must be an integer ≥ 1, got "-5"/],
-    ["CART_TTL_HOURS", "0", /CART_TTL_HOURS must be an integer ≥ 1, got "0"/],
+    ["CART_TTL_HOURS", "0", /CART_TTL_HOURS must be an integer from 1 to 87600, got "0"/],
+    // Beyond these, an expiry or retention date would not be a valid date, and every write or sweep would fail.
+    ["CART_TTL_HOURS", "87601", /CART_TTL_HOURS must be an integer from 1 to 87600, got "87601"/],
+    ["EMPTY_CART_TTL_HOURS", "1000000000000", /EMPTY_CART_TTL_HOURS must be an integer from 1 to 87600, got "1000000000000"/],
+    ["IDEMPOTENCY_RETENTION_HOURS", "87601", /IDEMPOTENCY_RETENTION_HOURS must be an integer from 1 to 87600, got "87601"/],
+    // Beyond 2^31-1 ms a timer fires at once: the grace period, or a call's deadline, would be about 1 ms.
+    ["SHUTDOWN_GRACE_MS", "2147483648", /SHUTDOWN_GRACE_MS must be an integer from 0 to 3600000, got "2147483648"/],
+    ["SHUTDOWN_GRACE_MS", "3600001", /SHUTDOWN_GRACE_MS must be an integer from 0 to 3600000, got "3600001"/],
+    ["MAX_TIMEOUT_MS", "2147483648", /MAX_TIMEOUT_MS must be an integer from 1 to 3600000, got "2147483648"/],
     ["CART_SWEEP_INTERVAL_SECONDS", "86401", /CART_SWEEP_INTERVAL_SECONDS must be an integer from 1 to 86400, got "86401"/],
     ["CART_SWEEP_BATCH_SIZE", "0", /CART_SWEEP_BATCH_SIZE must be an integer from 1 to 10000, got "0"/],
     ["EXPIRED_CART_RETENTION_DAYS", "-1", /EXPIRED_CART_RETENTION_DAYS must be an integer from 0 to 36500, got "-1"/],

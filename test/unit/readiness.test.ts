@@ -10,6 +10,9 @@ function manualProbe() {
   };
 }
 
+/** Lets the promise callbacks of a settled probe run. */
+const settled = () => new Promise((resolve) => setImmediate(resolve));
+
 describe("Readiness", () => {
   it("is ready while the database answers and shutdown has not begun", async () => {
     const readiness = new Readiness({ probeDatabase: () => Promise.resolve() });
@@ -40,7 +43,7 @@ describe("Readiness", () => {
     expect(await readiness.state()).toEqual({ ready: true, draining: false, databaseReachable: true });
   });
 
-  it("answers unreachable when the probe takes too long, without starting another while it runs", async () => {
+  it("answers unreachable when the probe takes too long, without starting another while it runs within its deadline", async () => {
     const probe = manualProbe();
     const readiness = new Readiness({ probeDatabase: probe.probeDatabase, probeTimeoutMs: 10, probeCacheMs: 0 });
     expect((await readiness.state()).databaseReachable).toBe(false);
@@ -80,17 +83,56 @@ describe("Readiness", () => {
     expect(probes).toBe(probesOnceBack);
   });
 
-  it("counts a call that lost its connection as an outage at once, and probes right away", async () => {
+  it("probes right away when a call lost its connection, and turns calls away only if that probe fails", async () => {
     const probe = manualProbe();
-    const readiness = new Readiness({ probeDatabase: probe.probeDatabase, probeCacheMs: 60_000 });
+    const readiness = new Readiness({ probeDatabase: probe.probeDatabase, probeCacheMs: 60_000, recheckMs: 5 });
+    const first = readiness.state();
+    probe.pending[0]!.resolve();
+    expect((await first).databaseReachable).toBe(true);
+
+    // One connection lost (a terminated backend): the database is asked again, however fresh the last answer…
     readiness.databaseFailed();
-    expect(readiness.databaseUnavailable).toBe(true);
-    expect((await readiness.state()).databaseReachable).toBe(false);
-    expect(probe.pending).toHaveLength(1);
+    expect(probe.pending).toHaveLength(2);
+    // …while the other calls go on: it is not known to be down.
+    expect(readiness.databaseUnavailable).toBe(false);
     // Further failures while that probe runs do not start more.
     readiness.databaseFailed();
-    expect(probe.pending).toHaveLength(1);
-    probe.pending[0]!.resolve();
+    expect(probe.pending).toHaveLength(2);
+    probe.pending[1]!.resolve();
+    await settled();
+    expect(readiness.databaseUnavailable).toBe(false);
+
+    // When the probe fails too, the outage is known, until a probe answers again.
+    readiness.databaseFailed();
+    probe.pending[2]!.reject(new Error("ECONNREFUSED"));
+    await vi.waitFor(() => expect(readiness.databaseUnavailable).toBe(true));
+    await vi.waitFor(() => expect(probe.pending).toHaveLength(4));
+    probe.pending[3]!.resolve();
+    await vi.waitFor(() => expect(readiness.databaseUnavailable).toBe(false));
+  });
+
+  it("abandons a probe that never settles once its deadline passes, and recovers when later probes answer", async () => {
+    const signals: AbortSignal[] = [];
+    let back = false;
+    const readiness = new Readiness({
+      // The first probe's connection was dropped silently: it never answers. Later ones fail fast, until the database is back.
+      probeDatabase: (abandoned) => {
+        signals.push(abandoned);
+        if (signals.length === 1) return new Promise<void>(() => {});
+        return back ? Promise.resolve() : Promise.reject(new Error("ECONNREFUSED"));
+      },
+      probeDeadlineMs: 10,
+      probeCacheMs: 60_000,
+      recheckMs: 5,
+    });
+    readiness.databaseFailed();
+    await vi.waitFor(() => expect(readiness.databaseUnavailable).toBe(true));
+    // The hung probe is told it was abandoned, so that its connection can be dropped, and new probes follow.
+    expect(signals[0]!.aborted).toBe(true);
+    await vi.waitFor(() => expect(signals.length).toBeGreaterThanOrEqual(3));
+    expect(readiness.databaseUnavailable).toBe(true);
+    back = true;
+    // Calls are let through again.
     await vi.waitFor(() => expect(readiness.databaseUnavailable).toBe(false));
     expect((await readiness.state()).databaseReachable).toBe(true);
   });

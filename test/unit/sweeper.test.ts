@@ -30,7 +30,7 @@ describe("startSweeper", () => {
     expect(sweep).toHaveBeenCalledTimes(1);
     await vi.advanceTimersByTimeAsync(1);
     expect(sweep).toHaveBeenCalledTimes(2);
-    stop();
+    await stop();
     await vi.advanceTimersByTimeAsync(600_000);
     expect(sweep).toHaveBeenCalledTimes(2);
     expect(await sweeperRuns(metrics)).toEqual({ "test ok": 2 });
@@ -43,7 +43,7 @@ describe("startSweeper", () => {
     const sweep = vi.fn().mockRejectedValueOnce(new Error("database unreachable")).mockResolvedValue(0);
     const stop = startSweeper({ name: "test", intervalMs: 1_000, sweep, log, metrics });
     await vi.advanceTimersByTimeAsync(1_000);
-    stop();
+    await stop();
     expect(sweep).toHaveBeenCalledTimes(2);
     expect(await sweeperRuns(metrics)).toEqual({ "test error": 1, "test ok": 1 });
     expect(lines).toContainEqual({
@@ -64,6 +64,37 @@ describe("startSweeper", () => {
     finish(0);
     await vi.advanceTimersByTimeAsync(1_000);
     expect(sweep).toHaveBeenCalledTimes(2);
-    stop();
+    void stop();
+  });
+
+  it("once stopped, resolves when the pass under way ends, so the database can be closed after it", async () => {
+    const { log, lines } = recordingLogger();
+    const metrics = new Metrics({ dbPoolSize: 1, dbTransactionsInFlight: () => 0, databaseAvailable: () => true });
+    let finish!: (removed: number) => void;
+    const sweep = vi.fn(() => new Promise<number>((resolve) => (finish = resolve)));
+    const stop = startSweeper({ name: "test", intervalMs: 1_000, sweep, log, metrics });
+    let stopped = false;
+    const stopping = stop().then(() => (stopped = true));
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(stopped).toBe(false);
+    finish(2);
+    await stopping;
+    expect(await sweeperRuns(metrics)).toEqual({ "test ok": 1 });
+    expect(lines.filter(({ level }) => level === "error")).toEqual([]);
+    // Between passes there is nothing to wait for, and no pass starts afterwards.
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(sweep).toHaveBeenCalledTimes(1);
+  });
+
+  it("once stopped between passes, resolves at once and starts no other pass", async () => {
+    const { log } = recordingLogger();
+    const metrics = new Metrics({ dbPoolSize: 1, dbTransactionsInFlight: () => 0, databaseAvailable: () => true });
+    const sweep = vi.fn(async () => 0);
+    const stop = startSweeper({ name: "test", intervalMs: 1_000, sweep, log, metrics });
+    await vi.advanceTimersByTimeAsync(1_500);
+    expect(sweep).toHaveBeenCalledTimes(2);
+    await stop();
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(sweep).toHaveBeenCalledTimes(2);
   });
 });
