@@ -13,6 +13,7 @@ import {
   deleteCart,
   type ItemToAdd,
   type PricingContext,
+  type ProductOffer,
   removeLineItem,
   removePromotionCodes,
   removeShippingMethod,
@@ -29,7 +30,7 @@ import { currencyRegionId, type Region, taxFreeRegion } from "../domain/store.js
 import type { CartRepository } from "../storage/cart-repository.js";
 import type { CatalogRepository } from "../storage/catalog-repository.js";
 import type { OrderRepository } from "../storage/order-repository.js";
-import type { Tx } from "../storage/database.js";
+import type { PendingRead, Tx } from "../storage/database.js";
 import type { RegionChoice, StoreConfigRepository } from "../storage/store-config-repository.js";
 import type { CartService } from "../../gen/commerce/cart/v1/cart_service_pb.js";
 import { type Cart as CartMessage, CartSchema } from "../../gen/commerce/cart/v1/cart_pb.js";
@@ -84,15 +85,9 @@ const foundPromotions = (found: ReadonlyMap<string, CodeLookup>) => [...found.va
 export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof CartService> {
   const { carts, catalog, orders, storeConfig, defaults, limits, now, newId } = deps;
 
-  /** Looks the products up in the catalog and pairs each item with its offer and a fresh line id. */
-  async function itemsToAdd(
-    items: readonly { productId: string; quantity: number }[],
-    currency: string,
-    tx: Tx,
-  ): Promise<ItemToAdd[]> {
-    const offers = await catalog.offers([...new Set(items.map((item) => item.productId))], currency, tx);
-    return items.map((item) => ({ ...item, offer: offers.get(item.productId), newLineId: newId() }));
-  }
+  /** Pairs each item with its product's offer and a fresh line id. */
+  const withOffers = (items: readonly { productId: string; quantity: number }[], offers: ReadonlyMap<string, ProductOffer>): ItemToAdd[] =>
+    items.map((item) => ({ ...item, offer: offers.get(item.productId), newLineId: newId() }));
 
   /**
    * The region a cart gets and its pricing context (with `promotions`): the
@@ -143,20 +138,24 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
    * see, or also take over), provided it is still at the etag the caller
    * based the change on, and answers with the result.
    */
-  async function change(
+  async function change<T = undefined>(
     id: string,
     etag: string,
     context: HandlerContext,
-    apply: (cart: Cart, change: ChangeContext, tx: Tx) => Promise<Cart> | Cart,
-    admit: "visible" | "claimable" = "visible",
+    apply: (cart: Cart, change: ChangeContext, tx: Tx, alsoRead: T) => Promise<Cart> | Cart,
+    { admit = "visible", alsoRead }: { admit?: "visible" | "claimable"; alsoRead?: (tx: Tx) => PendingRead<T> } = {},
   ) {
     const access = new CartAccess(principalOf(context));
     const expectedEtag = expectedEtagOf(etag, context);
-    const cart = await carts.update(id, (locked, pricing, tx) => {
-      const visible = access[admit](id, locked);
-      checkEtag(visible, expectedEtag);
-      return apply(visible, { now: now(), limits, pricing }, tx);
-    });
+    const cart = await carts.update(
+      id,
+      (locked, pricing, tx, read) => {
+        const visible = access[admit](id, locked);
+        checkEtag(visible, expectedEtag);
+        return apply(visible, { now: now(), limits, pricing }, tx, read);
+      },
+      alsoRead,
+    );
     return { cart: toCartMessage(access.visible(id, cart)) };
   }
 
@@ -172,7 +171,8 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
             : new Map<string, CodeLookup>();
         const pricing = await pricingFor(tx, request, foundPromotions(found));
         if (request.salesChannelId) await requireSalesChannel(tx, salesChannelId);
-        const items = request.items.length > 0 ? await itemsToAdd(request.items, pricing.region.currency, tx) : [];
+        const productIds = [...new Set(request.items.map((item) => item.productId))];
+        const items = withOffers(request.items, await catalog.offers(productIds, pricing.region.currency, tx));
         return createCart(
           {
             id,
@@ -261,19 +261,23 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
     },
 
     async addLineItem(request, context) {
-      return change(request.cartId, request.etag, context, async (cart, changeContext, tx) => {
-        const [item] = await itemsToAdd([request], cart.currency, tx);
-        return addLineItem(cart, item!, changeContext);
-      });
+      return change(
+        request.cartId,
+        request.etag,
+        context,
+        (cart, changeContext, _tx, offers) => addLineItem(cart, withOffers([request], offers)[0]!, changeContext),
+        { alsoRead: (tx: Tx) => catalog.cartOffers(tx, request.cartId, { productIds: [request.productId] }) },
+      );
     },
 
     async updateLineItem(request, context) {
-      return change(request.cartId, request.etag, context, async (cart, changeContext, tx) => {
-        const line = cart.lines.find((candidate) => candidate.id === request.itemId);
-        const repriced = line && request.quantity > 0 ? [line.productId] : [];
-        const offers = await catalog.offers(repriced, cart.currency, tx);
-        return updateLineItem(cart, request.itemId, request.quantity, offers, changeContext);
-      });
+      return change(
+        request.cartId,
+        request.etag,
+        context,
+        (cart, changeContext, _tx, offers) => updateLineItem(cart, request.itemId, request.quantity, offers, changeContext),
+        { alsoRead: (tx: Tx) => catalog.cartOffers(tx, request.cartId, { lineIds: [request.itemId] }) },
+      );
     },
 
     async removeLineItem(request, context) {
@@ -347,7 +351,7 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
         request.etag,
         context,
         (cart, changeContext) => transferCart(cart, request.customerId, changeContext),
-        "claimable",
+        { admit: "claimable" },
       );
     },
 

@@ -1,6 +1,6 @@
 import type { Address, Cart, CartStatus, CartSummary, HeldPromotion, LineItem, PricingContext, ShippingMethod } from "../domain/cart.js";
 import type { Totals } from "../domain/totals.js";
-import { pipelinedTransaction, type Sql, type Tx, withConflictRetry } from "./database.js";
+import { type PendingRead, pipelinedTransaction, type Sql, type Tx, withConflictRetry } from "./database.js";
 import { toJsonText, withAmounts } from "./json-amounts.js";
 import type { CartPromotionJson } from "./schema.js";
 import { pricingColumns, pricingFromRow, type PricingRow } from "./store-config-repository.js";
@@ -220,16 +220,20 @@ export class CartRepository {
    * lock, then writes only what changed. Concurrent changes to one cart queue
    * on the lock instead of failing or overwriting each other. `change` gets
    * the cart's pricing context (its region, automatic and held promotions,
-   * its shipping options) read in the same statement as the cart.
+   * its shipping options) read in the same statement as the cart, and what
+   * `alsoRead` read (see updateEach).
    * Returns undefined when the cart does not exist.
    */
-  async update(
+  async update<T = undefined>(
     id: string,
-    change: (cart: Cart, pricing: PricingContext, tx: Tx) => Promise<Cart> | Cart,
+    change: (cart: Cart, pricing: PricingContext, tx: Tx, alsoRead: T) => Promise<Cart> | Cart,
+    alsoRead?: (tx: Tx) => PendingRead<T>,
   ): Promise<Cart | undefined> {
-    const { carts } = await this.updateEach([id], async ([locked], tx) => ({
-      carts: locked ? [await change(locked.cart, locked.pricing, tx)] : [],
-    }));
+    const { carts } = await this.updateEach(
+      [id],
+      async ([locked], tx, read) => ({ carts: locked ? [await change(locked.cart, locked.pricing, tx, read)] : [] }),
+      alsoRead,
+    );
     return carts[0];
   }
 
@@ -239,19 +243,24 @@ export class CartRepository {
    * queue instead of deadlocking. `change` gets the carts in the order of
    * `ids` (undefined for one that does not exist) and returns, in `carts`,
    * those to write; a cart returned as the very object it was given is
-   * unchanged and not written.
+   * unchanged and not written. `alsoRead`, when given, is a further read
+   * that `change` needs and that does not depend on what the cart read
+   * returns (it may select by the cart's id): it travels with the cart read,
+   * saving a round trip, and `change` gets its result.
    */
-  async updateEach<R extends { readonly carts: readonly Cart[] }>(
+  async updateEach<R extends { readonly carts: readonly Cart[] }, T = undefined>(
     ids: readonly string[],
-    change: (locked: readonly (LockedCart | undefined)[], tx: Tx) => Promise<R> | R,
+    change: (locked: readonly (LockedCart | undefined)[], tx: Tx, alsoRead: T) => Promise<R> | R,
+    alsoRead?: (tx: Tx) => PendingRead<T>,
   ): Promise<R> {
     return withConflictRetry(() => pipelinedTransaction(this.sql, async (tx, { begin, commit }) => {
       // Lock first, read after: a statement that waited for a lock still reads
       // the lines as of its start, so it would miss the lines the previous
-      // holder committed. The second statement sees them. They travel in one
-      // write with BEGIN (see pipelined), and PostgreSQL runs them in order;
-      // both only read, should BEGIN fail.
-      const [, lockedRows, rows] = await pipelined([
+      // holder committed. The statements after it see them, `alsoRead` too.
+      // They travel in one write with BEGIN (see pipelined), and PostgreSQL
+      // runs them in order; all only read, should BEGIN fail.
+      const alsoReading = alsoRead?.(tx);
+      const [, lockedRows, rows, readResult] = await pipelined([
         begin,
         tx<{ id: string }[]>`select id from carts where id = any(${ids as string[]}::uuid[]) order by id for update`,
         tx.unsafe<(CartRow & PricingRow)[]>(
@@ -259,9 +268,10 @@ export class CartRepository {
           [ids as string[]],
           { prepare: true },
         ),
+        alsoReading ?? false,
       ]);
       const lockedIds = new Set(lockedRows.map((row) => row.id));
-      const read = new Map(
+      const cartsRead = new Map(
         rows
           .filter((row) => lockedIds.has(row.id))
           .map((row): [string, LockedCart] => {
@@ -270,9 +280,10 @@ export class CartRepository {
             return [row.id, { cart: toCart(row), pricing: { region: region!, ...context } }];
           }),
       );
-      const result = await change(ids.map((id) => read.get(id)), tx);
+      // Without `alsoRead`, T is undefined and so is what `change` gets.
+      const result = await change(ids.map((id) => cartsRead.get(id)), tx, (alsoReading ? readResult : undefined) as T);
       const writes = result.carts.flatMap((after) => {
-        const before = read.get(after.id)?.cart;
+        const before = cartsRead.get(after.id)?.cart;
         if (!before) throw new Error(`cart ${after.id} was changed without being locked`);
         return after === before ? [] : saveChanges(tx, before, after);
       });

@@ -1,17 +1,29 @@
 import { asc, eq, gt, inArray } from "drizzle-orm";
+import type { Fragment } from "postgres";
 import type { ProductOffer } from "../domain/cart.js";
 import { DomainError } from "../domain/errors.js";
 import type { TieredPrice } from "../domain/pricing.js";
 import type { Product } from "../domain/product.js";
-import type { Db, Sql, Tx } from "./database.js";
+import { type Db, type PendingRead, pendingRead, type Sql, type Tx } from "./database.js";
 import { productPrices, products, regions, salesChannels } from "./schema.js";
 
 /** Prices as the offers statement aggregates them: int8 as text. */
 interface OfferPriceJson {
+  currency: string;
   regionId: string | null;
   minQuantity: number;
   amount: string;
   compareAtAmount: string | null;
+}
+
+interface OfferRow {
+  id: string;
+  title: string;
+  active: boolean;
+  discountable: boolean;
+  shippable: boolean;
+  sales_channel_ids: string[];
+  prices: OfferPriceJson[];
 }
 
 /** Products and their prices. */
@@ -120,23 +132,46 @@ export class CatalogRepository {
 
   /**
    * What a cart in `currency` may charge for each product, with every price
-   * tier in that currency (any region): one statement on the hot paths of
-   * AddLineItem, UpdateLineItem and CreateCart. Unknown products are absent.
+   * tier in that currency (any region), in one statement. Unknown products
+   * are absent.
    */
   async offers(productIds: readonly string[], currency: string, sql: Sql | Tx = this.sql): Promise<Map<string, ProductOffer>> {
     if (productIds.length === 0) return new Map();
-    const rows = await sql<
-      { id: string; title: string; active: boolean; discountable: boolean; shippable: boolean; sales_channel_ids: string[]; prices: OfferPriceJson[] }[]
-    >`
-      select p.id, p.title, p.active, p.discountable, p.shippable, p.sales_channel_ids,
-        coalesce(json_agg(json_build_object(
-          'regionId', pp.region_id, 'minQuantity', pp.min_quantity, 'amount', pp.amount::text,
-          'compareAtAmount', pp.compare_at_amount::text
-        )) filter (where pp.product_id is not null), '[]'::json) as prices
-      from products p left join product_prices pp on pp.product_id = p.id and pp.currency = ${currency}
-      where p.id = any(${productIds as string[]}::text[])
-      group by p.id`;
-    return new Map(
+    return offersStatement(sql, sql`${currency}`, sql`p.id = any(${productIds as string[]}::text[])`);
+  }
+
+  /**
+   * `offers` for a cart, in the cart's currency, of the named products or of
+   * the products of the named lines of that cart: a statement of the cart's
+   * own transaction, read without waiting for the cart first (see
+   * CartRepository.updateEach's `alsoRead`).
+   */
+  cartOffers(
+    tx: Tx,
+    cartId: string,
+    of: { productIds: readonly string[] } | { lineIds: readonly string[] },
+  ): PendingRead<Map<string, ProductOffer>> {
+    const products =
+      "productIds" in of
+        ? tx`p.id = any(${of.productIds as string[]}::text[])`
+        : tx`p.id in (select product_id from line_items where cart_id = ${cartId}::uuid and id = any(${of.lineIds as string[]}::uuid[]))`;
+    return offersStatement(tx, tx`(select currency from carts where id = ${cartId}::uuid)`, products);
+  }
+}
+
+/** The offers of the products `products` selects, in `currency` (both fragments of `sql`). */
+function offersStatement(sql: Sql | Tx, currency: Fragment, products: Fragment): PendingRead<Map<string, ProductOffer>> {
+  const statement = sql<OfferRow[]>`
+    select p.id, p.title, p.active, p.discountable, p.shippable, p.sales_channel_ids,
+      coalesce(json_agg(json_build_object(
+        'currency', pp.currency, 'regionId', pp.region_id, 'minQuantity', pp.min_quantity, 'amount', pp.amount::text,
+        'compareAtAmount', pp.compare_at_amount::text
+      )) filter (where pp.product_id is not null), '[]'::json) as prices
+    from products p left join product_prices pp on pp.product_id = p.id and pp.currency = ${currency}
+    where ${products}
+    group by p.id`;
+  return pendingRead(statement, (rows) =>
+    new Map(
       rows.map((row) => [
         row.id,
         {
@@ -147,7 +182,7 @@ export class CatalogRepository {
           salesChannelIds: row.sales_channel_ids,
           prices: row.prices.map(
             (price): TieredPrice => ({
-              currency,
+              currency: price.currency,
               regionId: price.regionId ?? undefined,
               minQuantity: price.minQuantity,
               amount: BigInt(price.amount),
@@ -156,6 +191,6 @@ export class CatalogRepository {
           ),
         },
       ]),
-    );
-  }
+    ),
+  );
 }

@@ -179,6 +179,26 @@ export interface TransactionBounds {
 type Statement = ReturnType<Tx["unsafe"]>;
 
 /**
+ * A statement not sent yet whose rows arrive converted: `execute()` sends it
+ * (in a batch with the statements started in the same tick), awaiting it
+ * gives `convert(rows)`.
+ */
+export interface PendingRead<T> extends PromiseLike<T> {
+  execute(): unknown;
+}
+
+export function pendingRead<Rows extends readonly postgres.MaybeRow[], T>(
+  statement: postgres.PendingQuery<Rows>,
+  convert: (rows: postgres.RowList<Rows>) => T,
+): PendingRead<T> {
+  let converted: Promise<T> | undefined;
+  return {
+    execute: () => statement.execute(),
+    then: (onResult, onFailure) => (converted ??= statement.then(convert)).then(onResult, onFailure),
+  };
+}
+
+/**
  * Runs `body` in a transaction on a reserved connection, where BEGIN and
  * COMMIT cost no round trips of their own: `body` starts `begin` in the same
  * tick as its first statements and `commit()` with its last ones, and awaits
