@@ -8,7 +8,7 @@ import { setUpAuthentication } from "../src/auth-setup.js";
 import { loadConfig } from "../src/config.js";
 import { createLogger } from "../src/logger.js";
 import { prepareStore } from "../src/store-setup.js";
-import { UnaryInvoker } from "../src/transport/services.js";
+import { UnaryInvoker } from "../src/transport/protocols/services.js";
 import { cartId, cartRanges, dataset, lineId, productOfLine, sqlExpressions } from "./dataset.js";
 import { type Operation, operations, rpcFor } from "./requests.js";
 import { execute } from "./tools.js";

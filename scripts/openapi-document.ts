@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { createFileRegistry, type DescService, fromBinary, type JsonObject } from "@bufbuild/protobuf";
 import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
-import { createOpenApiDocument } from "../src/transport/openapi.js";
+import { createOpenApiDocument } from "../src/transport/rest/openapi.js";
 
 const repoRoot = fileURLToPath(new URL("..", import.meta.url));
 

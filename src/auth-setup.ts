@@ -1,8 +1,8 @@
 import type { Config } from "./config.js";
 import type { Logger } from "./logger.js";
 import type { Principal } from "./service/principal.js";
-import { createTokenVerifier, jwksFrom } from "./transport/auth.js";
-import { devIssuer, loadDevelopmentAuth } from "./transport/dev-auth.js";
+import { createTokenVerifier, jwksFrom } from "./transport/interceptors/auth.js";
+import { devIssuer, loadDevelopmentAuth } from "./dev-auth.js";
 
 export interface Authentication {
   readonly verify: (token: string) => Promise<Principal>;

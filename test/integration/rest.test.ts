@@ -4,7 +4,7 @@ import * as grpc from "@grpc/grpc-js";
 import { compileErrors, validate } from "@readme/openapi-parser";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openApiPathOf } from "../../src/transport/openapi.js";
+import { openApiPathOf } from "../../src/transport/rest/openapi.js";
 import { httpBindings } from "../../src/transport/rest/routes.js";
 import { CartService } from "../../gen/commerce/cart/v1/cart_service_pb.js";
 import { CatalogService } from "../../gen/commerce/cart/v1/catalog_service_pb.js";

@@ -1,7 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
-import { callEnded, createCallContext, type UnaryCall } from "../../src/transport/services.js";
+import { callEnded, createCallContext, type UnaryCall } from "../../src/transport/protocols/services.js";
 
 const call: UnaryCall = { protocolName: "grpc", requestMethod: "POST", url: "http://test/grpc.health.v1.Health/Check", requestHeader: new Headers() };
 

@@ -1,7 +1,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { withCors } from "../../src/transport/cors.js";
+import { withCors } from "../../src/transport/http/cors.js";
 
 /** withCors around a handler that answers 200 "served", on a real HTTP/1.1 server. */
 async function serve(allowedOrigins: readonly string[]) {

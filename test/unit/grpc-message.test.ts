@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { reencodeGrpcMessage } from "../../src/transport/grpc-message.js";
+import { reencodeGrpcMessage } from "../../src/transport/protocols/grpc-message.js";
 
 describe("reencodeGrpcMessage", () => {
   it("leaves printable ASCII other than '%' as it is", () => {

@@ -1,6 +1,6 @@
 import hpack from "hpack.js";
 import { describe, expect, it } from "vitest";
-import { ClientPrologue } from "../../src/transport/h2-prologue.js";
+import { ClientPrologue } from "../../src/transport/connections/h2-prologue.js";
 
 const type = { data: 0x0, headers: 0x1, priority: 0x2, settings: 0x4, ping: 0x6, windowUpdate: 0x8, continuation: 0x9 };
 const flag = { ack: 0x1, endStream: 0x1, endHeaders: 0x4, padded: 0x8, priority: 0x20 };

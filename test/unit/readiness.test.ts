@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import { Readiness } from "../../src/transport/readiness.js";
+import { Readiness } from "../../src/transport/health/readiness.js";
 
 /** A database probe the test answers by hand, counting how often it was asked. */
 function manualProbe() {

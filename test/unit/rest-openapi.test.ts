@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { compileErrors, validate } from "@readme/openapi-parser";
 import { describe, expect, it } from "vitest";
-import { createOpenApiDocument, openApiFile, openApiPathOf } from "../../src/transport/openapi.js";
+import { createOpenApiDocument, openApiFile, openApiPathOf } from "../../src/transport/rest/openapi.js";
 import { httpBindings } from "../../src/transport/rest/routes.js";
 import { CartService } from "../../gen/commerce/cart/v1/cart_service_pb.js";
 import { CatalogService } from "../../gen/commerce/cart/v1/catalog_service_pb.js";

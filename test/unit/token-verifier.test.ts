@@ -1,7 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
-import { createTokenVerifier, jwksFrom } from "../../src/transport/auth.js";
+import { createTokenVerifier, jwksFrom } from "../../src/transport/interceptors/auth.js";
 
 const { publicKey, privateKey } = await generateKeyPair("ES256");
 const keys = jwksFrom({ keys: [{ ...(await exportJWK(publicKey)), kid: "k1", alg: "ES256" }] });

@@ -14,15 +14,15 @@ import {
   ScalarType,
 } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
-import { access } from "../../gen/commerce/cart/v1/access_pb.js";
+import { access } from "../../../gen/commerce/cart/v1/access_pb.js";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
-import { textLeafProblem } from "./rest/fields.js";
-import { openApiPath } from "./rest/handler.js";
-import type { PathTemplate } from "./rest/path-template.js";
-import { type HttpBinding, httpBindings } from "./rest/routes.js";
+import { textLeafProblem } from "./fields.js";
+import { openApiPath } from "./handler.js";
+import type { PathTemplate } from "./path-template.js";
+import { type HttpBinding, httpBindings } from "./routes.js";
 
 /** `openapi.json` at the repository root, written by `npm run openapi` and served at GET /openapi.json. */
-export const openApiFile = fileURLToPath(new URL("../../openapi.json", import.meta.url));
+export const openApiFile = fileURLToPath(new URL("../../../openapi.json", import.meta.url));
 
 export function readOpenApiDocument(): string {
   try {

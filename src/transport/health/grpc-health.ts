@@ -1,8 +1,8 @@
 import type { DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../../gen/grpc/health/v1/health_pb.js";
+import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../../../gen/grpc/health/v1/health_pb.js";
 import type { Readiness } from "./readiness.js";
-import { registration, type ServiceRegistration } from "./services.js";
+import { registration, type ServiceRegistration } from "../protocols/services.js";
 
 /**
  * The standard gRPC health service (grpc.health.v1) for the given services,

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Readiness, ReadinessState } from "./readiness.js";
-import { errorBody } from "./rest/response.js";
+import { errorBody } from "../rest/response.js";
 
 export const livenessPath = "/healthz";
 export const readinessPath = "/readyz";

@@ -14,7 +14,7 @@ import {
   ServerReflection,
   type ServerReflectionRequest,
   type ServerReflectionResponseSchema,
-} from "../../gen/grpc/reflection/v1/reflection_pb.js";
+} from "../../../gen/grpc/reflection/v1/reflection_pb.js";
 import { registration, type ServiceRegistration } from "./services.js";
 
 type Answer = MessageInitShape<typeof ServerReflectionResponseSchema>["messageResponse"];

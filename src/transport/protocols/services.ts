@@ -10,7 +10,7 @@ import {
   type MethodImplSpec,
   type ServiceImpl,
 } from "@connectrpc/connect";
-import { replayedResponseKey } from "../service/idempotency.js";
+import { replayedResponseKey } from "../../service/idempotency.js";
 import { invokeUnaryImplementation } from "@connectrpc/connect/protocol";
 
 /**

@@ -9,8 +9,8 @@ import {
   jwtVerify,
   type JWTVerifyGetKey,
 } from "jose";
-import { principalKey, type Principal } from "../service/principal.js";
-import { access } from "../../gen/commerce/cart/v1/access_pb.js";
+import { principalKey, type Principal } from "../../service/principal.js";
+import { access } from "../../../gen/commerce/cart/v1/access_pb.js";
 
 /** Asymmetric algorithms only: never `none`, never HMAC (a public key must not double as a shared secret). */
 const allowedAlgorithms = ["RS256", "ES256", "EdDSA"];

@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
-import { Health } from "../../gen/grpc/health/v1/health_pb.js";
+import { Health } from "../../../gen/grpc/health/v1/health_pb.js";
 
 export interface ReadinessOptions {
   /**

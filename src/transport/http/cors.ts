@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { cors } from "@connectrpc/connect";
-import { replayedHeader } from "../service/idempotency.js";
-import { requestIdHeader } from "./interceptors.js";
+import { replayedHeader } from "../../service/idempotency.js";
+import { requestIdHeader } from "../interceptors/telemetry.js";
 
 /** What browsers may send: Connect and gRPC-Web's own headers, the REST verbs, and the headers this API reads. */
 const allowedMethods = [...new Set([...cors.allowedMethods, "PUT", "PATCH", "DELETE"])].join(", ");

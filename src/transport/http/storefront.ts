@@ -4,8 +4,8 @@ import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { fileURLToPath } from "node:url";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { build } from "esbuild";
-import type { Logger } from "../logger.js";
-import { errorBody } from "./rest/response.js";
+import type { Logger } from "../../logger.js";
+import { errorBody } from "../rest/response.js";
 
 export interface StorefrontOptions {
   /**
@@ -16,7 +16,7 @@ export interface StorefrontOptions {
   readonly issueToken?: () => Promise<string>;
 }
 
-const sources = fileURLToPath(new URL("../storefront/", import.meta.url));
+const sources = fileURLToPath(new URL("../../storefront/", import.meta.url));
 
 /** The page talks only to this service; its one script is the bundle below. */
 const pageHeaders: OutgoingHttpHeaders = {

@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError, type Interceptor, type StreamRequest, type UnaryRequest } from "@connectrpc/connect";
-import type { Logger } from "../logger.js";
-import type { Metrics } from "../metrics.js";
-import { replayedResponseKey } from "../service/idempotency.js";
-import { principalKey } from "../service/principal.js";
-import { protocolKey } from "./services.js";
+import type { Logger } from "../../logger.js";
+import type { Metrics } from "../../metrics.js";
+import { replayedResponseKey } from "../../service/idempotency.js";
+import { principalKey } from "../../service/principal.js";
+import { protocolKey } from "../protocols/services.js";
 
 export const requestIdHeader = "x-request-id";
 
