@@ -35,8 +35,18 @@ export interface Config {
   readonly workers: number;
   /** How long calls in flight at SIGTERM/SIGINT get to finish before their connections are cut. */
   readonly shutdownGraceMs: number;
-  /** Longest deadline a call may ask for; a longer one is refused with INVALID_ARGUMENT. */
+  /** Longest the service works on one unary call: a call's deadline counts only up to this. */
   readonly maxTimeoutMs: number;
+  /** How long a new connection gets to show its protocol (its first bytes; on HTTP/2, its first request's headers). */
+  readonly protocolDetectionTimeoutMs: number;
+  /** How long an HTTP/1.1 request's headers may take to arrive. */
+  readonly http1HeadersTimeoutMs: number;
+  /** How long a whole HTTP/1.1 request, body included, may take to arrive. */
+  readonly http1RequestTimeoutMs: number;
+  /** How long an HTTP/2 connection may go without traffic before the service sends GOAWAY. */
+  readonly http2IdleTimeoutMs: number;
+  /** Open connections per process; more are closed as they are accepted. */
+  readonly maxConnections: number;
   /** JWKS file path or http(s) URL that verifies bearer tokens; absent: development mode with a local key. */
   readonly authJwks: string | undefined;
   readonly authIssuer: string | undefined;
@@ -141,6 +151,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, stdoutIsTermina
   if (authJwks && !env.AUTH_ISSUER) {
     throw new Error("AUTH_ISSUER must name the token issuer when AUTH_JWKS is set");
   }
+  const http1HeadersTimeoutMs = integer(env, "HTTP1_HEADERS_TIMEOUT_MS", 10_000, 100, 600_000);
+  const http1RequestTimeoutMs = integer(env, "HTTP1_REQUEST_TIMEOUT_MS", 30_000, 100, 600_000);
+  if (http1HeadersTimeoutMs > http1RequestTimeoutMs) {
+    throw new Error(`HTTP1_HEADERS_TIMEOUT_MS (${http1HeadersTimeoutMs}) must not exceed HTTP1_REQUEST_TIMEOUT_MS (${http1RequestTimeoutMs}): the headers are part of the request`);
+  }
   return {
     host: env.HOST || "0.0.0.0",
     port: integer(env, "PORT", 8080, 0, 65_535),
@@ -165,6 +180,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, stdoutIsTermina
     workers: integer(env, "WORKERS", 1),
     shutdownGraceMs: integer(env, "SHUTDOWN_GRACE_MS", 10_000, 0, maxWaitMs),
     maxTimeoutMs: integer(env, "MAX_TIMEOUT_MS", 10_000, 1, maxWaitMs),
+    protocolDetectionTimeoutMs: integer(env, "PROTOCOL_DETECTION_TIMEOUT_MS", 5_000, 100, 60_000),
+    http1HeadersTimeoutMs,
+    http1RequestTimeoutMs,
+    http2IdleTimeoutMs: integer(env, "HTTP2_IDLE_TIMEOUT_MS", 60_000, 100, maxWaitMs),
+    maxConnections: integer(env, "MAX_CONNECTIONS", 4096, 1, 1_000_000),
     authJwks,
     authIssuer: env.AUTH_ISSUER || undefined,
     authAudience: env.AUTH_AUDIENCE || "cart-service",

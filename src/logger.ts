@@ -49,3 +49,28 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     error: (message, fields) => logger.error(fields, message),
   };
 }
+
+/**
+ * Logs an event that may come in floods (refused or timed-out connections)
+ * at most once per `windowMs`: the first at once with `count: 1`, then, at
+ * the end of each window that saw more, one line with how many (`count`).
+ */
+export function createBurstLog(log: Logger, level: "info" | "warn", message: string, windowMs = 10_000): (fields?: LogFields) => void {
+  let window: NodeJS.Timeout | undefined;
+  let unlogged = 0;
+  const endWindow = () => {
+    window = undefined;
+    if (unlogged === 0) return;
+    log[level](message, { count: unlogged, windowMs });
+    unlogged = 0;
+    window = setTimeout(endWindow, windowMs).unref();
+  };
+  return (fields) => {
+    if (window) {
+      unlogged++;
+      return;
+    }
+    log[level](message, { count: 1, ...fields });
+    window = setTimeout(endWindow, windowMs).unref();
+  };
+}

@@ -63,6 +63,7 @@ const server = await startServer({
   port: config.port,
   readMaxBytes: config.readMaxBytes,
   maxTimeoutMs: config.maxTimeoutMs,
+  connectionLimits: config,
   grpcServer: config.grpcServer,
   log,
   corsOrigins: config.corsOrigins,

@@ -89,6 +89,22 @@ export class Metrics {
     labelNames: ["sweeper"],
     registers: [this.registry],
   });
+  private readonly openConnections = new Gauge({
+    name: "cart_connections_open",
+    help: "Client connections open now.",
+    registers: [this.registry],
+  });
+  private readonly refusedConnections = new Counter({
+    name: "cart_connections_refused_total",
+    help: "Connections closed as they were accepted, MAX_CONNECTIONS being open.",
+    registers: [this.registry],
+  });
+  private readonly timedOutConnections = new Counter<"timeout">({
+    name: "cart_connections_timed_out_total",
+    help: "Connections closed by a timeout: protocol_detection, http1_request (headers or body too slow) or http2_idle.",
+    labelNames: ["timeout"],
+    registers: [this.registry],
+  });
   /** Per method and protocol, so that a call does not hash its labels again for every instrument. */
   private readonly rpcs = new Map<string, RpcInstruments>();
   private readonly pendingClusterRequests = new Map<number, (message: ClusterMetricsMessage) => void>();
@@ -151,6 +167,22 @@ export class Metrics {
       this.rpcs.set(key, instruments);
     }
     return instruments;
+  }
+
+  /** A client connection was accepted (`+1`) or has closed (`-1`). */
+  connectionsChanged(by: 1 | -1): void {
+    if (by > 0) this.openConnections.inc();
+    else this.openConnections.dec();
+  }
+
+  /** A connection was closed at accept, the cap being reached. */
+  connectionRefused(): void {
+    this.refusedConnections.inc();
+  }
+
+  /** A connection was closed by one of the connection timeouts. */
+  connectionTimedOut(timeout: "protocol_detection" | "http1_request" | "http2_idle"): void {
+    this.timedOutConnections.inc({ timeout });
   }
 
   /** Records one pass of the background sweeper `sweeper`. */

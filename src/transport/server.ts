@@ -5,7 +5,7 @@ import type { Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
-import type { Logger } from "../logger.js";
+import { createBurstLog, type Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import { withCors } from "./http/cors.js";
 import { withSpecEncodedGrpcMessages } from "./protocols/grpc-message.js";
@@ -20,12 +20,22 @@ import { createRestHandler } from "./rest/handler.js";
 import { type ServiceRegistration, UnaryInvoker } from "./protocols/services.js";
 import { type StorefrontOptions, withStorefront } from "./http/storefront.js";
 
+/** The bounds on connections (see Config). */
+export interface ConnectionLimits {
+  readonly protocolDetectionTimeoutMs: number;
+  readonly http1HeadersTimeoutMs: number;
+  readonly http1RequestTimeoutMs: number;
+  readonly http2IdleTimeoutMs: number;
+  readonly maxConnections: number;
+}
+
 export interface ServerOptions {
   readonly host: string;
   readonly port: number;
   readonly readMaxBytes: number;
   /** Longest deadline a call may ask for, on every stack; longer ones are refused with INVALID_ARGUMENT. */
   readonly maxTimeoutMs: number;
+  readonly connectionLimits: ConnectionLimits;
   readonly services: readonly ServiceRegistration[];
   readonly interceptors: Interceptor[];
   /** Which stack serves gRPC with protobuf messages (see Config.grpcServer). */
@@ -86,19 +96,55 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const corsHandler = withCors(rpcHandler, options.corsOrigins);
   // The demo storefront's pages and token are for its own origin: no CORS headers on them.
   const handler = withProbes(options.readiness, options.storefront ? withStorefront(corsHandler, options.storefront, options.log) : corsHandler);
+  const limits = options.connectionLimits;
+  const { metrics, log } = options;
+  const logTimeout = {
+    protocol_detection: createBurstLog(log, "info", "connection closed: no protocol within the detection timeout"),
+    http1_request: createBurstLog(log, "info", "connection closed: HTTP/1.1 request too slow"),
+    http2_idle: createBurstLog(log, "info", "HTTP/2 connection idle: GOAWAY sent"),
+  };
+  const timedOut = (timeout: keyof typeof logTimeout) => {
+    metrics.connectionTimedOut(timeout);
+    logTimeout[timeout]({ timeout });
+  };
   // HTTP/1.1 has no GOAWAY: draining needs the responses in progress, and closes each connection after its response.
   const http1Responses = new Set<http.ServerResponse>();
-  const http1Server = http.createServer((request, response) => {
+  const http1Options = {
+    headersTimeout: limits.http1HeadersTimeoutMs,
+    requestTimeout: limits.http1RequestTimeoutMs,
+    // How often Node looks for requests over their time; Node's default (30 s) would let them run far over.
+    connectionsCheckingInterval: Math.min(1000, limits.http1HeadersTimeoutMs),
+  };
+  const http1Server = http.createServer(http1Options, (request, response) => {
     if (options.readiness.draining) response.setHeader("connection", "close");
     http1Responses.add(response);
     response.once("close", () => http1Responses.delete(response));
     handler(request, response);
+  });
+  // Node checks headersTimeout and requestTimeout only on servers that listen ('listening' starts the checks);
+  // this one never does, its connections come from the one-port listener.
+  http1Server.emit("listening");
+  // What Node does for a client error, plus a count and a log line for requests that took too long (408).
+  http1Server.on("clientError", (error: NodeJS.ErrnoException, socket: net.Socket) => {
+    const tooSlow = error.code === "ERR_HTTP_REQUEST_TIMEOUT";
+    if (tooSlow) timedOut("http1_request");
+    if (socket.writable && socket.bytesWritten === 0) {
+      socket.write(tooSlow ? "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n" : "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+    }
+    socket.destroy();
   });
   const http2Server = http2.createServer(handler);
   const sessions = new Set<http2.ServerHttp2Session>();
   http2Server.on("session", (session) => {
     sessions.add(session);
     session.on("close", () => sessions.delete(session));
+    // GOAWAY after a while without traffic: calls still open may finish; a client that keeps the connection anyway is cut.
+    session.setTimeout(limits.http2IdleTimeoutMs, () => {
+      if (session.closed || session.destroyed) return;
+      timedOut("http2_idle");
+      session.close();
+      session.setTimeout(limits.http2IdleTimeoutMs, () => session.destroy());
+    });
   });
   const grpcServer =
     options.grpcServer === "native"
@@ -108,23 +154,44 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           readMaxBytes: options.readMaxBytes,
           writeMaxBytes,
           maxTimeoutMs: options.maxTimeoutMs,
+          idleTimeoutMs: limits.http2IdleTimeoutMs,
         })
       : undefined;
   const grpcConnections = grpcServer?.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  const logRefused = createBurstLog(log, "warn", "connection refused: MAX_CONNECTIONS connections are open");
   const server = createOnePortServer({
-    http1: (socket) => http1Server.emit("connection", socket),
-    http2: (socket) => http2Server.emit("connection", socket),
-    ...(grpcConnections && { grpc: (socket) => grpcConnections.injectConnection(socket) }),
+    sinks: {
+      http1: (socket) => http1Server.emit("connection", socket),
+      http2: (socket) => http2Server.emit("connection", socket),
+      ...(grpcConnections && { grpc: (socket) => grpcConnections.injectConnection(socket) }),
+    },
+    protocolDetectionTimeoutMs: limits.protocolDetectionTimeoutMs,
+    maxConnections: limits.maxConnections,
+    onRefused: () => {
+      metrics.connectionRefused();
+      logRefused({ maxConnections: limits.maxConnections });
+    },
+    onDetectionTimeout: () => timedOut("protocol_detection"),
   });
   const sockets = new Set<net.Socket>();
   server.on("connection", (socket: net.Socket) => {
     sockets.add(socket);
-    socket.once("close", () => sockets.delete(socket));
+    metrics.connectionsChanged(1);
+    socket.once("close", () => {
+      sockets.delete(socket);
+      metrics.connectionsChanged(-1);
+    });
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(options.port, options.host, resolve);
+    server.listen(options.port, options.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
   });
+  // Accepting can fail (EMFILE: out of file descriptors); the listener goes on, and says so without flooding the log.
+  const logAcceptFailure = createBurstLog(log, "warn", "accepting a connection failed");
+  server.on("error", (error) => logAcceptFailure({ error: error.message }));
   return {
     port: (server.address() as net.AddressInfo).port,
     close: async (graceMs) => {

@@ -52,6 +52,30 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ SHUTDOWN_GRACE_MS: "-1" })).toThrow('SHUTDOWN_GRACE_MS must be an integer from 0 to 3600000, got "-1"');
   });
 
+  it("bounds connections by default, and reads the connection limits it is given", () => {
+    expect(loadConfig({})).toMatchObject({
+      maxConnections: 4096,
+      protocolDetectionTimeoutMs: 5000,
+      http1HeadersTimeoutMs: 10_000,
+      http1RequestTimeoutMs: 30_000,
+      http2IdleTimeoutMs: 60_000,
+    });
+    const env = {
+      MAX_CONNECTIONS: "100",
+      PROTOCOL_DETECTION_TIMEOUT_MS: "1000",
+      HTTP1_HEADERS_TIMEOUT_MS: "2000",
+      HTTP1_REQUEST_TIMEOUT_MS: "2000",
+      HTTP2_IDLE_TIMEOUT_MS: "300000",
+    };
+    expect(loadConfig(env)).toMatchObject({
+      maxConnections: 100,
+      protocolDetectionTimeoutMs: 1000,
+      http1HeadersTimeoutMs: 2000,
+      http1RequestTimeoutMs: 2000,
+      http2IdleTimeoutMs: 300_000,
+    });
+  });
+
   it("reads CORS_ORIGINS as origins spelled the way browsers send them", () => {
     expect(loadConfig({}).corsOrigins).toEqual([]);
     expect(loadConfig({ CORS_ORIGINS: " HTTPS://Shop.Example.com/ , http://localhost:5173,https://a.example:443" }).corsOrigins).toEqual([
@@ -107,6 +131,12 @@ describe("loadConfig", () => {
     ["SHUTDOWN_GRACE_MS", "2147483648", /SHUTDOWN_GRACE_MS must be an integer from 0 to 3600000, got "2147483648"/],
     ["SHUTDOWN_GRACE_MS", "3600001", /SHUTDOWN_GRACE_MS must be an integer from 0 to 3600000, got "3600001"/],
     ["MAX_TIMEOUT_MS", "2147483648", /MAX_TIMEOUT_MS must be an integer from 1 to 3600000, got "2147483648"/],
+    ["MAX_CONNECTIONS", "0", /MAX_CONNECTIONS must be an integer from 1 to 1000000, got "0"/],
+    ["PROTOCOL_DETECTION_TIMEOUT_MS", "99", /PROTOCOL_DETECTION_TIMEOUT_MS must be an integer from 100 to 60000, got "99"/],
+    ["HTTP1_HEADERS_TIMEOUT_MS", "600001", /HTTP1_HEADERS_TIMEOUT_MS must be an integer from 100 to 600000, got "600001"/],
+    ["HTTP1_HEADERS_TIMEOUT_MS", "40000", /HTTP1_HEADERS_TIMEOUT_MS \(40000\) must not exceed HTTP1_REQUEST_TIMEOUT_MS \(30000\)/],
+    ["HTTP1_REQUEST_TIMEOUT_MS", "0", /HTTP1_REQUEST_TIMEOUT_MS must be an integer from 100 to 600000, got "0"/],
+    ["HTTP2_IDLE_TIMEOUT_MS", "3600001", /HTTP2_IDLE_TIMEOUT_MS must be an integer from 100 to 3600000, got "3600001"/],
     ["CART_SWEEP_INTERVAL_SECONDS", "86401", /CART_SWEEP_INTERVAL_SECONDS must be an integer from 1 to 86400, got "86401"/],
     ["CART_SWEEP_BATCH_SIZE", "0", /CART_SWEEP_BATCH_SIZE must be an integer from 1 to 10000, got "0"/],
     ["EXPIRED_CART_RETENTION_DAYS", "-1", /EXPIRED_CART_RETENTION_DAYS must be an integer from 0 to 36500, got "-1"/],

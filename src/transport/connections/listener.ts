@@ -5,8 +5,6 @@ import { ClientPrologue } from "./h2-prologue.js";
 const http2Preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 /** How much of a connection to read at most while looking for its first request's headers. */
 const maxPrologueBytes = 64 * 1024;
-/** How long to wait for a connection's first request before handing it to the `http2` sink anyway. */
-const prologueTimeoutMs = 10_000;
 
 /**
  * Where a plaintext connection goes once its first bytes tell which protocol
@@ -26,26 +24,51 @@ export interface ConnectionSinks {
   grpc?(socket: net.Socket): void;
 }
 
+export interface OnePortOptions {
+  readonly sinks: ConnectionSinks;
+  /**
+   * How long a connection gets to show its protocol. A connection still
+   * silent, or midway through the HTTP/2 preface, is then closed; one that
+   * sent the whole preface but no request yet goes to the `http2` sink, whose
+   * own idle timeout takes over.
+   */
+  readonly protocolDetectionTimeoutMs: number;
+  /** Open connections at most; more are closed as soon as they are accepted. */
+  readonly maxConnections: number;
+  /** A connection was closed at accept, `maxConnections` being open. */
+  onRefused(): void;
+  /** A connection was closed for not showing its protocol in time. */
+  onDetectionTimeout(): void;
+}
+
 /**
  * A plaintext listener that serves HTTP/1.1 and HTTP/2 on one port. Node's
  * http2 server ignores HTTP/1.1 without TLS, so the first bytes decide:
  * the HTTP/2 preface goes to an HTTP/2 sink, anything else to HTTP/1.1.
  */
-export function createOnePortServer(sinks: ConnectionSinks): net.Server {
-  return net.createServer({ noDelay: true }, (socket) => {
+export function createOnePortServer(options: OnePortOptions): net.Server {
+  const { sinks } = options;
+  const server = net.createServer({ noDelay: true }, (socket) => {
     let head = Buffer.alloc(0);
+    // Cleared once the connection is handed on (or, for HTTP/2, replaced by the wait for its first request).
+    const deadline = setTimeout(() => {
+      options.onDetectionTimeout();
+      socket.destroy();
+    }, options.protocolDetectionTimeoutMs);
+    socket.once("close", () => clearTimeout(deadline));
     const onData = (chunk: Buffer) => {
       head = Buffer.concat([head, chunk]);
       const compared = Math.min(head.length, http2Preface.length);
       const couldBeHttp2 = head.subarray(0, compared).equals(http2Preface.subarray(0, compared));
       if (couldBeHttp2 && head.length < http2Preface.length) return; // wait for more bytes
       socket.off("data", onData);
+      clearTimeout(deadline);
       if (!couldBeHttp2) {
         handOn(socket, head, sinks.http1);
         // The HTTP/1.1 server reads through the stream, which pausing stopped.
         socket.resume();
       } else if (sinks.grpc) {
-        routeByFirstRequest(socket, head, sinks.grpc, sinks.http2);
+        routeByFirstRequest(socket, head, sinks.grpc, sinks.http2, options.protocolDetectionTimeoutMs);
       } else {
         handOn(socket, head, sinks.http2);
       }
@@ -53,6 +76,10 @@ export function createOnePortServer(sinks: ConnectionSinks): net.Server {
     socket.on("data", onData);
     socket.on("error", () => socket.destroy());
   });
+  // Node closes connections over the cap at accept, before they cost more than their socket.
+  server.maxConnections = options.maxConnections;
+  server.on("drop", () => options.onRefused());
+  return server;
 }
 
 function handOn(socket: net.Socket, bytesRead: Buffer, sink: (socket: net.Socket) => void): void {
@@ -65,7 +92,7 @@ function handOn(socket: net.Socket, bytesRead: Buffer, sink: (socket: net.Socket
  * Reads an HTTP/2 connection up to its first request's headers and hands it
  * to the gRPC sink when that request is gRPC with protobuf messages, to the
  * HTTP/2 sink otherwise (Connect, gRPC-Web, gRPC with JSON; or when the
- * client sends no request in time, or too many bytes before one).
+ * client sends no request within `timeoutMs`, or too many bytes before one).
  *
  * The choice holds for the connection's lifetime: HTTP/2 multiplexes many
  * requests over one connection, and only its first is looked at. A client
@@ -80,6 +107,7 @@ function routeByFirstRequest(
   head: Buffer,
   grpc: (socket: net.Socket) => void,
   http2: (socket: net.Socket) => void,
+  timeoutMs: number,
 ): void {
   const prologue = new ClientPrologue(maxPrologueBytes);
   let prefaceAnswered = false;
@@ -105,7 +133,7 @@ function routeByFirstRequest(
   const timer = setTimeout(() => {
     prologue.giveUp();
     route();
-  }, prologueTimeoutMs);
+  }, timeoutMs);
   socket.on("close", () => clearTimeout(timer));
   socket.on("end", onEnd);
   socket.on("data", read);

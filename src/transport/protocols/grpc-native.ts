@@ -29,6 +29,8 @@ export interface NativeGrpcOptions {
   readonly writeMaxBytes: number;
   /** Longest deadline a call may ask for; longer ones are refused as connect-node refuses them. */
   readonly maxTimeoutMs: number;
+  /** How long a connection may have no call before the server sends GOAWAY. */
+  readonly idleTimeoutMs: number;
 }
 
 type AnyMessage = MessageShape<DescMessage>;
@@ -52,6 +54,7 @@ export function createNativeGrpcServer(options: NativeGrpcOptions): grpc.Server 
     // 20 s, so connections to vanished peers do not pile up.
     "grpc.keepalive_time_ms": 60_000,
     "grpc.keepalive_timeout_ms": 20_000,
+    "grpc.max_connection_idle_ms": options.idleTimeoutMs,
     // Channelz bookkeeping costs on every call and nothing here reads it.
     "grpc.enable_channelz": 0,
   });
