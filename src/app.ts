@@ -19,6 +19,7 @@ import { OrderRepository } from "./storage/order-repository.js";
 import { StoreConfigRepository } from "./storage/store-config-repository.js";
 import type { Principal } from "./service/principal.js";
 import { createAuthInterceptor } from "./transport/interceptors/auth.js";
+import { createDeadlineInterceptor } from "./transport/interceptors/deadline.js";
 import { createTelemetryInterceptor } from "./transport/interceptors/telemetry.js";
 import { createDrainingInterceptor, Readiness } from "./transport/health/readiness.js";
 import { registration, type ServiceRegistration } from "./transport/protocols/services.js";
@@ -106,6 +107,7 @@ export function createApp(
     services,
     interceptors: [
       createTelemetryInterceptor(log, metrics),
+      createDeadlineInterceptor(config.maxTimeoutMs),
       createDrainingInterceptor(readiness),
       errorMappingInterceptor,
       createAuthInterceptor(verifyToken, publicServices),

@@ -23,6 +23,21 @@ export interface LoggerOptions {
   readonly format?: LogFormat;
 }
 
+/** The longest string field logged, in characters: whatever a client sends, a log line stays a few KB. */
+export const maxLoggedFieldLength = 4096;
+
+/** `fields` with every string longer than `maxLoggedFieldLength` cut, saying how much was left out. */
+function boundedFields(fields: LogFields): LogFields {
+  let bounded: LogFields | undefined;
+  for (const key in fields) {
+    const value = fields[key];
+    if (typeof value !== "string" || value.length <= maxLoggedFieldLength) continue;
+    bounded ??= { ...fields };
+    bounded[key] = `${value.slice(0, maxLoggedFieldLength)}… (${value.length - maxLoggedFieldLength} more characters)`;
+  }
+  return bounded ?? fields;
+}
+
 /**
  * Logs through pino to stdout: in JSON, every line carries `time` (ISO 8601),
  * `level` (its name), `pid`, `hostname`, `message` and the given fields.
@@ -33,7 +48,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     messageKey: "message",
     timestamp: pino.stdTimeFunctions.isoTime,
     // Level names rather than pino's numbers: readable, and what the lines always carried.
-    formatters: { level: (label: string) => ({ level: label }) },
+    formatters: { level: (label: string) => ({ level: label }), log: boundedFields },
   };
   // JSON goes out in writes of at most PIPE_BUF (4096) bytes, which reach a
   // pipe whole: workers sharing stdout never interleave parts of lines.

@@ -3,6 +3,9 @@ import { reflect, type ReflectList, type ReflectMessage } from "@bufbuild/protob
 import type { FieldMask } from "@bufbuild/protobuf/wkt";
 import { invalidField } from "./errors.js";
 
+/** How many unknown paths a refusal names. */
+const namedUnknownPaths = 5;
+
 /** What a mask keeps of a message: every field ("all"), or some fields, each with what it keeps of its value. */
 type Selection = "all" | Map<string, Selection>;
 
@@ -34,10 +37,13 @@ export class ReadMask<Desc extends DescMessage> {
       else unknown.push(path);
     }
     if (unknown.length > 0) {
+      // The first few, each cut short: a mask of thousands of unknown paths must not make an error of as many.
+      const named = unknown.slice(0, namedUnknownPaths).map((path) => JSON.stringify(path.length > 64 ? `${path.slice(0, 64)}…` : path));
+      const more = unknown.length > namedUnknownPaths ? ` and ${unknown.length - namedUnknownPaths} more` : "";
       throw invalidField(
         fieldName,
         `${fieldName}.known_paths`,
-        `unknown field ${unknown.length === 1 ? "path" : "paths"} ${unknown.map((path) => JSON.stringify(path)).join(", ")} in ${schema.typeName}`,
+        `unknown field ${unknown.length === 1 ? "path" : "paths"} ${named.join(", ")}${more} in ${schema.typeName}`,
       );
     }
     return new ReadMask(schema, selection);

@@ -2,12 +2,12 @@ import http from "node:http";
 import http2 from "node:http2";
 import type net from "node:net";
 import type { Interceptor } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { createBurstLog, type Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import { withCors } from "./http/cors.js";
+import { createConnectAdapter } from "./protocols/connect-adapter.js";
 import { withSpecEncodedGrpcMessages } from "./protocols/grpc-message.js";
 import { createNativeGrpcServer } from "./protocols/grpc-native.js";
 import { healthRegistration } from "./health/grpc-health.js";
@@ -33,7 +33,7 @@ export interface ServerOptions {
   readonly host: string;
   readonly port: number;
   readonly readMaxBytes: number;
-  /** Longest deadline a call may ask for, on every stack; longer ones are refused with INVALID_ARGUMENT. */
+  /** Longest the service works on a unary call; longer deadlines are accepted and count as this long. */
   readonly maxTimeoutMs: number;
   readonly connectionLimits: ConnectionLimits;
   readonly services: readonly ServiceRegistration[];
@@ -74,7 +74,7 @@ const writeMaxBytes = 16 * 1024 * 1024;
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const described = [...options.services.map(({ service }) => service), Health];
   const services = [...options.services, healthRegistration(described, options.readiness), ...reflectionRegistrations(described)];
-  const rpcHandler = withSpecEncodedGrpcMessages(connectNodeAdapter({
+  const rpcHandler = withSpecEncodedGrpcMessages(createConnectAdapter({
     routes: (router) => {
       for (const { service, impl } of services) router.service(service, impl);
     },
@@ -82,6 +82,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     readMaxBytes: options.readMaxBytes,
     writeMaxBytes,
     maxTimeoutMs: options.maxTimeoutMs,
+    log: options.log,
     // Unknown fields are refused with a message naming them, as on REST, never silently dropped.
     jsonOptions: { ignoreUnknownFields: false },
     // Whatever is not a Connect/gRPC path: REST/JSON from the google.api.http bindings.

@@ -389,8 +389,7 @@ const abuses: AbuseCase[] = [
     status: 400,
   },
   {
-    // Over gRPC (HTTP status 200, the code in grpc-status). connect-node itself answers "internal"
-    // to malformed bytes on Connect and gRPC-Web, before any interceptor runs (see the README).
+    // Over gRPC (HTTP status 200, the code in grpc-status). Connect and gRPC-Web: see bounded-errors.test.ts.
     name: "malformed protobuf bytes over gRPC",
     send: () => grpcCall("CartService/CreateCart", Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x01])),
     code: "invalid_argument",

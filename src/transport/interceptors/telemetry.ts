@@ -4,6 +4,7 @@ import type { Logger } from "../../logger.js";
 import type { Metrics } from "../../metrics.js";
 import { replayedResponseKey } from "../../service/idempotency.js";
 import { principalKey } from "../../service/principal.js";
+import { boundedError } from "../protocols/bounded-errors.js";
 import { protocolKey } from "../protocols/services.js";
 
 export const requestIdHeader = "x-request-id";
@@ -69,7 +70,8 @@ export function createTelemetryInterceptor(log: Logger, metrics: Metrics): Inter
       log[quiet ? "debug" : "info"]("request served", { ...finished("OK"), ...(replayed && { replayed }) });
       return response;
     } catch (error) {
-      const connectError = ConnectError.from(error);
+      // Bounded here, outermost, for every protocol: whatever the request held, the answer and the log line stay small.
+      const connectError = boundedError(ConnectError.from(error));
       connectError.metadata.set(requestIdHeader, requestId);
       // A fault code without a cause is a deliberate refusal, such as the one while draining.
       const serverFault = serverFaults.has(connectError.code) && connectError.cause !== undefined;

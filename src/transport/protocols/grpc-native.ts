@@ -10,6 +10,7 @@ import {
 import { transformInvokeImplementation } from "@connectrpc/connect/protocol";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import * as grpc from "@grpc/grpc-js";
+import { boundedError } from "./bounded-errors.js";
 import {
   type CallContext,
   callEnded,
@@ -27,7 +28,7 @@ export interface NativeGrpcOptions {
   readonly readMaxBytes: number;
   /** Largest response message. */
   readonly writeMaxBytes: number;
-  /** Longest deadline a call may ask for; longer ones are refused as connect-node refuses them. */
+  /** Longest deadline a call's timer is set to (a longer one counts as this long). */
   readonly maxTimeoutMs: number;
   /** How long a connection may have no call before the server sends GOAWAY. */
   readonly idleTimeoutMs: number;
@@ -110,9 +111,8 @@ async function answerUnary(
   try {
     const input = decode(spec.method.input, call.request);
     const request = callOf(call);
-    if (request.timeoutMs !== undefined && request.timeoutMs > maxTimeoutMs) {
-      throw new ConnectError(`timeout ${request.timeoutMs}ms must be <= ${maxTimeoutMs}`, Code.InvalidArgument);
-    }
+    // A longer deadline is the caller's patience, no error: the deadline interceptor bounds the work.
+    if (request.timeoutMs !== undefined && request.timeoutMs > maxTimeoutMs) request.timeoutMs = maxTimeoutMs;
     const context = createCallContext(spec.method, request);
     abortOnCancel(call, context);
     const { message, header, trailer } = await invoker.invoke(spec, input, request, context);
@@ -231,7 +231,7 @@ function metadataOf(headers: Headers): grpc.Metadata {
  */
 function statusOf(reason: unknown): grpc.StatusObject {
   // Anything but a ConnectError escaped the error-mapping interceptor; say nothing about it.
-  const error = reason instanceof ConnectError ? reason : new ConnectError("internal error", Code.Internal);
+  const error = boundedError(reason instanceof ConnectError ? reason : new ConnectError("internal error", Code.Internal));
   return {
     code: error.code as number as grpc.status,
     details: error.rawMessage,

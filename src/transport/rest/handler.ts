@@ -3,6 +3,7 @@ import type { ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
 import type { Logger } from "../../logger.js";
 import type { Metrics } from "../../metrics.js";
 import { requestIdHeader, requestIdOf } from "../interceptors/telemetry.js";
+import { boundedError } from "../protocols/bounded-errors.js";
 import type { UnaryInvoker, UnaryMethodSpec } from "../protocols/services.js";
 import { MalformedPathError } from "./path-template.js";
 import { decodeRequest } from "./request.js";
@@ -85,10 +86,15 @@ export function createRestHandler(options: RestHandlerOptions): NodeHandlerFn {
   return (request, response) => {
     handle(request, response)
       .catch((reason: unknown) => {
+        // Nobody is left to answer: the client closed its connection before sending the whole request.
+        if (request.destroyed || response.destroyed) {
+          log.info("client went away", { protocol: "rest", method: request.method, url: request.url, error: String(reason) });
+          return;
+        }
         if (!(reason instanceof ConnectError)) {
           log.error("REST transcoding failed", { method: request.method, url: request.url, cause: describe(reason) });
         }
-        const error = reason instanceof ConnectError ? reason : new ConnectError("internal error", Code.Internal);
+        const error = boundedError(reason instanceof ConnectError ? reason : new ConnectError("internal error", Code.Internal));
         // Refusals before the interceptor chain (no route, bad JSON, too large) get a request id and a log line too.
         if (!error.metadata.has(requestIdHeader)) {
           const requestId = requestIdOf(request.headers[requestIdHeader] as string | undefined);
