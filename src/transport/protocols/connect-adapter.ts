@@ -11,6 +11,7 @@ import {
   universalResponseToNodeResponse,
 } from "@connectrpc/connect-node";
 import type { Logger } from "../../logger.js";
+import { clientGone } from "../connections/client-gone.js";
 import { boundedError } from "./bounded-errors.js";
 
 type NodeHandler = NonNullable<ConnectNodeAdapterOptions["fallback"]>;
@@ -55,7 +56,7 @@ export function createConnectAdapter(options: ConnectAdapterOptions): NodeHandle
       .then((answer) => universalResponseToNodeResponse(answer, response))
       .catch((reason: unknown) => {
         const procedure = `${handler.service.typeName}/${handler.method.name}`;
-        if (response.destroyed || request.destroyed) return log.info("client went away", { procedure, error: String(reason) });
+        if (clientGone(request, response)) return log.info("client went away", { procedure, error: String(reason) });
         log.error("handler failed", { procedure, cause: String((reason as Error | undefined)?.stack ?? reason) });
       });
   };

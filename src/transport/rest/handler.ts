@@ -3,6 +3,7 @@ import type { ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
 import type { Logger } from "../../logger.js";
 import type { Metrics } from "../../metrics.js";
 import { requestIdHeader, requestIdOf } from "../interceptors/telemetry.js";
+import { clientGone } from "../connections/client-gone.js";
 import { boundedError } from "../protocols/bounded-errors.js";
 import type { UnaryInvoker, UnaryMethodSpec } from "../protocols/services.js";
 import { MalformedPathError } from "./path-template.js";
@@ -87,7 +88,7 @@ export function createRestHandler(options: RestHandlerOptions): NodeHandlerFn {
     handle(request, response)
       .catch((reason: unknown) => {
         // Nobody is left to answer: the client closed its connection before sending the whole request.
-        if (request.destroyed || response.destroyed) {
+        if (clientGone(request, response)) {
           log.info("client went away", { protocol: "rest", method: request.method, url: request.url, error: String(reason) });
           return;
         }
