@@ -52,7 +52,7 @@ export function createConnectAdapter(options: ConnectAdapterOptions): NodeHandle
     const universalRequest = universalRequestFromNodeRequest(request, response, undefined, undefined);
     capTimeouts(universalRequest, options.maxTimeoutMs);
     handler(universalRequest)
-      .then((answer) => clientErrorsAnswered(answer))
+      .then((answer) => clientErrorsAnswered(answer, handler.method.input.typeName))
       .then((answer) => universalResponseToNodeResponse(answer, response))
       .catch((reason: unknown) => {
         const procedure = `${handler.service.typeName}/${handler.method.name}`;
@@ -80,11 +80,15 @@ const maxCompressedErrorBytes = 64 * 1024 * 1024;
 
 const grpcTimeoutUnitMs: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 1e-3, n: 1e-6 };
 
-/** An error connect-node answered with, as the service answers it: the client's malformed bytes are INVALID_ARGUMENT, every error bounded. */
-function answerable(error: ConnectError): ConnectError {
+/**
+ * An error connect-node answered a request of type `input` with, as the
+ * service answers it: the client's malformed bytes are INVALID_ARGUMENT (in
+ * native gRPC's words), every error bounded.
+ */
+function answerable(error: ConnectError, input: string): ConnectError {
   const malformed = error.code === Code.Internal && error.rawMessage.startsWith("parse binary: ");
   if (!malformed) return boundedError(error);
-  const refusal = new ConnectError(`malformed request message: ${error.rawMessage.slice("parse binary: ".length)}`, Code.InvalidArgument);
+  const refusal = new ConnectError(`malformed ${input}: ${error.rawMessage.slice("parse binary: ".length)}`, Code.InvalidArgument);
   error.metadata.forEach((value, key) => refusal.metadata.set(key, value));
   return boundedError(refusal);
 }
@@ -94,26 +98,26 @@ function answerable(error: ConnectError): ConnectError {
  * that come from the interceptor chain are already bounded and stay as
  * they are; only connect-node's own refusals change.
  */
-async function clientErrorsAnswered(answer: UniversalServerResponse): Promise<UniversalServerResponse> {
+async function clientErrorsAnswered(answer: UniversalServerResponse, input: string): Promise<UniversalServerResponse> {
   const contentType = answer.header?.get("content-type") ?? "";
   if (answer.trailer?.has("grpc-status")) {
     // gRPC: an error before any message is already in the trailers.
     const error = findTrailerError(answer.trailer);
-    const answered = error && answerable(error);
+    const answered = error && answerable(error, input);
     if (answered && answered !== error) {
       for (const key of ["grpc-status", "grpc-message", "grpc-status-details-bin"]) answer.trailer.delete(key);
       setTrailerStatus(answer.trailer, answered);
     }
     return answer;
   }
-  if (contentType.startsWith("application/grpc-web")) return grpcWebErrorAnswered(answer);
+  if (contentType.startsWith("application/grpc-web")) return grpcWebErrorAnswered(answer, input);
   if (answer.status >= 400 && contentType === "application/json") {
     // Connect unary: the error is the JSON body, compressed when the client accepts it.
     const encoded = await bodyBytes(answer.body);
     const compression = compressions.find(({ name }) => name === answer.header?.get("content-encoding"));
     const body = compression ? await compression.decompress(encoded, maxCompressedErrorBytes) : encoded;
     const error = errorFromJsonBytes(body, undefined, new ConnectError("", Code.Unknown));
-    const answered = answerable(error);
+    const answered = answerable(error, input);
     if (answered === error) return { ...answer, body: single(encoded) };
     const bytes = errorToJsonBytes(answered, {});
     const header = new Headers(answer.header);
@@ -125,7 +129,7 @@ async function clientErrorsAnswered(answer: UniversalServerResponse): Promise<Un
 }
 
 /** gRPC-Web: an error before any message is a lone trailer frame, the body's first chunk. */
-async function grpcWebErrorAnswered(answer: UniversalServerResponse): Promise<UniversalServerResponse> {
+async function grpcWebErrorAnswered(answer: UniversalServerResponse, input: string): Promise<UniversalServerResponse> {
   const body = answer.body;
   if (!body || !(Symbol.asyncIterator in body)) return answer;
   const chunks = body[Symbol.asyncIterator]();
@@ -136,7 +140,7 @@ async function grpcWebErrorAnswered(answer: UniversalServerResponse): Promise<Un
   if (chunk[0] === trailerFlag && chunk.length === 5 + new DataView(chunk.buffer, chunk.byteOffset + 1, 4).getUint32(0)) {
     const trailer = trailerParse(chunk.subarray(5));
     const error = findTrailerError(trailer);
-    const answered = error && answerable(error);
+    const answered = error && answerable(error, input);
     if (answered && answered !== error) {
       for (const key of ["grpc-status", "grpc-message", "grpc-status-details-bin"]) trailer.delete(key);
       setTrailerStatus(trailer, answered);
