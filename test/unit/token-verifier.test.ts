@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { exportJWK, generateKeyPair, SignJWT } from "jose";
+import { exportJWK, generateKeyPair, type JWTPayload, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { createTokenVerifier, jwksFrom } from "../../src/transport/interceptors/auth.js";
 
@@ -8,7 +8,7 @@ const keys = jwksFrom({ keys: [{ ...(await exportJWK(publicKey)), kid: "k1", alg
 const start = Date.parse("2030-01-01T00:00:00Z");
 
 function sign(claims: { exp: number; nbf?: number; sub?: unknown }): Promise<string> {
-  return new SignJWT({ scope: "carts:read carts:write", sub: "customer-1", ...claims })
+  return new SignJWT({ scope: "carts:read carts:write", sub: "customer-1", ...claims } as JWTPayload)
     .setProtectedHeader({ alg: "ES256", kid: "k1" })
     .setIssuer("https://issuer.test")
     .setAudience("cart-service")
