@@ -20,6 +20,7 @@ import { StoreConfigRepository } from "./storage/store-config-repository.js";
 import type { Principal } from "./service/principal.js";
 import { createAuthInterceptor } from "./transport/interceptors/auth.js";
 import { createTelemetryInterceptor } from "./transport/interceptors/telemetry.js";
+import { nulCharacterInterceptor } from "./transport/interceptors/nul-characters.js";
 import { createDrainingInterceptor, Readiness } from "./transport/health/readiness.js";
 import { registration, type ServiceRegistration } from "./transport/protocols/services.js";
 import { CartService } from "../gen/commerce/cart/v1/cart_service_pb.js";
@@ -109,6 +110,7 @@ export function createApp(
       createDrainingInterceptor(readiness),
       errorMappingInterceptor,
       createAuthInterceptor(verifyToken, publicServices),
+      nulCharacterInterceptor,
       createValidateInterceptor(),
       // Every service of the app keeps its data in the database; health and reflection answer without it.
       createDatabaseOutageInterceptor(readiness, new Set(services.map(({ service }) => service.typeName))),
