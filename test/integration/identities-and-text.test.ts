@@ -7,7 +7,7 @@ import { CatalogService } from "../../gen/commerce/cart/v1/catalog_service_pb.js
 import { errorMappingInterceptor } from "../../src/service/errors.js";
 import { token } from "../support/auth.js";
 import { clientFor, connectTransports } from "../support/clients.js";
-import type { GrpcJsClient } from "../support/grpc-js-client.js";
+import { type GrpcJsClient, grpcJsClient } from "../support/grpc-js-client.js";
 import { type Call, call, type Refusal, refusalOver, refusalOverGrpcJs } from "../support/refusals.js";
 import { restCall } from "../support/rest-client.js";
 import { violatedFields } from "../support/rpc-errors.js";
@@ -230,5 +230,49 @@ describe("the database's own refusal of such text", () => {
       code: Code.InvalidArgument,
       rawMessage: "the request holds text that cannot be stored (a NUL character or invalid Unicode)",
     });
+  });
+});
+
+describe("metadata keys that are names of Object.prototype's members", () => {
+  /** Parsed, so that "__proto__" is an own key as a client's JSON has it, not the prototype. */
+  const metadata = JSON.parse('{"__proto__": "p", "constructor": "c", "toString": "t", "hasOwnProperty": "h", "plain": "x"}') as Record<string, string>;
+  const entries = (record: object) => Object.entries(record).sort(([a], [b]) => a.localeCompare(b));
+
+  /** Creates a cart with `metadata` over one protocol; the metadata it answers with, when that client can read it back. */
+  const creators: [string, (customerId: string) => Promise<{ id: string; answered?: object }>][] = [
+    [
+      "@grpc/grpc-js (native gRPC)",
+      async (customerId) => {
+        const client = grpcJsClient("CartService", server.port);
+        grpcJsClients.push(client);
+        // proto-loader's decoder drops "__proto__" itself: this client's answer is not evidence.
+        const { cart } = (await client.CreateCart({ customer_id: customerId, metadata })) as { cart: { id: string } };
+        return { id: cart.id };
+      },
+    ],
+    ...Object.keys(connectTransports("http://unused")).map((name): [string, (customerId: string) => Promise<{ id: string; answered?: object }>] => [
+      name,
+      async (customerId) => {
+        const { cart } = await clientFor(CartService, connectTransports(server.baseUrl)[name]!).createCart({ customerId, metadata });
+        return { id: cart!.id, answered: cart!.metadata };
+      },
+    ]),
+    [
+      "REST",
+      async (customerId) => {
+        const answer = await restCall(server.baseUrl, "POST", "/v1/carts", `{"customer_id": ${JSON.stringify(customerId)}, "metadata": ${JSON.stringify(metadata)}}`);
+        expect(answer.status).toBe(201);
+        return { id: answer.body.id as string, answered: answer.body.metadata as object };
+      },
+    ],
+  ];
+
+  it.each(creators)("are stored and answered as given over %s", async (protocol, create) => {
+    const { id, answered } = await create(`text-keys-${protocol.replace(/\W+/g, "-")}`);
+    if (answered) expect(entries(answered)).toEqual(entries(metadata));
+    const [stored] = await sql`select metadata from carts where id = ${id}`;
+    expect(entries(stored!.metadata as object)).toEqual(entries(metadata));
+    const read = await restCall(server.baseUrl, "GET", `/v1/carts/${id}`);
+    expect(entries(read.body.metadata as object)).toEqual(entries(metadata));
   });
 });
