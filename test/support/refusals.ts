@@ -1,7 +1,7 @@
 import { create, type DescMessage, type DescMethodUnary, type MessageInitShape, type MessageShape, toBinary } from "@bufbuild/protobuf";
 import { ConnectError, type Transport } from "@connectrpc/connect";
 import type { ServiceError } from "@grpc/grpc-js";
-import { type GrpcJsClient, type GrpcJsMethodName, grpcJsClient, toGrpcJsRequest } from "./grpc-js-client.js";
+import { type GrpcJsClient, type GrpcJsMethodName, grpcJsClient, type ServiceName, toGrpcJsRequest } from "./grpc-js-client.js";
 import { connectErrorOfGrpcJs } from "./rpc-errors.js";
 
 /** One typed request to one method, to be sent over any client. */
@@ -30,16 +30,21 @@ export function refusalOver(transport: Transport): Refusal {
 
 /** Over @grpc/grpc-js clients carrying `token` (default: an admin); they are added to `opened`, for the caller to close. */
 export function refusalOverGrpcJs(port: number, opened: GrpcJsClient[], token?: string): Refusal {
-  const clients = {
-    CartService: grpcJsClient("CartService", port, token),
-    CatalogService: grpcJsClient("CatalogService", port, token),
+  const clients = new Map<ServiceName, GrpcJsClient>();
+  const clientOf = (serviceName: ServiceName) => {
+    let client = clients.get(serviceName);
+    if (!client) {
+      client = grpcJsClient(serviceName, port, token);
+      clients.set(serviceName, client);
+      opened.push(client);
+    }
+    return client;
   };
-  opened.push(clients.CartService, clients.CatalogService);
   return async ({ method, request }) => {
-    const serviceName = method.parent.name as keyof typeof clients;
+    const serviceName = method.parent.name as ServiceName;
     try {
       const grpcRequest = toGrpcJsRequest(serviceName, method.name, toBinary(method.input, request));
-      await clients[serviceName][method.name as GrpcJsMethodName](grpcRequest);
+      await clientOf(serviceName)[method.name as GrpcJsMethodName](grpcRequest);
     } catch (error) {
       return connectErrorOfGrpcJs(error as ServiceError);
     }

@@ -4,6 +4,8 @@ import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { CartService } from "../../gen/commerce/cart/v1/cart_service_pb.js";
 import { CatalogService } from "../../gen/commerce/cart/v1/catalog_service_pb.js";
+import { PromotionTarget } from "../../gen/commerce/cart/v1/promotion_pb.js";
+import { StoreConfigService } from "../../gen/commerce/cart/v1/store_config_service_pb.js";
 import { errorMappingInterceptor } from "../../src/service/errors.js";
 import { token } from "../support/auth.js";
 import { clientFor, connectTransports } from "../support/clients.js";
@@ -14,10 +16,11 @@ import { violatedFields } from "../support/rpc-errors.js";
 import { startServer, type TestServer } from "../support/server.js";
 
 /**
- * Identities and text no client may smuggle in: a token whose `sub` is not a
- * plain customer id, and strings PostgreSQL cannot store as sent (a NUL
- * character, a lone surrogate), on every protocol, each refused with a
- * message naming what is wrong and leaving the database as it was.
+ * Identities and input no client may smuggle in: a token whose `sub` is not
+ * a plain customer id, strings PostgreSQL cannot store (a NUL character),
+ * instants JavaScript and PostgreSQL cannot hold, on every protocol, each
+ * refused with a message naming what is wrong and leaving the database as
+ * it was; and map keys that are names of Object.prototype's members, kept.
  */
 
 /** A customer whose id is also a number: a token with the numeric `sub` must not read its carts. */
@@ -210,6 +213,32 @@ describe("text over REST", () => {
     });
     expect(answer.body.details).toEqual([expect.objectContaining({ field: bad.field })]);
     expect(await snapshot()).toEqual(before);
+  });
+});
+
+describe("instants outside the years 0001 to 9999", () => {
+  const promotion = (startsAt: bigint) =>
+    call(StoreConfigService.method.upsertPromotion, {
+      promotion: { id: "text-promo", code: "TEXTPROMO", value: { case: "percentageBp", value: 1000 }, target: PromotionTarget.ORDER, startsAt: { seconds: startsAt } },
+    });
+  // Binary protocols only: a JSON encoder refuses such a Timestamp before it is sent.
+  const binaryProtocols = rpcProtocols.filter(([name]) => !name.startsWith("connect+json"));
+
+  describe.each(binaryProtocols)("over %s", (_, refusalWith) => {
+    it.each([
+      ["year 31690708 (JavaScript's Date cannot hold it)", 10n ** 15n],
+      ["before year 1", -62135596801n],
+      ["after year 9999", 253402300800n],
+    ])("refuses a promotion starting in %s", async (_, seconds) => {
+      const before = await sql`select * from promotions where id like 'text-%'`;
+      const error = await refusalWith()(promotion(seconds));
+      expect({ code: Code[error.code], message: error.rawMessage }).toEqual({
+        code: Code[Code.InvalidArgument],
+        message: expect.stringMatching(/^promotion\.starts_at: must be greater than or equal to 0001-01-01T00:00:00Z/),
+      });
+      expect(violatedFields(error)).toEqual(["promotion.starts_at"]);
+      expect(await sql`select * from promotions where id like 'text-%'`).toEqual(before);
+    });
   });
 });
 
