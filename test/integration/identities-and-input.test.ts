@@ -216,6 +216,25 @@ describe("text over REST", () => {
   });
 });
 
+describe("REST query strings", () => {
+  it.each([
+    ["a byte that is not UTF-8", "text-%FF"],
+    ["an encoded lone surrogate", "text-%ED%A0%80"],
+  ])("refuses %s, which would become U+FFFD", async (_, customerId) => {
+    const answer = await restCall(server.baseUrl, "GET", `/v1/carts?customer_id=${customerId}`);
+    expect({ status: answer.status, error: answer.body.error, message: answer.body.message }).toEqual({
+      status: 400,
+      error: "invalid_argument",
+      message: "the query string is not valid UTF-8 once percent-decoded",
+    });
+  });
+
+  it("takes UTF-8, a plus for a space, and a lone percent sign as they are", async () => {
+    const answer = await restCall(server.baseUrl, "GET", "/v1/carts?customer_id=text-%C3%A9+100%");
+    expect(answer.status).toBe(200);
+  });
+});
+
 describe("instants outside the years 0001 to 9999", () => {
   const promotion = (startsAt: bigint) =>
     call(StoreConfigService.method.upsertPromotion, {
