@@ -6,7 +6,6 @@ import {
   createRemoteJWKSet,
   errors,
   type JSONWebKeySet,
-  type JWTPayload,
   jwtVerify,
   type JWTVerifyGetKey,
 } from "jose";
@@ -67,40 +66,34 @@ export function createTokenVerifier(options: TokenVerifierOptions, now: () => nu
     const cached = verified.get(token);
     if (cached && now() < cached.expiresAtMs) return cached.principal;
     verified.delete(token);
-    const payload = await verifySignatureAndClaims(token, options, now());
-    if (!isValidSubject(payload.sub)) {
-      throw unauthenticated(
-        `the token's "sub" claim must be a non-empty string of at most ${maxSubjectLength} characters without control characters`,
-      );
+    try {
+      const { payload } = await jwtVerify(token, options.keys, {
+        algorithms: allowedAlgorithms,
+        issuer: options.issuer,
+        audience: options.audience,
+        clockTolerance: options.clockToleranceSeconds,
+        currentDate: new Date(now()),
+        requiredClaims: ["sub", "exp"],
+      });
+      if (!isValidSubject(payload.sub)) {
+        throw unauthenticated(`the token's "sub" claim must be a non-empty string of at most ${maxSubjectLength} characters without control characters`);
+      }
+      const scope = typeof payload.scope === "string" ? payload.scope : "";
+      const principal: Principal = { subject: payload.sub, scopes: new Set(scope.split(" ").filter(Boolean)) };
+      // Only tokens already valid now are remembered: one that is not valid yet (within the tolerance) is checked again.
+      if (payload.nbf === undefined || payload.nbf * 1000 <= now()) {
+        if (verified.size >= verifiedTokenCacheSize) verified.delete(verified.keys().next().value!);
+        verified.set(token, { principal, expiresAtMs: payload.exp! * 1000 + options.clockToleranceSeconds * 1000 });
+      }
+      return principal;
+    } catch (error) {
+      if (error instanceof ConnectError) throw error;
+      if (error instanceof errors.JWKSTimeout) {
+        throw new ConnectError("authentication is temporarily unavailable", Code.Unavailable);
+      }
+      throw unauthenticated(describeTokenError(error));
     }
-    const scope = typeof payload.scope === "string" ? payload.scope : "";
-    const principal: Principal = { subject: payload.sub, scopes: new Set(scope.split(" ").filter(Boolean)) };
-    // Only tokens already valid now are remembered: one that is not valid yet (within the tolerance) is checked again.
-    if (payload.nbf === undefined || payload.nbf * 1000 <= now()) {
-      if (verified.size >= verifiedTokenCacheSize) verified.delete(verified.keys().next().value!);
-      verified.set(token, { principal, expiresAtMs: payload.exp! * 1000 + options.clockToleranceSeconds * 1000 });
-    }
-    return principal;
   };
-}
-
-async function verifySignatureAndClaims(token: string, options: TokenVerifierOptions, nowMs: number): Promise<JWTPayload> {
-  try {
-    const { payload } = await jwtVerify(token, options.keys, {
-      algorithms: allowedAlgorithms,
-      issuer: options.issuer,
-      audience: options.audience,
-      clockTolerance: options.clockToleranceSeconds,
-      currentDate: new Date(nowMs),
-      requiredClaims: ["sub", "exp"],
-    });
-    return payload;
-  } catch (error) {
-    if (error instanceof errors.JWKSTimeout) {
-      throw new ConnectError("authentication is temporarily unavailable", Code.Unavailable);
-    }
-    throw unauthenticated(describeTokenError(error));
-  }
 }
 
 /**
