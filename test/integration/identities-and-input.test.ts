@@ -216,6 +216,30 @@ describe("text over REST", () => {
   });
 });
 
+describe("lone surrogates in JSON, which UTF-8 cannot carry", () => {
+  it("are refused over Connect JSON, naming the field", async () => {
+    const before = await snapshot();
+    const refuse = refusalOver(connectTransports(server.baseUrl)["connect+json (HTTP/1.1)"]!);
+    const error = await refuse(call(CartService.method.createCart, { customerId: "text-\ud800" }));
+    expect({ code: Code[error.code], message: error.rawMessage }).toEqual({
+      code: Code[Code.InvalidArgument],
+      message: expect.stringContaining("CreateCartRequest.customer_id"),
+    });
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it("are refused over REST, naming the field", async () => {
+    const before = await snapshot();
+    const answer = await restCall(server.baseUrl, "POST", "/v1/carts", '{"customer_id": "text-\\ud800"}');
+    expect({ status: answer.status, error: answer.body.error, message: answer.body.message }).toEqual({
+      status: 400,
+      error: "invalid_argument",
+      message: expect.stringContaining("CreateCartRequest.customer_id"),
+    });
+    expect(await snapshot()).toEqual(before);
+  });
+});
+
 describe("REST query strings", () => {
   it.each([
     ["a byte that is not UTF-8", "text-%FF"],
