@@ -21,6 +21,7 @@ import type { Principal } from "./service/principal.js";
 import { createAuthInterceptor } from "./transport/interceptors/auth.js";
 import { createDeadlineInterceptor } from "./transport/interceptors/deadline.js";
 import { createTelemetryInterceptor } from "./transport/interceptors/telemetry.js";
+import { nulCharacterInterceptor } from "./transport/interceptors/nul-characters.js";
 import { createDrainingInterceptor, Readiness } from "./transport/health/readiness.js";
 import { registration, type ServiceRegistration } from "./transport/protocols/services.js";
 import { CartService } from "../gen/commerce/cart/v1/cart_service_pb.js";
@@ -111,6 +112,7 @@ export function createApp(
       createDrainingInterceptor(readiness),
       errorMappingInterceptor,
       createAuthInterceptor(verifyToken, publicServices),
+      nulCharacterInterceptor,
       createValidateInterceptor(),
       // Every service of the app keeps its data in the database; health and reflection answer without it.
       createDatabaseOutageInterceptor(readiness, new Set(services.map(({ service }) => service.typeName))),

@@ -36,6 +36,7 @@ const databaseFailures: Record<DatabaseFailure, [Code, string]> = {
   lock_timeout: [Code.Aborted, "the cart is busy with other changes; retry the request"],
   statement_timeout: [Code.DeadlineExceeded, "the database took too long to answer"],
   unavailable: [Code.Unavailable, "the database is unavailable; retry later"],
+  unstorable_text: [Code.InvalidArgument, "the request holds text that cannot be stored (a NUL character or invalid Unicode)"],
 };
 
 /**

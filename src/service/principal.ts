@@ -9,6 +9,20 @@ export interface Principal {
 
 export const adminScope = "carts:admin";
 
+/** Longest subject accepted, as long as the longest customer id a cart may have. */
+export const maxSubjectLength = 256;
+
+/**
+ * Whether a token's `sub` can name a caller: a non-empty string of at most
+ * `maxSubjectLength` characters, well-formed Unicode without control
+ * characters. Anything else (a number, `true`, a NUL character) would be
+ * compared with customer ids or stored as one, unlike what the issuer meant.
+ */
+export function isValidSubject(sub: unknown): sub is string {
+  // \p{Cs}: a lone surrogate, which JSON can carry and UTF-8 cannot.
+  return typeof sub === "string" && sub !== "" && [...sub].length <= maxSubjectLength && !/[\p{Cc}\p{Cs}]/u.test(sub);
+}
+
 export const principalKey = createContextKey<Principal | undefined>(undefined, { description: "authenticated caller" });
 
 export function principalOf(context: HandlerContext): Principal | undefined {

@@ -138,7 +138,7 @@ export async function runMigrations(url: string): Promise<void> {
 }
 
 /** What a database failure means to a caller, independent of the driver. */
-export type DatabaseFailure = "conflict" | "lock_timeout" | "statement_timeout" | "unavailable";
+export type DatabaseFailure = "conflict" | "lock_timeout" | "statement_timeout" | "unavailable" | "unstorable_text";
 
 const failuresBySqlState: Record<string, DatabaseFailure> = {
   "40001": "conflict", // serialization_failure
@@ -149,6 +149,9 @@ const failuresBySqlState: Record<string, DatabaseFailure> = {
   "57P01": "unavailable", // admin_shutdown
   "57P02": "unavailable", // crash_shutdown
   "57P03": "unavailable", // cannot_connect_now
+  // Text the database cannot store (a NUL character): the request's fault. Validation refuses it first; this is the backstop.
+  "22021": "unstorable_text", // character_not_in_repertoire
+  "22P05": "unstorable_text", // untranslatable_character
 };
 
 const connectionErrorCodes = new Set([

@@ -46,7 +46,7 @@ export interface ServerOptions {
   /** Browser origins allowed to call cross-origin (see Config.corsOrigins). */
   readonly corsOrigins: readonly string[];
   /** When given, the demo storefront is served at /demo. */
-  readonly storefront?: StorefrontOptions;
+  readonly storefront?: Omit<StorefrontOptions, "host">;
   /** What gRPC health and /readyz report; close() starts its draining. */
   readonly readiness: Readiness;
 }
@@ -96,7 +96,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }));
   const corsHandler = withCors(rpcHandler, options.corsOrigins);
   // The demo storefront's pages and token are for its own origin: no CORS headers on them.
-  const handler = withProbes(options.readiness, options.storefront ? withStorefront(corsHandler, options.storefront, options.log) : corsHandler);
+  const handler = withProbes(options.readiness, options.storefront ? withStorefront(corsHandler, { ...options.storefront, host: options.host }, options.log) : corsHandler);
   const limits = options.connectionLimits;
   const { metrics, log } = options;
   const logTimeout = {

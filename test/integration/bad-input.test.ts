@@ -1,14 +1,13 @@
-import { create, type DescMessage, type DescMethodUnary, type MessageInitShape, type MessageShape, toBinary } from "@bufbuild/protobuf";
-import { Code, ConnectError, type Transport } from "@connectrpc/connect";
-import type { ServiceError } from "@grpc/grpc-js";
+import { Code } from "@connectrpc/connect";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { CartStatus } from "../../gen/commerce/cart/v1/cart_pb.js";
 import { CartService } from "../../gen/commerce/cart/v1/cart_service_pb.js";
 import { CatalogService } from "../../gen/commerce/cart/v1/catalog_service_pb.js";
 import { clientFor, connectTransports } from "../support/clients.js";
-import { type GrpcJsClient, type GrpcJsMethodName, grpcJsClient, toGrpcJsRequest } from "../support/grpc-js-client.js";
-import { connectErrorOfGrpcJs, violatedFields } from "../support/rpc-errors.js";
+import type { GrpcJsClient } from "../support/grpc-js-client.js";
+import { type Call, call, type Refusal, refusalOver, refusalOverGrpcJs } from "../support/refusals.js";
+import { violatedFields } from "../support/rpc-errors.js";
 import { startServer, type TestServer } from "../support/server.js";
 
 /** Every cart this file creates belongs to a customer id with this prefix, so the snapshot sees only them. */
@@ -64,15 +63,6 @@ afterAll(async () => {
   await sql?.end();
   await Promise.all([server?.stop(), connectGrpcServer?.stop()]);
 });
-
-interface Call {
-  readonly method: DescMethodUnary;
-  readonly request: MessageShape<DescMessage>;
-}
-
-function call<I extends DescMessage, O extends DescMessage>(method: DescMethodUnary<I, O>, init: MessageInitShape<I>): Call {
-  return { method: method as unknown as DescMethodUnary, request: create(method.input, init) };
-}
 
 interface BadInput {
   readonly name: string;
@@ -339,38 +329,9 @@ const badInputs: BadInput[] = [
   },
 ];
 
-/** Sends a request and returns the error it was refused with. */
-type Refusal = (call: Call) => Promise<ConnectError>;
-
-function refusalOver(transport: Transport): Refusal {
-  return async ({ method, request }) => {
-    try {
-      await transport.unary(method, undefined, undefined, undefined, request, undefined);
-    } catch (error) {
-      return ConnectError.from(error);
-    }
-    throw new Error(`${method.name} succeeded`);
-  };
-}
-
-function refusalOverGrpcJs(port: number): Refusal {
-  const clients = { CartService: grpcJsClient("CartService", port), CatalogService: grpcJsClient("CatalogService", port) };
-  grpcJsClients.push(clients.CartService, clients.CatalogService);
-  return async ({ method, request }) => {
-    const serviceName = method.parent.name as keyof typeof clients;
-    try {
-      const grpcRequest = toGrpcJsRequest(serviceName, method.name, toBinary(method.input, request));
-      await clients[serviceName][method.name as GrpcJsMethodName](grpcRequest);
-    } catch (error) {
-      return connectErrorOfGrpcJs(error as ServiceError);
-    }
-    throw new Error(`${method.name} succeeded`);
-  };
-}
-
 const clients: [string, () => Refusal][] = [
-  ["@grpc/grpc-js", () => refusalOverGrpcJs(server.port)],
-  ["@grpc/grpc-js to gRPC served by connect-node (GRPC_SERVER=connect)", () => refusalOverGrpcJs(connectGrpcServer.port)],
+  ["@grpc/grpc-js", () => refusalOverGrpcJs(server.port, grpcJsClients)],
+  ["@grpc/grpc-js to gRPC served by connect-node (GRPC_SERVER=connect)", () => refusalOverGrpcJs(connectGrpcServer.port, grpcJsClients)],
   ...["connect+json (HTTP/1.1)", "connect+proto (HTTP/2)", "grpc-web (HTTP/1.1)"].map(
     (name) => [name, () => refusalOver(connectTransports(server.baseUrl)[name]!)] as [string, () => Refusal],
   ),

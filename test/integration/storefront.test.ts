@@ -1,6 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import http from "node:http";
+import http2 from "node:http2";
 import os from "node:os";
 import path from "node:path";
 import { Code } from "@connectrpc/connect";
@@ -108,6 +110,45 @@ describe("the demo page's endpoints", () => {
       expect(response.headers.get("access-control-allow-origin")).toBeNull();
       expect(decodeJwt(((await response.json()) as { token: string }).token).sub).toBe("demo-customer");
     }
+  });
+
+  it("hands the demo token only to requests addressed to this service, never to a DNS-rebinding page", async () => {
+    /** GET /demo/token over a real socket to 127.0.0.1 with the given Host (and that host's Origin, as a page there sends). */
+    const askOverHttp1 = (host: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const request = http.get({ host: "127.0.0.1", port: devShop.port, path: "/demo/token", headers: { host, origin: `http://${host}` } });
+        request.once("error", reject);
+        request.once("response", (response) => {
+          const chunks: Buffer[] = [];
+          response.on("data", (chunk: Buffer) => chunks.push(chunk));
+          response.once("end", () => resolve({ status: response.statusCode!, body: Buffer.concat(chunks).toString() }));
+        });
+      });
+    const askOverHttp2 = (authority: string) =>
+      new Promise<number>((resolve, reject) => {
+        const session = http2.connect(devShop.baseUrl);
+        session.once("error", reject);
+        const stream = session.request({ ":path": "/demo/token", ":authority": authority, origin: `http://${authority}` });
+        stream.once("response", (headers) => {
+          resolve(Number(headers[":status"]));
+          session.close();
+        });
+        stream.resume();
+      });
+    const rebound = `rebind.attacker.example:${devShop.port}`;
+    const refused = await askOverHttp1(rebound);
+    expect(refused.status).toBe(403);
+    expect(JSON.parse(refused.body)).toEqual({
+      error: "permission_denied",
+      message: "demo tokens are handed only to requests addressed to this service, not to host rebind.attacker.example",
+      details: [],
+    });
+    expect(await askOverHttp2(rebound)).toBe(403);
+    // Loopback names and addresses, and the address the service listens on, are its own.
+    for (const host of [`localhost:${devShop.port}`, `127.0.0.1:${devShop.port}`, `[::1]:${devShop.port}`, "app.localhost"]) {
+      expect((await askOverHttp1(host)).status, host).toBe(200);
+    }
+    expect(await askOverHttp2(`localhost:${devShop.port}`)).toBe(200);
   });
 
   it("is not served without the demo store", async () => {

@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { exportJWK, generateKeyPair, SignJWT } from "jose";
+import { exportJWK, generateKeyPair, type JWTPayload, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { createTokenVerifier, jwksFrom } from "../../src/transport/interceptors/auth.js";
 
@@ -7,12 +7,11 @@ const { publicKey, privateKey } = await generateKeyPair("ES256");
 const keys = jwksFrom({ keys: [{ ...(await exportJWK(publicKey)), kid: "k1", alg: "ES256" }] });
 const start = Date.parse("2030-01-01T00:00:00Z");
 
-function sign(claims: { exp: number; nbf?: number }): Promise<string> {
-  return new SignJWT({ scope: "carts:read carts:write", ...claims })
+function sign(claims: { exp: number; nbf?: number; sub?: unknown }): Promise<string> {
+  return new SignJWT({ scope: "carts:read carts:write", sub: "customer-1", ...claims } as JWTPayload)
     .setProtectedHeader({ alg: "ES256", kid: "k1" })
     .setIssuer("https://issuer.test")
     .setAudience("cart-service")
-    .setSubject("customer-1")
     .sign(privateKey);
 }
 
@@ -60,5 +59,38 @@ describe("token verifier", () => {
     const [header, payload, signature] = token.split(".");
     const forged = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload!, "base64url").toString()), sub: "admin" }));
     expect(await codeOf(verify(`${header}.${forged.toString("base64url")}.${signature}`))).toBe(Code.Unauthenticated);
+  });
+
+  it.each([
+    ["a number", 42],
+    ["true", true],
+    ["an object", { id: "customer-1" }],
+    ["empty", ""],
+    ["257 characters", "c".repeat(257)],
+    ["a NUL character", "customer\u00001"],
+    ["a line feed", "customer\n1"],
+    ["a lone surrogate", "customer\ud8001"],
+  ])("refuses a sub that is %s, naming the claim", async (_, sub) => {
+    const verify = createTokenVerifier(
+      { keys, issuer: "https://issuer.test", audience: "cart-service", clockToleranceSeconds: 30 },
+      () => start,
+    );
+    const error = await verify(await sign({ sub, exp: start / 1000 + 60 })).then(
+      () => undefined,
+      (refusal: unknown) => ConnectError.from(refusal),
+    );
+    expect({ code: error?.code, message: error?.rawMessage }).toEqual({
+      code: Code.Unauthenticated,
+      message: expect.stringMatching(/"sub" claim must be a non-empty string of at most 256 characters/),
+    });
+  });
+
+  it("accepts a sub of 256 characters, astral ones included", async () => {
+    const verify = createTokenVerifier(
+      { keys, issuer: "https://issuer.test", audience: "cart-service", clockToleranceSeconds: 30 },
+      () => start,
+    );
+    const sub = `${"c".repeat(255)}😀`;
+    expect((await verify(await sign({ sub, exp: start / 1000 + 60 }))).subject).toBe(sub);
   });
 });

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { BlockList, isIP } from "node:net";
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { fileURLToPath } from "node:url";
@@ -14,6 +15,8 @@ export interface StorefrontOptions {
    * takes its token from the URL (`/demo#token=<JWT>`).
    */
   readonly issueToken?: () => Promise<string>;
+  /** The configured HOST: a name the token may be asked for by, besides loopback names and addresses. */
+  readonly host: string;
 }
 
 const sources = fileURLToPath(new URL("../../storefront/", import.meta.url));
@@ -49,12 +52,49 @@ function fromOwnPages(request: IncomingMessage | Http2ServerRequest): boolean {
   );
 }
 
+const loopback = new BlockList();
+loopback.addSubnet("127.0.0.0", 8, "ipv4");
+loopback.addAddress("::1", "ipv6");
+
+/** The host name or address a request is addressed to (Host, or HTTP/2's :authority), without port or brackets. */
+function hostOf(request: IncomingMessage | Http2ServerRequest): string | undefined {
+  const authority = request.headers[":authority"] ?? request.headers.host;
+  if (typeof authority !== "string" || !URL.canParse(`http://${authority}`)) return undefined;
+  return new URL(`http://${authority}`).hostname.replace(/^\[(.*)\]$/, "$1");
+}
+
+/**
+ * Whether a request is addressed to this service by a name no other site
+ * controls: a loopback name or address, the configured HOST, or the address
+ * the connection came in on. A DNS-rebinding page, on a name of its own that
+ * it re-points at this machine, sends that name as Host and its own origin
+ * as Origin, which the origin check alone would take for one of our pages.
+ */
+function addressedToThisService(host: string | undefined, request: IncomingMessage | Http2ServerRequest, configuredHost: string): boolean {
+  if (host === undefined) return false;
+  const ipVersion = isIP(host);
+  if (ipVersion !== 0 && loopback.check(host, ipVersion === 4 ? "ipv4" : "ipv6")) return true;
+  const connectedTo = request.socket.localAddress?.replace(/^::ffff:/, "");
+  return host === "localhost" || host.endsWith(".localhost") || host === configuredHost.toLowerCase() || host === connectedTo;
+}
+
+/** Why a request gets no demo token, or undefined when it may have one. */
+function tokenRefusal(request: IncomingMessage | Http2ServerRequest, configuredHost: string): string | undefined {
+  const host = hostOf(request);
+  if (!addressedToThisService(host, request, configuredHost)) {
+    return `demo tokens are handed only to requests addressed to this service, not to host ${host ?? "(none)"}`;
+  }
+  if (!fromOwnPages(request)) return `demo tokens are handed only to this service's own pages, not to ${request.headers.origin}`;
+  return undefined;
+}
+
 /**
  * Serves the demo storefront (src/storefront) at /demo: the page, its
  * script bundled by esbuild from TypeScript on first request (kept in
  * memory, so there is no build step and no build output), and in
- * development mode a customer token for it, to its own pages only: with
- * `CORS_ORIGINS=*` any site a developer visits could read one otherwise.
+ * development mode a customer token for it, to its own pages only (by
+ * Origin and by Host): with `CORS_ORIGINS=*` any site a developer visits
+ * could read one otherwise.
  * Wrap it around the CORS handling, which must add nothing to these
  * answers. Every other request goes to `handler`.
  */
@@ -86,10 +126,10 @@ export function withStorefront<Request extends IncomingMessage | Http2ServerRequ
     const path = request.url?.split("?", 1)[0] ?? "";
     const route = routes.get(path);
     if (!route || request.method !== "GET") return handler(request, response);
-    if (path === tokenPath && !fromOwnPages(request)) {
-      const refusal = new ConnectError(`demo tokens are handed only to this service's own pages, not to ${request.headers.origin}`, Code.PermissionDenied);
+    const refusal = path === tokenPath ? tokenRefusal(request, options.host) : undefined;
+    if (refusal) {
       response.writeHead(403, { "content-type": "application/json", "cache-control": "no-store" });
-      response.end(JSON.stringify(errorBody(refusal)));
+      response.end(JSON.stringify(errorBody(new ConnectError(refusal, Code.PermissionDenied))));
       return;
     }
     route().then(

@@ -9,7 +9,7 @@ import {
   jwtVerify,
   type JWTVerifyGetKey,
 } from "jose";
-import { principalKey, type Principal } from "../../service/principal.js";
+import { isValidSubject, maxSubjectLength, principalKey, type Principal } from "../../service/principal.js";
 import { access } from "../../../gen/commerce/cart/v1/access_pb.js";
 
 /** Asymmetric algorithms only: never `none`, never HMAC (a public key must not double as a shared secret). */
@@ -75,8 +75,11 @@ export function createTokenVerifier(options: TokenVerifierOptions, now: () => nu
         currentDate: new Date(now()),
         requiredClaims: ["sub", "exp"],
       });
+      if (!isValidSubject(payload.sub)) {
+        throw unauthenticated(`the token's "sub" claim must be a non-empty string of at most ${maxSubjectLength} characters without control characters`);
+      }
       const scope = typeof payload.scope === "string" ? payload.scope : "";
-      const principal: Principal = { subject: payload.sub!, scopes: new Set(scope.split(" ").filter(Boolean)) };
+      const principal: Principal = { subject: payload.sub, scopes: new Set(scope.split(" ").filter(Boolean)) };
       // Only tokens already valid now are remembered: one that is not valid yet (within the tolerance) is checked again.
       if (payload.nbf === undefined || payload.nbf * 1000 <= now()) {
         if (verified.size >= verifiedTokenCacheSize) verified.delete(verified.keys().next().value!);
@@ -84,6 +87,7 @@ export function createTokenVerifier(options: TokenVerifierOptions, now: () => nu
       }
       return principal;
     } catch (error) {
+      if (error instanceof ConnectError) throw error;
       if (error instanceof errors.JWKSTimeout) {
         throw new ConnectError("authentication is temporarily unavailable", Code.Unavailable);
       }

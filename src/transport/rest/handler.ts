@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
 import type { Logger } from "../../logger.js";
@@ -26,6 +27,21 @@ export interface RestHandlerOptions {
 export const openApiPath = "/openapi.json";
 export const metricsPath = "/metrics";
 
+/**
+ * The query parameters, whose percent-encoded bytes must be UTF-8 as the body
+ * must: URLSearchParams would turn other bytes into U+FFFD, silently changing
+ * the value (path variables with such bytes are refused too).
+ */
+function queryOf(rawQuery: string): URLSearchParams {
+  // Runs of %XX become their bytes; the text between them (a lone "%" included) stays as it is.
+  const parts = rawQuery.split(/((?:%[0-9A-Fa-f]{2})+)/);
+  const bytes = Buffer.concat(parts.map((part, index) => (index % 2 === 1 ? Buffer.from(part.replaceAll("%", ""), "hex") : Buffer.from(part))));
+  if (!isUtf8(bytes)) {
+    throw new ConnectError("the query string is not valid UTF-8 once percent-decoded", Code.InvalidArgument);
+  }
+  return new URLSearchParams(rawQuery);
+}
+
 /** A request handler for HTTP/1.1 and HTTP/2 alike, as the Connect adapter takes its fallback. */
 type NodeHandlerFn = NonNullable<ConnectNodeAdapterOptions["fallback"]>;
 type NodeServerRequest = Parameters<NodeHandlerFn>[0];
@@ -49,7 +65,7 @@ export function createRestHandler(options: RestHandlerOptions): NodeHandlerFn {
     const url = request.url ?? "/";
     const queryStart = url.indexOf("?");
     const path = queryStart < 0 ? url : url.slice(0, queryStart);
-    const query = new URLSearchParams(queryStart < 0 ? "" : url.slice(queryStart + 1));
+    const rawQuery = queryStart < 0 ? "" : url.slice(queryStart + 1);
 
     if (path === openApiPath) {
       if (httpMethod !== "GET") throw methodNotAllowed(["GET"]);
@@ -68,7 +84,7 @@ export function createRestHandler(options: RestHandlerOptions): NodeHandlerFn {
     if (body !== "" && binding.body !== "" && !isJson(request.headers["content-type"])) {
       throw new HttpStatusError(415, "the request body must be JSON (Content-Type: application/json)", Code.InvalidArgument);
     }
-    const input = decodeRequest(binding, variables, query, body);
+    const input = decodeRequest(binding, variables, queryOf(rawQuery), body);
     const abort = new AbortController();
     response.once("close", () => abort.abort());
     const result = await options.invoker.invoke(binding.spec, input, {
