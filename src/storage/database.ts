@@ -1,7 +1,7 @@
-import { fileURLToPath } from "node:url";
 import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
 import { migrate } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
+import { projectPath } from "../project-root.js";
 
 /** int8 columns come back as bigint: money must never pass through a float. */
 type Types = { bigint: bigint };
@@ -10,7 +10,7 @@ export type Sql = postgres.Sql<Types>;
 export type Tx = postgres.TransactionSql<Types> | postgres.ReservedSql<Types>;
 export type Db = PostgresJsDatabase;
 
-const migrationsFolder = fileURLToPath(new URL("../../migrations", import.meta.url));
+const migrationsFolder = projectPath("migrations");
 
 // Any constant works: it only has to be the same for every instance of the service.
 const migrationLockKey = 727_274_001;
