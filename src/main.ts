@@ -36,7 +36,7 @@ const embedded = config.databaseUrl
       }),
     );
 const databaseUrl = config.databaseUrl ?? embedded!.url;
-await startUpStep("DATABASE_URL", () => runMigrations(databaseUrl));
+await startUpStep("DATABASE_URL", () => runMigrations(databaseUrl, { transactionPooling: config.dbTransactionPooling }));
 const authentication = await startUpStep("AUTH_JWKS", () => setUpAuthentication(config, log));
 if (cluster.isPrimary && config.workers > 1) {
   // The primary only supervises; the workers run this program from the top and serve.
@@ -52,6 +52,7 @@ const database = connectDatabase({
   poolSize: config.dbPoolSize,
   statementTimeoutMs: config.dbStatementTimeoutMs,
   lockTimeoutMs: config.dbLockTimeoutMs,
+  transactionPooling: config.dbTransactionPooling,
 });
 await startUpStep("DATABASE_URL", () => prepareStore(config, database, log));
 
