@@ -16,24 +16,31 @@ import { startServer } from "./transport/server.js";
 const config = loadConfigOrExit();
 const log = createLogger({ level: config.logLevel, format: config.logFormat });
 
-// SIGHUP: the terminal was closed.
-const stopSignals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
-/** Until the service serves, a signal ends the start; exiting stops the embedded PostgreSQL (its exit hook). */
-function stopStarting(signal: NodeJS.Signals): void {
+/**
+ * What SIGINT, SIGTERM and SIGHUP (a closed terminal) do: until the service
+ * serves, end the start (exiting stops the embedded PostgreSQL, its exit
+ * hook); then drain and stop. One listener each for the whole run: Node
+ * drops its signal watcher when the last listener goes.
+ */
+let onStopSignal = (signal: NodeJS.Signals): void => {
   log.info("stopped while starting", { signal });
   process.exit(0);
-}
-for (const signal of stopSignals) process.on(signal, stopStarting);
+};
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, (received) => onStopSignal(received));
 
 const embedded = config.databaseUrl
   ? undefined
-  : await startUpStep("DATA_DIR", () =>
-      startEmbeddedPostgres({
-        dataDir: path.resolve(config.dataDir, "postgres"),
-        database: "cart",
-        persistent: true,
-        log: (line) => log.warn(line),
-      }),
+  : await startUpStep(
+      "DATA_DIR",
+      () =>
+        startEmbeddedPostgres({
+          dataDir: path.resolve(config.dataDir, "postgres"),
+          database: "cart",
+          persistent: true,
+          log: (line) => log.warn(line),
+        }),
+      // It cleans up after itself when it fails.
+      { embeddedStarted: false },
     );
 const databaseUrl = config.databaseUrl ?? embedded!.url;
 await startUpStep("DATABASE_URL", () => runMigrations(databaseUrl, { transactionPooling: config.dbTransactionPooling }));
@@ -41,7 +48,8 @@ const authentication = await startUpStep("AUTH_JWKS", () => setUpAuthentication(
 if (cluster.isPrimary && config.workers > 1) {
   // The primary only supervises; the workers run this program from the top and serve.
   answerClusterMetricsRequests();
-  for (const signal of stopSignals) process.off(signal, stopStarting);
+  // The supervisor's own handlers forward the signals to the workers.
+  onStopSignal = () => {};
   const code = await runWorkers({ count: config.workers, env: { DATABASE_URL: databaseUrl }, log, onListening: logListening });
   await shutdownStep("stopping the embedded PostgreSQL", async () => embedded?.stop());
   log.info("stopped", { exitCode: code });
@@ -123,13 +131,13 @@ function loadConfigOrExit(): Config {
  * naming the setting at fault and the cause (no stack trace: these are an
  * operator's mistakes, not bugs), after stopping the embedded PostgreSQL.
  */
-async function startUpStep<T>(setting: string, step: () => Promise<T>): Promise<T> {
+async function startUpStep<T>(setting: string, step: () => Promise<T>, { embeddedStarted = true } = {}): Promise<T> {
   try {
     return await step();
   } catch (error) {
     const value = setting === "DATABASE_URL" ? ` ${redactPassword(databaseUrl)}` : setting === "PORT" ? ` ${config.port}` : "";
     log.error(`cannot start: ${setting}${value}: ${oneLine(error)}`);
-    await shutdownStep("stopping the embedded PostgreSQL", async () => embedded?.stop());
+    if (embeddedStarted) await shutdownStep("stopping the embedded PostgreSQL", async () => embedded?.stop());
     process.exit(1);
   }
 }
@@ -180,7 +188,4 @@ async function shutdown(signal: string): Promise<void> {
   log.info("stopped", { exitCode: drained ? 0 : 1 });
   process.exit(drained ? 0 : 1);
 }
-for (const signal of stopSignals) {
-  process.off(signal, stopStarting);
-  process.on(signal, () => void shutdown(signal));
-}
+onStopSignal = (signal) => void shutdown(signal);

@@ -14,7 +14,9 @@ export interface TestServer {
   readonly logs: Record<string, unknown>[];
   /** The service's process (with WORKERS > 1, the primary that supervises the workers). */
   readonly pid: number;
-  /** Resolves with the exit code once the process has exited. */
+  /** What the process wrote to stderr so far. */
+  readonly stderr: string[];
+  /** Resolves with the exit code once the process has exited and its output is read. */
   readonly exited: Promise<number | null>;
   stop(): Promise<void>;
 }
@@ -24,9 +26,11 @@ export interface Launch {
   readonly command: string;
   readonly args: readonly string[];
   readonly cwd: string;
+  /** In a process group of its own (its pid is the group's id), as a terminal's foreground job is. */
+  readonly detached?: boolean;
 }
 
-const fromSources: Launch = { command: process.execPath, args: ["--import", "tsx", "src/main.ts"], cwd: repoRoot };
+export const fromSources: Launch = { command: process.execPath, args: ["--import", "tsx", "src/main.ts"], cwd: repoRoot };
 
 function spawnService(env: Record<string, string | undefined>, launch: Launch): ChildProcess {
   return spawn(launch.command, launch.args, {
@@ -40,6 +44,7 @@ function spawnService(env: Record<string, string | undefined>, launch: Launch): 
       ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],
+    detached: launch.detached ?? false,
   });
 }
 
@@ -50,7 +55,7 @@ function spawnService(env: Record<string, string | undefined>, launch: Launch): 
  */
 export async function startServer(env: Record<string, string | undefined> = {}, launch: Launch = fromSources): Promise<TestServer> {
   const child = spawnService(env, launch);
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
   const logs: Record<string, unknown>[] = [];
   const stderr: string[] = [];
   child.stderr!.on("data", (chunk: Buffer) => stderr.push(chunk.toString()));
@@ -71,6 +76,7 @@ export async function startServer(env: Record<string, string | undefined> = {}, 
     baseUrl: `http://127.0.0.1:${port}`,
     port,
     logs,
+    stderr,
     pid: child.pid!,
     exited,
     stop: () => stopProcess(child),
@@ -106,7 +112,7 @@ export async function runUntilExit(env: Record<string, string | undefined>, laun
 }
 
 async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
+  if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   child.kill("SIGTERM");
   const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
