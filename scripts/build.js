@@ -8,11 +8,12 @@ import { build } from "esbuild";
 
 const projectRoot = fileURLToPath(new URL("..", import.meta.url));
 
-export async function buildService() {
+/** `outDir`: where main.js goes, relative to the project or absolute (`node scripts/build.js <folder>`). */
+export async function buildService(outDir = "dist") {
   await build({
     absWorkingDir: projectRoot,
     entryPoints: ["src/main.ts"],
-    outfile: "dist/main.js",
+    outdir: outDir,
     bundle: true,
     platform: "node",
     format: "esm",
@@ -24,4 +25,4 @@ export async function buildService() {
   });
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) await buildService();
+if (process.argv[1] === fileURLToPath(import.meta.url)) await buildService(process.argv[2]);
