@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { chmod, mkdtemp, rm } from "node:fs/promises";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -68,6 +69,23 @@ describe("a start that cannot succeed", () => {
     expect(run.code).toBe(1);
     expect(run.lines).toHaveLength(1);
     expect(run.logs[0]).toMatchObject({ level: "error", message: expect.stringMatching(message) });
+  });
+
+  it("with its port in use or its JWKS unreadable prints one line naming the setting and the cause", async () => {
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    const { port } = taken.address() as net.AddressInfo;
+    try {
+      const run = await runUntilExit({ PORT: String(port) });
+      expect(run.code).toBe(1);
+      expect(run.lines).toEqual([expect.any(String)]);
+      expect(run.logs[0]!.message).toBe(`cannot start: PORT ${port}: listen EADDRINUSE: address already in use 127.0.0.1:${port}`);
+    } finally {
+      taken.close();
+    }
+    const unreadable = await runUntilExit({ AUTH_JWKS: "/nonexistent/jwks.json" });
+    expect(unreadable.code).toBe(1);
+    expect(unreadable.lines).toEqual([expect.stringMatching(/"message":"cannot start: AUTH_JWKS: ENOENT: no such file or directory, open '\/nonexistent\/jwks.json'"/)]);
   });
 
   it("names every invalid variable in one line", async () => {
