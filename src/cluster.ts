@@ -14,7 +14,7 @@ export interface WorkerOptions {
  * Runs `count` copies of this program as node:cluster workers. Their
  * listeners share one port: the primary accepts connections and hands them
  * to the workers in turn, so one host uses several cores. The primary only
- * supervises: it forwards SIGINT/SIGTERM, and when a worker dies on its own
+ * supervises: it forwards SIGINT/SIGTERM (and SIGHUP as SIGTERM), and when a worker dies on its own
  * it stops the others, because a crash is a bug to surface rather than to
  * restart around. Resolves with the process exit code once all have exited.
  */
@@ -32,6 +32,7 @@ export function runWorkers(options: WorkerOptions): Promise<number> {
     };
     process.on("SIGINT", () => stopAll(0, "SIGINT"));
     process.on("SIGTERM", () => stopAll(0, "SIGTERM"));
+    process.on("SIGHUP", () => stopAll(0, "SIGTERM"));
 
     cluster.on("listening", (_worker, address) => {
       if (++listening === count) options.onListening(address.port);

@@ -11,6 +11,12 @@ export interface Config {
   readonly dbPoolSize: number;
   readonly dbStatementTimeoutMs: number;
   readonly dbLockTimeoutMs: number;
+  /**
+   * DATABASE_URL leads to a pooler in transaction mode (PgBouncer
+   * `pool_mode = transaction`), which hands each transaction whichever server
+   * connection is free: no prepared statements, no session state.
+   */
+  readonly dbTransactionPooling: boolean;
   readonly defaultCurrency: string;
   /** Region of carts created without region_id and currency; ensured at startup (tax-free, any country, defaultCurrency) when missing. */
   readonly defaultRegionId: string;
@@ -68,14 +74,27 @@ export interface Config {
   readonly logFormat: LogFormat;
 }
 
+/** Every invalid variable at once, so that one start names them all. */
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration: ${problems.join("; ")}`);
+  }
+}
+
+/** The environment, and where a helper reports an invalid value (it then returns the fallback, so the rest is still checked). */
+interface Source {
+  readonly env: NodeJS.ProcessEnv;
+  invalid<T>(problem: string, fallback: T): T;
+}
+
 /**
  * A store id (region, sales channel). Region ids leave room for the
  * "-<currency>" suffix of the regions made for other currencies.
  */
-function storeId(env: NodeJS.ProcessEnv, name: string, maxLength: number): string {
-  const value = env[name] || "default";
+function storeId(from: Source, name: string, maxLength: number): string {
+  const value = from.env[name] || "default";
   if (!new RegExp(`^[A-Za-z0-9][A-Za-z0-9._-]{0,${maxLength - 1}}$`).test(value)) {
-    throw new Error(`${name} must be 1-${maxLength} letters, digits, '.', '_' or '-' starting with a letter or digit, got "${value}"`);
+    return from.invalid(`${name} must be 1-${maxLength} letters, digits, '.', '_' or '-' starting with a letter or digit, got "${value}"`, "default");
   }
   return value;
 }
@@ -85,13 +104,13 @@ const maxRetentionHours = 10 * 365 * 24;
 /** The longest shutdown grace and call deadline; a timer longer than 2^31-1 ms would fire at once. */
 const maxWaitMs = 3_600_000;
 
-function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {
-  const raw = env[name];
+function integer(from: Source, name: string, fallback: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {
+  const raw = from.env[name];
   if (raw === undefined || raw === "") return fallback;
   const value = Number(raw);
   if (!Number.isSafeInteger(value) || value < min || value > max) {
     const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `from ${min} to ${max}`;
-    throw new Error(`${name} must be an integer ${range}, got "${raw}"`);
+    return from.invalid(`${name} must be an integer ${range}, got "${raw}"`, fallback);
   }
   return value;
 }
@@ -101,98 +120,119 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 1
  * `Origin` (lower-case scheme and host, no default port, no path), or `*`
  * alone. Anything else is refused: a path or a typo would never match.
  */
-function originList(env: NodeJS.ProcessEnv, name: string): string[] {
-  const entries = (env[name] ?? "").split(",").map((entry) => entry.trim()).filter(Boolean);
+function originList(from: Source, name: string): string[] {
+  const entries = (from.env[name] ?? "").split(",").map((entry) => entry.trim()).filter(Boolean);
   if (entries.includes("*")) {
-    if (entries.length > 1) throw new Error(`${name} must be "*" alone or a list of origins, got "${env[name]}"`);
+    if (entries.length > 1) return from.invalid(`${name} must be "*" alone or a list of origins, got "${from.env[name]}"`, []);
     return entries;
   }
-  return entries.map((entry) => {
+  return entries.flatMap((entry) => {
     const url = URL.canParse(entry) ? new URL(entry) : undefined;
     if (!url || !["http:", "https:"].includes(url.protocol) || url.href !== `${url.origin}/`) {
-      throw new Error(`${name} entries must be origins such as https://shop.example.com (scheme, host, optional port; no path), got "${entry}"`);
+      return from.invalid(`${name} entries must be origins such as https://shop.example.com (scheme, host, optional port; no path), got "${entry}"`, []);
     }
-    return url.origin;
+    return [url.origin];
   });
 }
 
 /** One of a few named values; anything else is refused with the list. */
-function choice<T extends string>(env: NodeJS.ProcessEnv, name: string, allowed: readonly T[], fallback: T): T {
-  const raw = env[name] || fallback;
-  if (!(allowed as readonly string[]).includes(raw)) throw new Error(`${name} must be one of ${allowed.join(", ")}, got "${raw}"`);
+function choice<T extends string>(from: Source, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = from.env[name] || fallback;
+  if (!(allowed as readonly string[]).includes(raw)) return from.invalid(`${name} must be one of ${allowed.join(", ")}, got "${raw}"`, fallback);
   return raw as T;
 }
 
 /** A yes/no switch; anything else is refused rather than read as "no". */
-function flag(env: NodeJS.ProcessEnv, name: string): boolean {
-  const raw = env[name] ?? "";
-  if (["", "0", "false"].includes(raw)) return false;
+function flag(from: Source, name: string, fallback = false): boolean {
+  const raw = from.env[name] ?? "";
+  if (raw === "") return fallback;
+  if (["0", "false"].includes(raw)) return false;
   if (["1", "true"].includes(raw)) return true;
-  throw new Error(`${name} must be 1, true, 0 or false, got "${raw}"`);
+  return from.invalid(`${name} must be 1, true, 0 or false, got "${raw}"`, fallback);
+}
+
+/**
+ * A PostgreSQL URL as postgres.js reads it: `postgres://` or `postgresql://`,
+ * host optional (a socket folder may come as `?host=/run/postgresql`).
+ */
+function databaseUrl(from: Source, name: string): string | undefined {
+  const raw = from.env[name] || undefined;
+  if (raw !== undefined && !/^postgres(ql)?:\/\/[^\s]*$/.test(raw)) {
+    return from.invalid(`${name} must be a URL such as postgres://user:password@host:5432/database (the value is not shown: it may hold a password)`, undefined);
+  }
+  return raw;
 }
 
 /** `stdoutIsTerminal` picks the default log format: pretty for a developer's terminal outside production, JSON for pipes and log shippers. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, stdoutIsTerminal = process.stdout.isTTY === true): Config {
+  const problems: string[] = [];
+  const from: Source = {
+    env,
+    invalid: (problem, fallback) => {
+      problems.push(problem);
+      return fallback;
+    },
+  };
   const defaultCurrency = env.DEFAULT_CURRENCY || "USD";
   try {
     currencyExponent(defaultCurrency);
   } catch {
-    throw new Error(`DEFAULT_CURRENCY must be a supported ISO 4217 code such as USD, got "${defaultCurrency}"`);
+    problems.push(`DEFAULT_CURRENCY must be a supported ISO 4217 code such as USD, got "${defaultCurrency}"`);
   }
   const production = env.NODE_ENV === "production";
   const authJwks = env.AUTH_JWKS || undefined;
   if (production && !authJwks) {
-    throw new Error("NODE_ENV=production requires AUTH_JWKS (a JWKS file path or URL); development keys are never used in production");
+    problems.push("NODE_ENV=production requires AUTH_JWKS (a JWKS file path or URL); development keys are never used in production");
   }
-  const grpcServer = env.GRPC_SERVER || "native";
-  if (grpcServer !== "native" && grpcServer !== "connect") {
-    throw new Error(`GRPC_SERVER must be "native" or "connect", got "${grpcServer}"`);
-  }
+  const grpcServer = choice(from, "GRPC_SERVER", ["native", "connect"], "native");
   if (authJwks && !env.AUTH_ISSUER) {
-    throw new Error("AUTH_ISSUER must name the token issuer when AUTH_JWKS is set");
+    problems.push("AUTH_ISSUER must name the token issuer when AUTH_JWKS is set");
   }
-  const http1HeadersTimeoutMs = integer(env, "HTTP1_HEADERS_TIMEOUT_MS", 10_000, 100, 600_000);
-  const http1RequestTimeoutMs = integer(env, "HTTP1_REQUEST_TIMEOUT_MS", 30_000, 100, 600_000);
+  const http1HeadersTimeoutMs = integer(from, "HTTP1_HEADERS_TIMEOUT_MS", 10_000, 100, 600_000);
+  const http1RequestTimeoutMs = integer(from, "HTTP1_REQUEST_TIMEOUT_MS", 30_000, 100, 600_000);
   if (http1HeadersTimeoutMs > http1RequestTimeoutMs) {
-    throw new Error(`HTTP1_HEADERS_TIMEOUT_MS (${http1HeadersTimeoutMs}) must not exceed HTTP1_REQUEST_TIMEOUT_MS (${http1RequestTimeoutMs}): the headers are part of the request`);
+    problems.push(`HTTP1_HEADERS_TIMEOUT_MS (${http1HeadersTimeoutMs}) must not exceed HTTP1_REQUEST_TIMEOUT_MS (${http1RequestTimeoutMs}): the headers are part of the request`);
   }
-  return {
+  const config: Config = {
     host: env.HOST || "0.0.0.0",
-    port: integer(env, "PORT", 8080, 0, 65_535),
-    databaseUrl: env.DATABASE_URL || undefined,
+    port: integer(from, "PORT", 8080, 0, 65_535),
+    databaseUrl: databaseUrl(from, "DATABASE_URL"),
     dataDir: env.DATA_DIR || ".data",
-    dbPoolSize: integer(env, "DB_POOL_SIZE", 10),
-    dbStatementTimeoutMs: integer(env, "DB_STATEMENT_TIMEOUT_MS", 5000),
-    dbLockTimeoutMs: integer(env, "DB_LOCK_TIMEOUT_MS", 3000),
+    dbPoolSize: integer(from, "DB_POOL_SIZE", 10),
+    dbStatementTimeoutMs: integer(from, "DB_STATEMENT_TIMEOUT_MS", 5000),
+    dbLockTimeoutMs: integer(from, "DB_LOCK_TIMEOUT_MS", 3000),
+    dbTransactionPooling: flag(from, "DB_TRANSACTION_POOLING"),
     defaultCurrency,
-    defaultRegionId: storeId(env, "DEFAULT_REGION_ID", 60),
-    defaultSalesChannelId: storeId(env, "DEFAULT_SALES_CHANNEL_ID", 64),
-    maxLinesPerCart: integer(env, "MAX_LINES_PER_CART", 100),
-    maxLineQuantity: integer(env, "MAX_LINE_QUANTITY", 10_000),
-    cartLifetimeMs: integer(env, "CART_TTL_HOURS", 30 * 24, 1, maxRetentionHours) * 3_600_000,
-    emptyCartLifetimeMs: integer(env, "EMPTY_CART_TTL_HOURS", 6, 1, maxRetentionHours) * 3_600_000,
-    cartSweepIntervalMs: integer(env, "CART_SWEEP_INTERVAL_SECONDS", 60, 1, 86_400) * 1000,
-    cartSweepBatchSize: integer(env, "CART_SWEEP_BATCH_SIZE", 500, 1, 10_000),
+    defaultRegionId: storeId(from, "DEFAULT_REGION_ID", 60),
+    defaultSalesChannelId: storeId(from, "DEFAULT_SALES_CHANNEL_ID", 64),
+    maxLinesPerCart: integer(from, "MAX_LINES_PER_CART", 100),
+    maxLineQuantity: integer(from, "MAX_LINE_QUANTITY", 10_000),
+    cartLifetimeMs: integer(from, "CART_TTL_HOURS", 30 * 24, 1, maxRetentionHours) * 3_600_000,
+    emptyCartLifetimeMs: integer(from, "EMPTY_CART_TTL_HOURS", 6, 1, maxRetentionHours) * 3_600_000,
+    cartSweepIntervalMs: integer(from, "CART_SWEEP_INTERVAL_SECONDS", 60, 1, 86_400) * 1000,
+    cartSweepBatchSize: integer(from, "CART_SWEEP_BATCH_SIZE", 500, 1, 10_000),
     // 0 keeps expired carts forever.
-    expiredCartRetentionMs: integer(env, "EXPIRED_CART_RETENTION_DAYS", 0, 0, 36_500) * 86_400_000 || undefined,
-    readMaxBytes: integer(env, "READ_MAX_BYTES", 1024 * 1024),
-    seedDemoProducts: flag(env, "SEED_DEMO_PRODUCTS"),
-    workers: integer(env, "WORKERS", 1),
-    shutdownGraceMs: integer(env, "SHUTDOWN_GRACE_MS", 10_000, 0, maxWaitMs),
-    maxTimeoutMs: integer(env, "MAX_TIMEOUT_MS", 10_000, 1, maxWaitMs),
-    protocolDetectionTimeoutMs: integer(env, "PROTOCOL_DETECTION_TIMEOUT_MS", 5_000, 100, 60_000),
+    expiredCartRetentionMs: integer(from, "EXPIRED_CART_RETENTION_DAYS", 0, 0, 36_500) * 86_400_000 || undefined,
+    readMaxBytes: integer(from, "READ_MAX_BYTES", 1024 * 1024),
+    seedDemoProducts: flag(from, "SEED_DEMO_PRODUCTS"),
+    workers: integer(from, "WORKERS", 1),
+    shutdownGraceMs: integer(from, "SHUTDOWN_GRACE_MS", 10_000, 0, maxWaitMs),
+    maxTimeoutMs: integer(from, "MAX_TIMEOUT_MS", 10_000, 1, maxWaitMs),
+    protocolDetectionTimeoutMs: integer(from, "PROTOCOL_DETECTION_TIMEOUT_MS", 5_000, 100, 60_000),
     http1HeadersTimeoutMs,
     http1RequestTimeoutMs,
-    http2IdleTimeoutMs: integer(env, "HTTP2_IDLE_TIMEOUT_MS", 60_000, 100, maxWaitMs),
-    maxConnections: integer(env, "MAX_CONNECTIONS", 4096, 1, 1_000_000),
+    http2IdleTimeoutMs: integer(from, "HTTP2_IDLE_TIMEOUT_MS", 60_000, 100, maxWaitMs),
+    maxConnections: integer(from, "MAX_CONNECTIONS", 4096, 1, 1_000_000),
     authJwks,
     authIssuer: env.AUTH_ISSUER || undefined,
     authAudience: env.AUTH_AUDIENCE || "cart-service",
-    authClockToleranceSeconds: integer(env, "AUTH_CLOCK_TOLERANCE_SECONDS", 30, 0),
-    idempotencyRetentionMs: integer(env, "IDEMPOTENCY_RETENTION_HOURS", 24, 1, maxRetentionHours) * 3_600_000,
+    authClockToleranceSeconds: integer(from, "AUTH_CLOCK_TOLERANCE_SECONDS", 30, 0),
+    idempotencyRetentionMs: integer(from, "IDEMPOTENCY_RETENTION_HOURS", 24, 1, maxRetentionHours) * 3_600_000,
     grpcServer,
-    corsOrigins: originList(env, "CORS_ORIGINS"),
-    logLevel: choice(env, "LOG_LEVEL", logLevels, "info"),
-    logFormat: choice(env, "LOG_FORMAT", logFormats, stdoutIsTerminal && !production ? "pretty" : "json"),
+    corsOrigins: originList(from, "CORS_ORIGINS"),
+    logLevel: choice(from, "LOG_LEVEL", logLevels, "info"),
+    logFormat: choice(from, "LOG_FORMAT", logFormats, stdoutIsTerminal && !production ? "pretty" : "json"),
   };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
 }

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { createApp } from "./app.js";
 import { setUpAuthentication } from "./auth-setup.js";
 import { runWorkers } from "./cluster.js";
-import { loadConfig } from "./config.js";
+import { type Config, loadConfig } from "./config.js";
 import { createLogger } from "./logger.js";
 import { answerClusterMetricsRequests } from "./metrics.js";
 import { connectDatabase, runMigrations } from "./storage/database.js";
@@ -13,25 +13,46 @@ import { prepareStore } from "./store-setup.js";
 import { startSweeper } from "./sweeper.js";
 import { startServer } from "./transport/server.js";
 
-const config = loadConfig();
+const config = loadConfigOrExit();
 const log = createLogger({ level: config.logLevel, format: config.logFormat });
+
+/**
+ * What SIGINT, SIGTERM and SIGHUP (a closed terminal) do: until the service
+ * serves, end the start (exiting stops the embedded PostgreSQL, its exit
+ * hook); then drain and stop. One listener each for the whole run: Node
+ * drops its signal watcher when the last listener goes.
+ */
+let onStopSignal = (signal: NodeJS.Signals): void => {
+  log.info("stopped while starting", { signal });
+  process.exit(0);
+};
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, (received) => onStopSignal(received));
 
 const embedded = config.databaseUrl
   ? undefined
-  : await startEmbeddedPostgres({
-      dataDir: path.resolve(config.dataDir, "postgres"),
-      database: "cart",
-      persistent: true,
-      log: (line) => log.error(line),
-    });
+  : await startUpStep(
+      "DATA_DIR",
+      () =>
+        startEmbeddedPostgres({
+          dataDir: path.resolve(config.dataDir, "postgres"),
+          database: "cart",
+          persistent: true,
+          log: (line) => log.warn(line),
+        }),
+      // It cleans up after itself when it fails.
+      { embeddedStarted: false },
+    );
 const databaseUrl = config.databaseUrl ?? embedded!.url;
-await runMigrations(databaseUrl);
-const authentication = await setUpAuthentication(config, log);
+await startUpStep("DATABASE_URL", () => runMigrations(databaseUrl, { transactionPooling: config.dbTransactionPooling }));
+const authentication = await startUpStep("AUTH_JWKS", () => setUpAuthentication(config, log));
 if (cluster.isPrimary && config.workers > 1) {
   // The primary only supervises; the workers run this program from the top and serve.
   answerClusterMetricsRequests();
+  // The supervisor's own handlers forward the signals to the workers.
+  onStopSignal = () => {};
   const code = await runWorkers({ count: config.workers, env: { DATABASE_URL: databaseUrl }, log, onListening: logListening });
   await shutdownStep("stopping the embedded PostgreSQL", async () => embedded?.stop());
+  log.info("stopped", { exitCode: code });
   process.exit(code);
 }
 const database = connectDatabase({
@@ -39,8 +60,9 @@ const database = connectDatabase({
   poolSize: config.dbPoolSize,
   statementTimeoutMs: config.dbStatementTimeoutMs,
   lockTimeoutMs: config.dbLockTimeoutMs,
+  transactionPooling: config.dbTransactionPooling,
 });
-await prepareStore(config, database, log);
+await startUpStep("DATABASE_URL", () => prepareStore(config, database, log));
 
 const app = createApp(config, database, log, authentication.verify);
 const stopIdempotencySweeper = startSweeper({
@@ -58,7 +80,7 @@ const stopCartSweepers = [
   cartSweeper("cart_expiry", () => app.cartExpiry.expireDue()),
   ...(retentionMs === undefined ? [] : [cartSweeper("expired_cart_deletion", () => app.cartExpiry.deleteExpiredLongerThan(retentionMs))]),
 ];
-const server = await startServer({
+const server = await startUpStep("PORT", () => startServer({
   host: config.host,
   port: config.port,
   readMaxBytes: config.readMaxBytes,
@@ -70,7 +92,7 @@ const server = await startServer({
   // The demo storefront comes with the demo store.
   ...(config.seedDemoProducts && { storefront: { issueToken: authentication.issueDemoToken } }),
   ...app,
-});
+}));
 // Its pid is on every log line.
 if (cluster.isWorker) log.info("worker listening");
 else logListening(server.port);
@@ -92,6 +114,39 @@ function logListening(port: number): void {
 /** The URL without its password; textual, because socket URLs (`postgres://user@/db?host=/run/postgresql`) are not WHATWG URLs. */
 function redactPassword(url: string): string {
   return url.replace(/^([a-z]+:\/\/[^:@/]*):[^@/]*@/i, "$1:***@");
+}
+
+/** The configuration, or, when a variable is invalid, one line naming every invalid one and exit code 1. */
+function loadConfigOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (error) {
+    // The log settings may be among the invalid ones: the defaults log this line.
+    createLogger({ format: process.stdout.isTTY && process.env.NODE_ENV !== "production" ? "pretty" : "json" }).error(oneLine(error));
+    process.exit(1);
+  }
+}
+
+/**
+ * Runs one step of the start. Its failure ends the start with one line
+ * naming the setting at fault and the cause (no stack trace: these are an
+ * operator's mistakes, not bugs), after stopping the embedded PostgreSQL.
+ */
+async function startUpStep<T>(setting: string, step: () => Promise<T>, { embeddedStarted = true } = {}): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    const value = setting === "DATABASE_URL" ? ` ${redactPassword(databaseUrl)}` : setting === "PORT" ? ` ${config.port}` : "";
+    log.error(`cannot start: ${setting}${value}: ${oneLine(error)}`);
+    if (embeddedStarted) await shutdownStep("stopping the embedded PostgreSQL", async () => embedded?.stop());
+    process.exit(1);
+  }
+}
+
+/** An error's message as one bounded line. */
+function oneLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.replace(/\s*\n\s*/g, " ").slice(0, 1000);
 }
 
 /** Runs one step of the shutdown, logging its failure rather than leaving the rest undone; resolves with whether it succeeded. */
@@ -131,7 +186,7 @@ async function shutdown(signal: string): Promise<void> {
   }
   await shutdownStep("closing the database pool", () => database.close());
   await shutdownStep("stopping the embedded PostgreSQL", async () => embedded?.stop());
+  log.info("stopped", { exitCode: drained ? 0 : 1 });
   process.exit(drained ? 0 : 1);
 }
-process.on("SIGINT", () => void shutdown("SIGINT"));
-process.on("SIGTERM", () => void shutdown("SIGTERM"));
+onStopSignal = (signal) => void shutdown(signal);

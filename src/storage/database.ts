@@ -1,7 +1,7 @@
-import { fileURLToPath } from "node:url";
 import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
 import { migrate } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
+import { projectPath } from "../project-root.js";
 
 /** int8 columns come back as bigint: money must never pass through a float. */
 type Types = { bigint: bigint };
@@ -10,7 +10,7 @@ export type Sql = postgres.Sql<Types>;
 export type Tx = postgres.TransactionSql<Types> | postgres.ReservedSql<Types>;
 export type Db = PostgresJsDatabase;
 
-const migrationsFolder = fileURLToPath(new URL("../../migrations", import.meta.url));
+const migrationsFolder = projectPath("migrations");
 
 // Any constant works: it only has to be the same for every instance of the service.
 const migrationLockKey = 727_274_001;
@@ -20,6 +20,13 @@ export interface DatabaseOptions {
   poolSize: number;
   statementTimeoutMs: number;
   lockTimeoutMs: number;
+  /**
+   * The URL leads to a pooler in transaction mode (PgBouncer), which gives
+   * each transaction whichever server connection is free: statements are not
+   * prepared (a prepared statement lives on one server connection), and the
+   * timeouts are set in each transaction (`set local`), not for the session.
+   */
+  transactionPooling?: boolean;
 }
 
 export interface Database {
@@ -54,13 +61,14 @@ const reconnection = {
  * `statement_timeout` that lets a server too slow to answer `select 1`
  * cancel it on its own, keeping the connection.
  */
-function pingClient(url: string) {
+function pingClient(url: string, transactionPooling = false) {
   return postgres(url, {
     max: 1,
     ...reconnection,
     idle_timeout: 10,
     fetch_types: false,
-    connection: { application_name: "cart-service", statement_timeout: 2_000 },
+    // Behind a pooler, a ping waits at most until its probe abandons it.
+    ...(transactionPooling ? { prepare: false, connection: { application_name: "cart-service" } } : { connection: { application_name: "cart-service", statement_timeout: 2_000 } }),
   });
 }
 
@@ -86,30 +94,35 @@ async function counted<T>(transaction: () => Promise<T>): Promise<T> {
 }
 
 export function connectDatabase(options: DatabaseOptions): Database {
+  const timeouts = { statement_timeout: options.statementTimeoutMs, lock_timeout: options.lockTimeoutMs };
   const sql = postgres(options.url, {
     max: options.poolSize,
     ...reconnection,
     onnotice: () => {},
-    connection: {
-      statement_timeout: options.statementTimeoutMs,
-      lock_timeout: options.lockTimeoutMs,
-      application_name: "cart-service",
-    },
+    // A pooler in transaction mode refuses these startup parameters (PgBouncer: "unsupported startup parameter").
+    connection: { ...(!options.transactionPooling && timeouts), application_name: "cart-service" },
+    prepare: !options.transactionPooling,
     types: {
       bigint: postgres.BigInt,
     },
   });
-  // Counts every `sql.begin`, drizzle's transactions included (they call it).
+  // Counts every `sql.begin`, drizzle's transactions included (they call it); behind a pooler, each sets the timeouts first.
   const begin = sql.begin.bind(sql) as (...args: unknown[]) => Promise<unknown>;
-  sql.begin = ((...args: unknown[]) => counted(() => begin(...args))) as Sql["begin"];
-  let pings = pingClient(options.url);
+  const setTimeouts = setLocal(timeouts);
+  const beginWithTimeouts = (...args: unknown[]) => {
+    const body = args.pop() as (tx: postgres.TransactionSql<Types>) => unknown;
+    return begin(...args, async (tx: postgres.TransactionSql<Types>) => (await tx.unsafe(setTimeouts), body(tx)));
+  };
+  sql.begin = ((...args: unknown[]) => counted(() => (options.transactionPooling ? beginWithTimeouts : begin)(...args))) as Sql["begin"];
+  transactionStart.set(sql, options.transactionPooling ? `begin; ${setTimeouts}` : "begin");
+  let pings = pingClient(options.url, options.transactionPooling);
   return {
     sql,
     db: drizzle(sql),
     ping: async (abandoned) => {
       const client = pings;
       const dropConnection = () => {
-        if (pings === client) pings = pingClient(options.url);
+        if (pings === client) pings = pingClient(options.url, options.transactionPooling);
         void client.end({ timeout: 0 });
       };
       abandoned.addEventListener("abort", dropConnection, { once: true });
@@ -123,18 +136,42 @@ export function connectDatabase(options: DatabaseOptions): Database {
   };
 }
 
+/** `set local` statements for these settings, for the start of a transaction. */
+function setLocal(settings: Record<string, number>): string {
+  return Object.entries(settings)
+    .map(([name, value]) => `set local ${name} = ${Math.trunc(value)}`)
+    .join("; ");
+}
+
+/** What `pipelinedTransaction` sends to begin, per pool: behind a pooler, with the timeouts (one simple query, no round trip of its own). */
+const transactionStart = new WeakMap<Sql, string>();
+
 /**
- * Applies the committed drizzle-kit migrations. A session advisory lock on a
- * single dedicated connection makes instances that start together take turns.
+ * Applies the committed drizzle-kit migrations, all in one transaction that
+ * first takes a transaction-level advisory lock: instances that start
+ * together take turns, and the lock ends with the transaction, which also
+ * holds through a pooler in transaction mode (a session lock would stay on
+ * whichever server connection the pooler used).
  */
-export async function runMigrations(url: string): Promise<void> {
-  const sql = postgres(url, { max: 1, onnotice: () => {} });
+export async function runMigrations(url: string, options: { transactionPooling?: boolean } = {}): Promise<void> {
+  const sql = postgres(url, { max: 1, onnotice: () => {}, prepare: !options.transactionPooling });
   try {
-    await sql`select pg_advisory_lock(${migrationLockKey})`;
-    await migrate(drizzle(sql), { migrationsFolder });
+    await sql.begin(async (tx) => {
+      await tx`select pg_advisory_xact_lock(${migrationLockKey})`;
+      await migrate(drizzle(inTransaction(tx, sql)), { migrationsFolder });
+    });
   } finally {
     await sql.end({ timeout: 5 });
   }
+}
+
+/** `tx` for drizzle's migrator, whose own transaction becomes the one already open; the options are its client's. */
+function inTransaction(tx: postgres.TransactionSql, client: postgres.Sql): postgres.Sql {
+  const overrides: Record<string | symbol, unknown> = {
+    begin: (body: (sql: postgres.TransactionSql) => unknown) => body(tx),
+    options: client.options,
+  };
+  return new Proxy(tx, { get: (target, key) => (key in overrides ? overrides[key] : Reflect.get(target, key)) }) as unknown as postgres.Sql;
 }
 
 /** What a database failure means to a caller, independent of the driver. */
@@ -223,7 +260,7 @@ async function reservedTransaction<T>(sql: Sql, body: (tx: Tx, bounds: Transacti
   let committing = false;
   const commit = () => ((committing = true), tx.unsafe("commit"));
   try {
-    const result = await body(tx, { begin: tx.unsafe("begin"), commit });
+    const result = await body(tx, { begin: tx.unsafe(transactionStart.get(sql) ?? "begin"), commit });
     if (!committing) await commit();
     tx.release();
     return result;

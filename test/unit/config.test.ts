@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "../../src/config.js";
+import { ConfigError, loadConfig } from "../../src/config.js";
 
 describe("loadConfig", () => {
   it("has working defaults for an empty environment", () => {
@@ -143,7 +143,10 @@ describe("loadConfig", () => {
     ["DEFAULT_CURRENCY", "usd", /DEFAULT_CURRENCY must be a supported ISO 4217 code such as USD, got "usd"/],
     ["DEFAULT_CURRENCY", "XTS", /DEFAULT_CURRENCY must be a supported ISO 4217 code such as USD, got "XTS"/],
     ["SEED_DEMO_PRODUCTS", "yes", /SEED_DEMO_PRODUCTS must be 1, true, 0 or false, got "yes"/],
-    ["GRPC_SERVER", "grpc-js", /GRPC_SERVER must be "native" or "connect", got "grpc-js"/],
+    ["GRPC_SERVER", "grpc-js", /GRPC_SERVER must be one of native, connect, got "grpc-js"/],
+    ["DATABASE_URL", "localhost:5432/cart", /DATABASE_URL must be a URL such as postgres:\/\/user:password@host:5432\/database/],
+    ["DATABASE_URL", "mysql://db/cart", /DATABASE_URL must be a URL such as postgres:/],
+    ["DB_TRANSACTION_POOLING", "on", /DB_TRANSACTION_POOLING must be 1, true, 0 or false, got "on"/],
     ["LOG_LEVEL", "verbose", /LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, silent, got "verbose"/],
     ["LOG_LEVEL", "INFO", /LOG_LEVEL must be one of .* got "INFO"/],
     ["LOG_FORMAT", "text", /LOG_FORMAT must be one of json, pretty, got "text"/],
@@ -176,5 +179,31 @@ describe("logging configuration", () => {
     expect(loadConfig({ LOG_FORMAT: "json" }, true).logFormat).toBe("json");
     expect(loadConfig({ LOG_FORMAT: "pretty" }, false).logFormat).toBe("pretty");
     expect(loadConfig({ ...production, LOG_FORMAT: "pretty" }, false).logFormat).toBe("pretty");
+  });
+
+  it("names every invalid variable at once, and never a database password", () => {
+    const error = (() => {
+      try {
+        loadConfig({ PORT: "http", DB_POOL_SIZE: "0", LOG_LEVEL: "loud", DATABASE_URL: "secret-password@db" });
+      } catch (thrown) {
+        return thrown as ConfigError;
+      }
+    })();
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error!.problems).toEqual([
+      'PORT must be an integer from 0 to 65535, got "http"',
+      expect.stringMatching(/^DATABASE_URL must be a URL such as postgres:/),
+      'DB_POOL_SIZE must be an integer ≥ 1, got "0"',
+      'LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, silent, got "loud"',
+    ]);
+    expect(error!.message).not.toContain("secret-password");
+  });
+
+  it("accepts PostgreSQL URLs as postgres.js reads them, and DB_TRANSACTION_POOLING for a pooler in transaction mode", () => {
+    for (const url of ["postgres://db/cart", "postgresql://u:p@db:6432/cart?sslmode=require", "postgres://cart@/cart?host=/run/postgresql"]) {
+      expect(loadConfig({ DATABASE_URL: url }).databaseUrl).toBe(url);
+    }
+    expect(loadConfig({}).dbTransactionPooling).toBe(false);
+    expect(loadConfig({ DB_TRANSACTION_POOLING: "true" }).dbTransactionPooling).toBe(true);
   });
 });

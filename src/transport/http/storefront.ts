@@ -2,10 +2,11 @@ import { readFileSync } from "node:fs";
 import { BlockList, isIP } from "node:net";
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
-import { fileURLToPath } from "node:url";
+import path from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { build } from "esbuild";
 import type { Logger } from "../../logger.js";
+import { projectPath } from "../../project-root.js";
 import { errorBody } from "../rest/response.js";
 
 export interface StorefrontOptions {
@@ -19,7 +20,7 @@ export interface StorefrontOptions {
   readonly host: string;
 }
 
-const sources = fileURLToPath(new URL("../../storefront/", import.meta.url));
+const sources = projectPath("src", "storefront");
 
 /** The page talks only to this service; its one script is the bundle below. */
 const pageHeaders: OutgoingHttpHeaders = {
@@ -103,7 +104,7 @@ export function withStorefront<Request extends IncomingMessage | Http2ServerRequ
   options: StorefrontOptions,
   log: Logger,
 ): Handler<Request, Response> {
-  const page = readFileSync(`${sources}index.html`);
+  const page = readFileSync(path.join(sources, "index.html"));
   let bundle: Promise<string> | undefined;
   const script = () => {
     bundle ??= bundleScript().catch((error: unknown) => {
@@ -148,7 +149,7 @@ export function withStorefront<Request extends IncomingMessage | Http2ServerRequ
 
 async function bundleScript(): Promise<string> {
   const result = await build({
-    entryPoints: [`${sources}app.ts`],
+    entryPoints: [path.join(sources, "app.ts")],
     bundle: true,
     write: false,
     format: "esm",

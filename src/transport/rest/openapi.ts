@@ -1,5 +1,4 @@
 import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import {
   type DescEnum,
   type DescEnumValue,
@@ -15,6 +14,7 @@ import {
 } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { access } from "../../../gen/commerce/cart/v1/access_pb.js";
+import { projectPath } from "../../project-root.js";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
 import { textLeafProblem } from "./fields.js";
 import { openApiPath } from "./handler.js";
@@ -22,7 +22,7 @@ import type { PathTemplate } from "./path-template.js";
 import { type HttpBinding, httpBindings } from "./routes.js";
 
 /** `openapi.json` at the repository root, written by `npm run openapi` and served at GET /openapi.json. */
-export const openApiFile = fileURLToPath(new URL("../../../openapi.json", import.meta.url));
+export const openApiFile = projectPath("openapi.json");
 
 export function readOpenApiDocument(): string {
   try {
