@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -17,16 +17,44 @@ export interface ConsumerProject {
   write(file: string, content: string | Buffer): Promise<void>;
   /** Runs a command in the project; rejects with its output when it exits non-zero. */
   exec(command: string, args: string[], env?: Record<string, string>): Promise<{ stdout: string; stderr: string }>;
+  /**
+   * `npm install`s a package tarball without the registry: the dependencies it
+   * declares are taken from links to the repository's installed packages (npm
+   * checks their versions and prunes the links it does not need), then
+   * `alsoLink` (the project's own tools, e.g. `@types/node`) is linked in.
+   */
+  installTarball(tarball: string, alsoLink?: string[]): Promise<void>;
   remove(): Promise<void>;
+}
+
+const repoModules = path.join(repoRoot, "node_modules");
+
+/** Names of the packages installed in the repository: `pino`, `@bufbuild/protobuf`, … */
+async function installedPackages(): Promise<string[]> {
+  const entries = (await readdir(repoModules)).filter((name) => !name.startsWith("."));
+  const scoped = await Promise.all(
+    entries.map(async (name) => (name.startsWith("@") ? (await readdir(path.join(repoModules, name))).map((inner) => `${name}/${inner}`) : [name])),
+  );
+  return scoped.flat();
+}
+
+async function link(dir: string, name: string): Promise<void> {
+  await mkdir(path.dirname(path.join(dir, "node_modules", name)), { recursive: true });
+  await symlink(path.join(repoModules, name), path.join(dir, "node_modules", name), "dir");
 }
 
 export async function consumerProject(options: { linkRepositoryModules?: boolean } = {}): Promise<ConsumerProject> {
   const dir = await mkdtemp(path.join(os.tmpdir(), "cart-consumer-"));
   await writeFile(path.join(dir, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
-  if (options.linkRepositoryModules ?? true) await symlink(path.join(repoRoot, "node_modules"), path.join(dir, "node_modules"), "dir");
-  return {
+  if (options.linkRepositoryModules ?? true) await symlink(repoModules, path.join(dir, "node_modules"), "dir");
+  const project: ConsumerProject = {
     dir,
     write: (file, content) => writeFile(path.join(dir, file), content),
+    async installTarball(tarball, alsoLink = []) {
+      for (const name of await installedPackages()) await link(dir, name);
+      await project.exec("npm", ["install", "--offline", "--no-save", "--no-audit", "--no-fund", "--ignore-scripts", tarball]);
+      for (const name of alsoLink) await link(dir, name);
+    },
     async exec(command, args, env = {}) {
       try {
         return await run(command, args, { cwd: dir, env: { ...process.env, ...env }, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 });
@@ -37,6 +65,7 @@ export async function consumerProject(options: { linkRepositoryModules?: boolean
     },
     remove: () => rm(dir, { recursive: true, force: true }),
   };
+  return project;
 }
 
 /** The code blocks of README.md in `language` whose first line starts with `firstLine`. */
