@@ -8,7 +8,8 @@ import { CartService } from "../../gen/commerce/cart/v1/cart_service_pb.js";
 import { CatalogService } from "../../gen/commerce/cart/v1/catalog_service_pb.js";
 import { token } from "../support/auth.js";
 import { clientFor, connectTransports } from "../support/clients.js";
-import { type ConsumerProject, consumerProject, readmeCodeBlocks } from "../support/consumer-project.js";
+import { type ConsumerProject, consumerProject } from "../support/consumer-project.js";
+import { readmeCodeBlocks } from "../support/readme.js";
 import { repoRoot, startServer, type TestServer } from "../support/server.js";
 
 const run = promisify(execFile);

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CatalogService } from "../../gen/commerce/cart/v1/catalog_service_pb.js";
 import { token } from "../support/auth.js";
 import { clientFor, connectTransports } from "../support/clients.js";
-import { type ConsumerProject, consumerProject, readmeCodeBlocks } from "../support/consumer-project.js";
+import { type ConsumerProject, consumerProject } from "../support/consumer-project.js";
+import { readmeCodeBlocks } from "../support/readme.js";
 import { repoRoot, startServer, type TestServer } from "../support/server.js";
 
 // A REST team's client: types generated from openapi.json by openapi-typescript, calls by openapi-fetch.

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -66,11 +66,4 @@ export async function consumerProject(options: { linkRepositoryModules?: boolean
     remove: () => rm(dir, { recursive: true, force: true }),
   };
   return project;
-}
-
-/** The code blocks of README.md in `language` whose first line starts with `firstLine`. */
-export async function readmeCodeBlocks(language: string, firstLine: string): Promise<string[]> {
-  const readme = await readFile(path.join(repoRoot, "README.md"), "utf8");
-  const blocks = [...readme.matchAll(new RegExp("^```" + language + "\\n([\\s\\S]*?)^```$", "gm"))].map((match) => match[1]!);
-  return blocks.filter((block) => block.startsWith(firstLine));
 }
