@@ -30,7 +30,7 @@ describe("generated code", () => {
     await run(buf, ["generate", "--output", freshDir], { cwd: repoRoot, timeout: 60_000 });
     // The descriptor set other teams load (package.json "generate" writes it the same way).
     await run(buf, ["build", "--as-file-descriptor-set", "-o", path.join(freshDir, "gen/cart-service.binpb")], { cwd: repoRoot, timeout: 60_000 });
-  });
+  }, 120_000);
 
   afterAll(async () => {
     if (freshDir) await rm(freshDir, { recursive: true, force: true });

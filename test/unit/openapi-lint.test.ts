@@ -24,5 +24,5 @@ describe("openapi.json under a standard OpenAPI linter", () => {
     // The two warnings left are deliberate: the service is private (no licence to name), and
     // GET /openapi.json answers no client error.
     expect(problems).toEqual(["warn info-license #/info", "warn operation-4xx-response #/paths/~1openapi.json/get/responses"]);
-  });
+  }, 60_000);
 });
