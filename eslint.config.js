@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "dist/", "gen/", "third_party/", ".data/", "bench/results/", "bench/work/"] },
+  { ignores: ["node_modules/", "dist/", "dist-client/", "gen/", "third_party/", ".data/", "bench/results/", "bench/work/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

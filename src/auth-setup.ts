@@ -1,3 +1,5 @@
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
 import type { Config } from "./config.js";
 import type { Logger } from "./logger.js";
 import type { Principal } from "./service/principal.js";
@@ -35,6 +37,13 @@ export async function setUpAuthentication(config: Config, log: Logger): Promise<
       const customer = await development.sign("demo-customer", customerScopes, config.authAudience, day);
       const admin = await development.sign("demo-admin", adminScopes, config.authAudience, day);
       const base = `http://localhost:${port}`;
+      // Request logs soon scroll the banner away: the tokens stay in a file to source again.
+      const tokensFile = path.join(config.dataDir, "dev-tokens.env");
+      await writeFile(
+        tokensFile,
+        `# Development tokens of the cart service on port ${port}, valid 24 h; rewritten at every start.\nexport CUSTOMER_TOKEN=${customer}\nexport ADMIN_TOKEN=${admin}\n`,
+        { mode: 0o600 },
+      );
       process.stdout.write(
         [
           "",
@@ -45,6 +54,7 @@ export async function setUpAuthentication(config: Config, log: Logger): Promise<
           `  export CUSTOMER_TOKEN=${customer}`,
           `Admin token (sub demo-admin; ${adminScopes}), valid 24 h:`,
           `  export ADMIN_TOKEN=${admin}`,
+          `Both are also in ${tokensFile}, for when request logs have buried them:  . ${tokensFile}`,
           "",
           "Try:",
           `  curl -s -X POST ${base}/v1/carts -H "Authorization: Bearer $CUSTOMER_TOKEN" -H 'content-type: application/json' -d '{"customer_id":"demo-customer"}'`,

@@ -54,7 +54,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   // pipe whole: workers sharing stdout never interleave parts of lines.
   const destination =
     options.format === "pretty"
-      ? pretty({ messageKey: "message", translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname" })
+      ? // One line per entry, fields inline: a request costs one line of the terminal, not ten.
+        pretty({ messageKey: "message", translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname", singleLine: true })
       : pino.destination({ dest: 1, maxWrite: 4096 });
   const logger = pino(settings, destination);
   return {

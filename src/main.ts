@@ -101,7 +101,7 @@ else logListening(server.port);
 function logListening(port: number): void {
   log.info("cart service listening", {
     address: `http://${config.host}:${port}`,
-    protocols: ["grpc", "grpc-web", "connect"],
+    protocols: ["grpc", "grpc-web", "connect", "rest"],
     grpcServer: config.grpcServer,
     workers: config.workers,
     database: embedded

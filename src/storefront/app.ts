@@ -13,9 +13,11 @@ import { CartService } from "../../gen/commerce/cart/v1/cart_service_pb.js";
 import type { Product } from "../../gen/commerce/cart/v1/catalog_pb.js";
 import { CatalogService } from "../../gen/commerce/cart/v1/catalog_service_pb.js";
 import { type Order, OrderStatus } from "../../gen/commerce/cart/v1/order_pb.js";
+import type { Region } from "../../gen/commerce/cart/v1/region_pb.js";
 import type { ShippingOption } from "../../gen/commerce/cart/v1/shipping_option_pb.js";
 import { StoreConfigService } from "../../gen/commerce/cart/v1/store_config_service_pb.js";
 import { formatAmount } from "../domain/money.js";
+import { shopperMessage } from "./shopper-messages.js";
 
 const transports: Record<string, (options: { baseUrl: string; interceptors: Interceptor[] }) => Transport> = {
   connect: createConnectTransport,
@@ -86,14 +88,26 @@ async function allPages<Item>(listPage: (pageToken: string) => Promise<[Item[], 
   return items;
 }
 
-/** `CART_STATUS_COMPLETED` as "completed". */
-const statusLabel = (name: string | undefined) => name?.toLowerCase() ?? "unknown";
+/** A cart's state as a shopper would say it; nothing while it is simply open. */
+const cartStates: Record<CartStatus, string> = {
+  [CartStatus.UNSPECIFIED]: "",
+  [CartStatus.ACTIVE]: "",
+  [CartStatus.COMPLETED]: "ordered",
+  [CartStatus.DELETED]: "deleted",
+  [CartStatus.EXPIRED]: "expired: it was left too long",
+  [CartStatus.MERGED]: "merged into another cart",
+};
+const orderStates: Record<OrderStatus, string> = { [OrderStatus.UNSPECIFIED]: "", [OrderStatus.PENDING]: "received" };
+
+/** A short reference to an order for people: the random end of its id, not the whole UUID. */
+const orderReference = (order: Order) => order.id.replaceAll("-", "").slice(-8).toUpperCase();
 
 /** The page's state and what the user can do with it; every change comes back as the whole cart, totals included. */
 class Storefront {
   private products: Product[] = [];
   private cart: Cart | undefined;
-  /** The shipping options of the cart's region. */
+  /** The cart's region (whether its prices include tax) and its shipping options. */
+  private region: Region | undefined;
   private shippingOptions: ShippingOption[] = [];
   /** The order the cart became, once placed. */
   private order: Order | undefined;
@@ -119,35 +133,57 @@ class Storefront {
     this.products = listed.filter((product) => product.active && product.salesChannelIds.length === 0);
   }
 
-  newCart = () =>
-    this.act("Created a cart", async () => {
-      const { cart } = await this.carts.createCart({ customerId: this.customerId });
-      // Any token may list a region's shipping options; promotions stay readable only to catalog writers.
-      this.shippingOptions = await allPages(async (pageToken) => {
-        const page = await this.storeConfig.listShippingOptions({ regionId: cart!.regionId, pageSize: 100, pageToken });
-        return [page.shippingOptions, page.nextPageToken];
-      });
+  /** Adds one of the product; the first Add creates the cart with it. */
+  add = (product: Product) =>
+    this.act(`Added ${product.title}`, async () => {
+      if (this.cart) {
+        this.cart = (await this.carts.addLineItem({ cartId: this.cart.id, productId: product.id, quantity: 1 })).cart;
+        return;
+      }
+      const { cart } = await this.carts.createCart({ customerId: this.customerId, items: [{ productId: product.id, quantity: 1 }] });
+      // Any token may read regions and their shipping options; promotions stay readable only to catalog writers.
+      const [{ region }, shippingOptions] = await Promise.all([
+        this.storeConfig.getRegion({ id: cart!.regionId }),
+        allPages(async (pageToken) => {
+          const page = await this.storeConfig.listShippingOptions({ regionId: cart!.regionId, pageSize: 100, pageToken });
+          return [page.shippingOptions, page.nextPageToken];
+        }),
+      ]);
+      this.region = region;
+      this.shippingOptions = shippingOptions;
       this.cart = cart;
+    });
+
+  /** After an order: leaves the ordered cart behind, so the next Add starts a new one. */
+  continueShopping = () =>
+    this.act("Your cart is empty again", async () => {
+      this.cart = undefined;
       this.order = undefined;
       element<HTMLFormElement>("checkout").reset();
     });
 
   applyPromotionCode = (code: string) =>
-    this.change(`Applied ${code}`, () => this.carts.applyPromotionCodes({ cartId: this.cart!.id, codes: [code] }));
+    this.change(`Code ${code} applied`, () => this.carts.applyPromotionCodes({ cartId: this.cart!.id, codes: [code] }));
 
   /** Sets both fields at once; an address left entirely blank removes the cart's address. */
   saveContact = (email: string, address: MessageInitShape<typeof AddressSchema> | undefined) =>
-    this.change("Saved email and address", () =>
+    this.change("Email and address saved", () =>
       this.carts.updateCart({ cart: { id: this.cart!.id, email, shippingAddress: address }, updateMask: { paths: ["email", "shipping_address"] } }),
     );
 
   /** Completes the cart as the page shows it: the etag refuses it if the cart changed elsewhere meanwhile. */
-  placeOrder = () =>
-    this.act("Placed the order", async () => {
+  placeOrder = async () => {
+    await this.act("Thank you for your order!", async () => {
       const { order, cart } = await this.carts.completeCart({ id: this.cart!.id, etag: this.cart!.etag });
       this.order = order;
       this.cart = cart;
     });
+    if (!this.order) return;
+    // The confirmation sits right under Place order, where the shopper looks: in view, and focused for screen readers.
+    const confirmation = element("order");
+    confirmation.scrollIntoView({ block: "nearest" });
+    confirmation.focus({ preventScroll: true });
+  };
 
   /** Runs one user action and shows its outcome; the page takes no input meanwhile, so actions never overlap. */
   async act(done: string, action: () => Promise<unknown>): Promise<void> {
@@ -157,10 +193,14 @@ class Storefront {
       this.render();
       report("ok", done);
     } catch (error) {
-      // A refusal changed nothing: show the cart as it still is, not the refused input (a quantity, a shipping choice).
-      if (this.cart) this.render();
       const connectError = ConnectError.from(error);
-      report("error", `${Code[connectError.code] ?? "Error"}: ${connectError.rawMessage}`);
+      // Changed elsewhere (a stale etag): show the cart as it now is.
+      if (connectError.code === Code.Aborted && this.cart) {
+        this.cart = (await this.carts.getCart({ id: this.cart.id }).catch(() => ({ cart: this.cart }))).cart;
+      }
+      // A refusal changed nothing: show the cart as it still is, not the refused input (a quantity, a shipping choice).
+      this.render();
+      report("error", shopperMessage(connectError));
     } finally {
       document.body.inert = false;
     }
@@ -184,20 +224,19 @@ class Storefront {
     const { cart, carts } = this;
     // Only an active cart takes changes; a completed one stays on the page, read-only.
     const editable = cart?.status === CartStatus.ACTIVE;
+    const canAdd = !cart || editable;
     const catalog = element("catalog");
     catalog.replaceChildren(
       ...this.products.map((product) => {
         const row = document.createElement("tr");
         row.dataset.productId = product.id;
-        const add = () => this.change(`Added ${product.title}`, () => carts.addLineItem({ cartId: cart!.id, productId: product.id, quantity: 1 }));
-        row.append(cell(product.title), cell(this.priceLabel(product), "amount"), cell(button("Add", () => void add(), !editable)));
+        row.append(cell(product.title), cell(this.priceLabel(product), "amount"), cell(button("Add", () => void this.add(product), !canAdd)));
         return row;
       }),
     );
     if (this.products.length === 0) catalog.append(emptyRow(3, "The catalog is empty (start the service with SEED_DEMO_PRODUCTS=1)."));
 
-    element("cart-id").textContent = cart?.id ?? "";
-    element("cart-status").textContent = cart ? statusLabel(CartStatus[cart.status]) : "";
+    element("cart-status").textContent = cart ? cartStates[cart.status] : "";
     const lines = element("lines");
     lines.replaceChildren(
       ...(cart?.items ?? []).map((item) => {
@@ -217,14 +256,14 @@ class Storefront {
           cell(item.title),
           cell(formatAmount(item.unitPriceCents, cart!.currency), "amount"),
           cell(quantity),
-          cell(formatAmount(item.totals?.total ?? item.subtotalCents, cart!.currency), "amount"),
+          // Before discounts: the lines add up to "Items", and the discount is taken off once, below.
+          cell(formatAmount(item.subtotalCents, cart!.currency), "amount"),
           cell(button("Remove", () => void remove(), !editable)),
         );
         return row;
       }),
     );
-    if (!cart) lines.append(emptyRow(5, "No cart yet: press New cart."));
-    else if (cart.items.length === 0) lines.append(emptyRow(5, "The cart is empty."));
+    if (!cart || cart.items.length === 0) lines.append(emptyRow(5, "Your cart is empty: add a product from the catalog."));
 
     for (const form of ["promotion", "checkout"]) element(form).querySelector("fieldset")!.disabled = !editable;
     element("promotion-codes").textContent = cart?.promoCodes.length ? `Applied: ${cart.promoCodes.join(", ")}` : "";
@@ -236,7 +275,10 @@ class Storefront {
       }),
     );
     const totals = cart?.totals;
-    // The rows add up: items + shipping − discount (+ tax where prices exclude it) = total.
+    // The rows add up: items − discount + shipping (+ tax where prices exclude it) = total.
+    const taxIncluded = this.region?.pricesIncludeTax ?? false;
+    element("label-tax").textContent = taxIncluded ? "Tax (included above)" : "Tax";
+    element("label-discount").textContent = cart?.promoCodes.length ? `Discount (${cart.promoCodes.join(", ")})` : "Discount";
     const amounts: [string, bigint | undefined][] = [
       ["total-subtotal", totals?.itemSubtotal],
       ["total-shipping", totals?.shippingSubtotal],
@@ -250,9 +292,10 @@ class Storefront {
     const { order } = this;
     element("order").hidden = !order;
     if (order) {
-      element("order-id").textContent = order.id;
-      element("order-status").textContent = statusLabel(OrderStatus[order.status]);
+      element("order-reference").textContent = orderReference(order);
+      element("order-status").textContent = orderStates[order.status];
       element("order-total").textContent = formatAmount(order.totals?.total ?? 0n, order.currency);
+      element("order-email").textContent = order.email;
     }
   }
 
@@ -306,7 +349,7 @@ async function start(): Promise<void> {
   };
   const storefront = new Storefront(createTransport({ baseUrl: location.origin, interceptors: [authorize] }), customerId);
 
-  element("new-cart").addEventListener("click", () => void storefront.newCart());
+  element("continue-shopping").addEventListener("click", () => void storefront.continueShopping());
   element<HTMLFormElement>("promotion").addEventListener("submit", (event) => {
     event.preventDefault();
     const input = element<HTMLInputElement>("promotion-code");

@@ -28,13 +28,15 @@ describe("generated code", () => {
     freshDir = await mkdtemp(path.join(os.tmpdir(), "cart-gen-"));
     // The repository's own buf.gen.yaml, with every `out` placed under freshDir.
     await run(buf, ["generate", "--output", freshDir], { cwd: repoRoot, timeout: 60_000 });
-  });
+    // The descriptor set other teams load (package.json "generate" writes it the same way).
+    await run(buf, ["build", "--as-file-descriptor-set", "-o", path.join(freshDir, "gen/cart-service.binpb")], { cwd: repoRoot, timeout: 60_000 });
+  }, 120_000);
 
   afterAll(async () => {
     if (freshDir) await rm(freshDir, { recursive: true, force: true });
   });
 
-  it("gen/ matches what `buf generate` produces from the protos (run `npm run generate` when this fails)", async () => {
+  it("gen/ matches what `buf generate` and `buf build` produce from the protos (run `npm run generate` when this fails)", async () => {
     const fresh = path.join(freshDir, "gen");
     const committed = path.join(repoRoot, "gen");
     const freshFiles = await filesUnder(fresh);
@@ -42,8 +44,8 @@ describe("generated code", () => {
     expect(await filesUnder(committed)).toEqual(freshFiles);
     const stale: string[] = [];
     for (const file of freshFiles) {
-      const [want, have] = await Promise.all([readFile(path.join(fresh, file), "utf8"), readFile(path.join(committed, file), "utf8")]);
-      if (want !== have) stale.push(file);
+      const [want, have] = await Promise.all([readFile(path.join(fresh, file)), readFile(path.join(committed, file))]);
+      if (!want.equals(have)) stale.push(file);
     }
     expect(stale).toEqual([]);
   });

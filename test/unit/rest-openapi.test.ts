@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { compileErrors, validate } from "@readme/openapi-parser";
 import { describe, expect, it } from "vitest";
 import { createOpenApiDocument, openApiFile, openApiPathOf } from "../../src/transport/rest/openapi.js";
+import { parsePathTemplate } from "../../src/transport/rest/path-template.js";
 import { httpBindings } from "../../src/transport/rest/routes.js";
 import { CartService } from "../../gen/commerce/cart/v1/cart_service_pb.js";
 import { CatalogService } from "../../gen/commerce/cart/v1/catalog_service_pb.js";
@@ -48,10 +49,26 @@ describe("the OpenAPI document of the service", () => {
     const operations = fromProtos.paths as unknown as Record<string, Record<string, { security?: unknown; description?: string }>>;
     expect(operations["/v1/carts"]!.post!.security).toEqual([{ bearerAuth: ["carts:write"] }]);
     expect(operations["/v1/carts/{id}"]!.get!.security).toEqual([{ bearerAuth: ["carts:read"] }]);
-    expect(operations["/v1/products/{product.id}"]!.put!.security).toEqual([{ bearerAuth: ["catalog:write"] }]);
+    expect(operations["/v1/products/{id}"]!.put!.security).toEqual([{ bearerAuth: ["catalog:write"] }]);
     expect(operations["/v1/products/{id}"]!.get!.security).toEqual([{ bearerAuth: [] }]);
     expect(operations["/v1/carts"]!.post!.description).toMatch(/customer token acts only on its own carts/);
-    expect(operations["/openapi.json"]!.get!.security).toBeUndefined();
+    expect(operations["/openapi.json"]!.get!.security).toEqual([]);
+  });
+
+  it("documents each operation's client errors with the error body, and where the paths are served", () => {
+    const document = fromProtos as unknown as {
+      servers: { url: string }[];
+      paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+      components: { responses: Record<string, { content: unknown }> };
+    };
+    expect(document.servers).toEqual([expect.objectContaining({ url: "/" })]);
+    const responses = (path: string, method: string) => Object.keys(document.paths[path]![method]!.responses).sort();
+    expect(responses("/v1/carts", "get")).toEqual(["200", "400", "401", "403", "default"]);
+    expect(responses("/v1/carts", "post")).toEqual(["201", "400", "401", "403", "404", "409", "413", "default"]);
+    expect(responses("/v1/carts/{id}", "get")).toEqual(["200", "400", "401", "403", "404", "default"]);
+    for (const response of Object.values(document.components.responses)) {
+      expect(response.content).toEqual({ "application/json": { schema: { $ref: "#/components/schemas/Error" } } });
+    }
   });
 
   it("takes its descriptions from the proto comments", () => {
@@ -65,8 +82,10 @@ describe("the OpenAPI document of the service", () => {
     expect(list.parameters.map((parameter) => `${parameter.in}:${parameter.name}`)).toEqual(
       expect.arrayContaining(["query:customer_id", "query:status", "query:page_size", "query:page_token"]),
     );
-    const update = fromProtos.paths["/v1/carts/{cart.id}"]!.patch!;
-    expect(update.parameters).toEqual(expect.arrayContaining([expect.objectContaining({ name: "cart.id", in: "path" })]));
+    const update = fromProtos.paths["/v1/carts/{id}"]!.patch!;
+    expect(update.parameters).toEqual(
+      expect.arrayContaining([expect.objectContaining({ name: "id", in: "path", description: expect.stringContaining("Sets `cart.id`.") })]),
+    );
     expect(update.parameters).toEqual(expect.arrayContaining([expect.objectContaining({ name: "update_mask", in: "query" })]));
   });
 });
@@ -85,10 +104,15 @@ describe("the OpenAPI generator", () => {
         "GET /v1/{shelf}:find",
         "PATCH /v1/things/{id}",
         "POST /v1/things",
-        "POST /v1/things/{inner.name}:rename",
+        "POST /v1/things/{name}:rename",
       ].sort(),
     );
     expect(document.paths["/v1/{shelf}/things/{id}"]!.get!.operationId).toBe("ThingService_GetThing_2");
+  });
+
+  it("names path parameters by their leaf field, by the whole field path where two leaves clash", () => {
+    expect(openApiPathOf(parsePathTemplate("/v1/shelves/{shelf.id}/books/{book.id}"))).toBe("/v1/shelves/{shelf_id}/books/{book_id}");
+    expect(openApiPathOf(parsePathTemplate("/v1/shelves/{shelf.name}/books/{book.id}"))).toBe("/v1/shelves/{name}/books/{id}");
   });
 
   // Inner.deep is an Inner again: a message is not entered twice along one path, so the list stays finite.

@@ -74,6 +74,8 @@ export function createOpenApiDocument(services: readonly DescService[], info: Op
   return {
     openapi: "3.1.0",
     info: { ...info },
+    // Relative: the paths are served where this document is (GET /openapi.json), in every deployment.
+    servers: [{ url: "/", description: "The service that serves this document, e.g. http://localhost:8080 under `npm start`" }],
     tags,
     paths: {
       ...paths,
@@ -82,12 +84,16 @@ export function createOpenApiDocument(services: readonly DescService[], info: Op
           operationId: "OpenApiDocument",
           summary: "This document",
           tags: [],
+          security: [],
           responses: { "200": { description: "The OpenAPI document", content: { "application/json": { schema: { type: "object" } } } } },
         },
       },
     },
     components: {
       schemas: schemas.all(),
+      responses: Object.fromEntries(
+        Object.entries(errorResponses).map(([status, description]) => [status, { description, content: { "application/json": { schema: errorRef } } }]),
+      ),
       securitySchemes: {
         [securityScheme]: {
           type: "http",
@@ -116,20 +122,38 @@ function accessOf(method: DescMethod): { security?: JsonObject[]; note?: string 
   };
 }
 
-/** `/v1/carts/{cart.id}:verb`; wildcards outside variables become parameters named by position. */
+/**
+ * `/v1/carts/{id}:verb`; wildcards outside variables become parameters named by position.
+ * Variables are named by their leaf field (`{cart.id}` → `{id}`), so that the
+ * bindings of one resource share one templated path, as OpenAPI requires.
+ */
 export function openApiPathOf(template: PathTemplate): string {
+  const names = parameterNames(template);
   const parts: string[] = [];
   for (let index = 0; index < template.segments.length; index++) {
     const variable = template.variables.find((candidate) => candidate.start === index);
     const segment = template.segments[index]!;
     if (variable) {
-      parts.push(`{${variable.fieldPath}}`);
+      parts.push(`{${names.get(variable.fieldPath)}}`);
       index = variable.end - 1;
     } else {
       parts.push(segment.kind === "literal" ? segment.value : `{${anonymousName(index)}}`);
     }
   }
   return `/${parts.join("/")}${template.verb ? `:${template.verb}` : ""}`;
+}
+
+/** The OpenAPI name of each variable's field path: its leaf, or the whole path (dots as `_`) where leaves clash. */
+function parameterNames(template: PathTemplate): Map<string, string> {
+  const leafOf = (fieldPath: string) => fieldPath.slice(fieldPath.lastIndexOf(".") + 1);
+  const leaves = template.variables.map((variable) => leafOf(variable.fieldPath));
+  return new Map(
+    template.variables.map(({ fieldPath }) => {
+      const leaf = leafOf(fieldPath);
+      const unique = leaves.filter((other) => other === leaf).length === 1;
+      return [fieldPath, unique ? leaf : fieldPath.replaceAll(".", "_")];
+    }),
+  );
 }
 
 function anonymousName(index: number): string {
@@ -143,16 +167,19 @@ function operation(binding: HttpBinding, index: number, schemas: SchemaSet): Jso
     if (segment.kind === "literal" || template.variables.some((v) => position >= v.start && position < v.end)) return;
     parameters.push({ name: anonymousName(position), in: "path", required: true, schema: { type: "string" }, description: "Any segment; ignored." });
   });
+  const names = parameterNames(template);
   for (const [fieldPath, fields] of binding.pathFields) {
     const leaf = fields.at(-1)!;
     const variable = template.variables.find((v) => v.fieldPath === fieldPath)!;
     const spans = variable.end - variable.start > 1 || template.segments[variable.start]?.kind === "rest";
+    const name = names.get(fieldPath)!;
+    const notes = [name !== fieldPath ? `Sets \`${fieldPath}\`.` : "", spans ? "May span several segments." : ""].filter(Boolean).join(" ");
     parameters.push({
-      name: fieldPath,
+      name,
       in: "path",
       required: true,
       schema: schemas.fieldSchema(leaf),
-      ...described(leaf, spans ? "May span several segments." : undefined),
+      ...described(leaf, notes || undefined),
     });
   }
   if (binding.body !== "*") {
@@ -177,10 +204,33 @@ function operation(binding: HttpBinding, index: number, schemas: SchemaSet): Jso
         description: binding.successStatus === 201 ? "Created" : "OK",
         content: { "application/json": { schema: responseSchema } },
       },
-      default: { description: "An error (gRPC code and HTTP status per the standard mapping)", content: { "application/json": { schema: errorRef } } },
+      ...errorResponsesOf(binding, security !== undefined),
+      default: { description: "Another error, e.g. 503 or 504 (gRPC code and HTTP status per the standard mapping)", content: { "application/json": { schema: errorRef } } },
     },
   };
 }
+
+/** The client errors a binding can answer (README "Errors"), each a `$ref` to a shared response with the `Error` body. */
+function errorResponsesOf(binding: HttpBinding, secured: boolean): Record<string, JsonObject> {
+  const hasBody = binding.body !== "";
+  const statuses = [
+    "400",
+    ...(secured ? ["401", "403"] : []),
+    ...(binding.template.variables.length > 0 || hasBody ? ["404"] : []),
+    ...(binding.httpMethod !== "GET" ? ["409"] : []),
+    ...(hasBody ? ["413"] : []),
+  ];
+  return Object.fromEntries(statuses.map((status) => [status, { $ref: `#/components/responses/${status}` }]));
+}
+
+const errorResponses: Record<string, string> = {
+  "400": "INVALID_ARGUMENT (a field breaks a rule: see the field violations in `details`; malformed JSON; unknown fields or query parameters) or FAILED_PRECONDITION (the cart's state or a limit forbids the change).",
+  "401": "UNAUTHENTICATED: the bearer token is missing, malformed, expired or not trusted.",
+  "403": "PERMISSION_DENIED: the token lacks the operation's scope, or a customer token names a cart that is not its own (or does not exist).",
+  "404": "NOT_FOUND: an unknown cart (for admin tokens), line, product, region, shipping option or promotion.",
+  "409": "ABORTED: a stale etag (`If-Match`), the same idempotency key still running, or a busy cart.",
+  "413": "RESOURCE_EXHAUSTED: the request body is larger than the service accepts (`READ_MAX_BYTES`).",
+};
 
 /** The request body: one field's schema, or the request message without the fields the path sets. */
 function requestBodySchema(binding: HttpBinding, schemas: SchemaSet): Schema {
