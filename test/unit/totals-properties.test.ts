@@ -198,7 +198,7 @@ describe("totals properties", () => {
       }),
       { numRuns: 1000 },
     );
-  });
+  }, 120_000);
 });
 
 describe("money properties", () => {
