@@ -4,6 +4,7 @@ import * as protoLoader from "@grpc/proto-loader";
 import type { CartService } from "../../gen/commerce/cart/v1/cart_service_pb.js";
 import type { CatalogService } from "../../gen/commerce/cart/v1/catalog_service_pb.js";
 import type { OrderService } from "../../gen/commerce/cart/v1/order_service_pb.js";
+import type { StoreConfigService } from "../../gen/commerce/cart/v1/store_config_service_pb.js";
 import { adminToken } from "./auth.js";
 import { repoRoot } from "./server.js";
 
@@ -15,9 +16,12 @@ import { repoRoot } from "./server.js";
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- proto-loader messages are untyped
 type GrpcJsMethod = (request: object, metadata?: grpc.Metadata, options?: grpc.CallOptions) => Promise<any>;
 export type GrpcJsMethodName = Capitalize<
-  keyof (typeof CartService)["method"] | keyof (typeof CatalogService)["method"] | keyof (typeof OrderService)["method"]
+  | keyof (typeof CartService)["method"]
+  | keyof (typeof CatalogService)["method"]
+  | keyof (typeof OrderService)["method"]
+  | keyof (typeof StoreConfigService)["method"]
 >;
-type ServiceName = "CartService" | "CatalogService" | "OrderService";
+type ServiceName = "CartService" | "CatalogService" | "OrderService" | "StoreConfigService";
 export type GrpcJsClient = Record<GrpcJsMethodName, GrpcJsMethod> & {
   /** Its channel (one HTTP/2 connection), for other clients to share. */
   readonly channel: grpc.Channel;
@@ -25,7 +29,12 @@ export type GrpcJsClient = Record<GrpcJsMethodName, GrpcJsMethod> & {
 };
 
 const definition = protoLoader.loadSync(
-  ["commerce/cart/v1/cart_service.proto", "commerce/cart/v1/catalog_service.proto", "commerce/cart/v1/order_service.proto"],
+  [
+    "commerce/cart/v1/cart_service.proto",
+    "commerce/cart/v1/catalog_service.proto",
+    "commerce/cart/v1/order_service.proto",
+    "commerce/cart/v1/store_config_service.proto",
+  ],
   {
     includeDirs: [path.join(repoRoot, "proto"), path.join(repoRoot, "third_party/proto")],
     keepCase: true,
