@@ -222,12 +222,7 @@ function sumBreakdowns(breakdowns: readonly AmountBreakdown[]) {
 export function computeTotals(input: TotalsInput): Totals {
   const { currency, lines, now } = input;
   const { pricesIncludeTax } = input.tax;
-  const ratesByClass = new Map<string, AppliedTaxRate[]>();
-  const ratesFor = (taxClass: string) => {
-    const rates = ratesByClass.get(taxClass) ?? resolveTaxRates(input.tax, input.address, taxClass);
-    ratesByClass.set(taxClass, rates);
-    return rates;
-  };
+  const ratesFor = (taxClass: string) => resolveTaxRates(input.tax, input.address, taxClass);
 
   const lineSubtotals = lines.map((line) => BigInt(line.quantity) * line.unitPrice);
   const itemSubtotal = sumAmounts(lineSubtotals);
