@@ -1,7 +1,14 @@
+import { create } from "@bufbuild/protobuf";
+import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
+import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RegionSchema } from "../../gen/commerce/cart/v1/region_pb.js";
+import { StoreConfigService } from "../../gen/commerce/cart/v1/store_config_service_pb.js";
 import { ratePercent } from "../../src/domain/tax.js";
+import { clientFor, connectTransports } from "../support/clients.js";
 import { grpcJsClient, type GrpcJsClient } from "../support/grpc-js-client.js";
 import { restCall } from "../support/rest-client.js";
+import { refusal, violatedFields } from "../support/rpc-errors.js";
 import { startServer, type TestServer } from "../support/server.js";
 
 /**
@@ -106,6 +113,27 @@ describe("rates and classes over gRPC", () => {
       update_mask: { paths: ["shipping_address"] },
     });
     expect(moved.items[1].tax_lines).toEqual([{ code: "US-CA", rate_ppm: 72_500, tax_class: "standard", amount_cents: "72" }]);
+  });
+
+  it("refuses the basis-point rates an old binary client still sends, rather than charging 0 %", async () => {
+    const client = clientFor(StoreConfigService, connectTransports(server.baseUrl)["grpc (connect-node, HTTP/2)"]!);
+    // The reserved fields as a client built from the old protos writes them: a varint, 888 bp.
+    const basisPoints = (fieldNumber: number) => ({ no: fieldNumber, wireType: WireType.Varint, data: new BinaryWriter().uint32(888).finish() });
+    const region = create(RegionSchema, {
+      id: "tax-old-client",
+      name: "Old client",
+      currency: "USD",
+      taxRates: [{ country: "US", provinces: [{ province: "NY" }] }],
+    });
+    region.taxRates[0]!.provinces[0]!.$unknown = [basisPoints(2)];
+    const province = await refusal(client.upsertRegion({ region }));
+    expect(province.code).toBe(Code.InvalidArgument);
+    expect(violatedFields(province)).toEqual(["region.tax_rates[0].provinces[0].rate_bp"]);
+    expect(province.rawMessage).toMatch(/replaced by rate_ppm.*× 100/);
+
+    region.$unknown = [basisPoints(6)];
+    expect(violatedFields(await refusal(client.upsertRegion({ region })))).toEqual(["region.default_tax_rate_bp"]);
+    expect((await rest("GET", "/v1/regions/tax-old-client")).status).toBe(404);
   });
 });
 
