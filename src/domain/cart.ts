@@ -18,6 +18,8 @@ export interface LineItem {
   readonly compareAtUnitPrice?: bigint;
   readonly discountable: boolean;
   readonly shippable: boolean;
+  readonly taxClass: string;
+  readonly giftCard: boolean;
   readonly createdAt: Date;
   readonly updatedAt: Date;
 }
@@ -95,6 +97,8 @@ export interface ProductOffer {
   readonly active: boolean;
   readonly discountable: boolean;
   readonly shippable: boolean;
+  readonly taxClass: string;
+  readonly giftCard: boolean;
   /** Empty: sold in every sales channel. */
   readonly salesChannelIds: readonly string[];
   readonly prices: readonly TieredPrice[];
@@ -256,7 +260,7 @@ export function assertMutable(cart: Cart, now: Date): void {
   }
 }
 
-type LinePricing = Pick<LineItem, "title" | "unitPrice" | "compareAtUnitPrice" | "discountable" | "shippable">;
+type LinePricing = Pick<LineItem, "title" | "unitPrice" | "compareAtUnitPrice" | "discountable" | "shippable" | "taxClass" | "giftCard">;
 
 /** The product's offer, or why the cart's sales channel cannot sell it. */
 function sellable(productId: string, offer: ProductOffer | undefined, salesChannelId: string): ProductOffer {
@@ -300,6 +304,8 @@ export function priceLine(
     compareAtUnitPrice: price.compareAtAmount,
     discountable: offer.discountable,
     shippable: offer.shippable,
+    taxClass: offer.taxClass,
+    giftCard: offer.giftCard,
   };
 }
 

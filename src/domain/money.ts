@@ -2,13 +2,17 @@ import { currencyExponent } from "./currency.js";
 
 /**
  * Exact integer arithmetic on money. Amounts are bigint minor units of one
- * currency (USD cents, JPY yen, KWD fils); rates are integer basis points
- * (1 bp = 0.01 %). Nothing here uses floating point, so every result is an
- * amount a card processor can charge.
+ * currency (USD cents, JPY yen, KWD fils); promotion percentages are integer
+ * basis points (1 bp = 0.01 %), tax rates integer parts per million (1 ppm =
+ * 0.0001 %). Nothing here uses floating point, so every result is an amount a
+ * card processor can charge.
  */
 
 /** 100 % in basis points. */
 export const BASIS_POINTS_PER_WHOLE = 10_000n;
+
+/** 100 % in parts per million. */
+export const PPM_PER_WHOLE = 1_000_000n;
 
 function absolute(value: bigint): bigint {
   return value < 0n ? -value : value;

@@ -5,10 +5,14 @@ export interface Product {
   readonly id: string;
   readonly title: string;
   readonly active: boolean;
-  /** False for products promotions never discount (gift cards, for instance). */
+  /** False for products promotions never discount (gift cards, unless the catalog says otherwise). */
   readonly discountable: boolean;
   /** False for products that need no shipping (downloads, services). */
   readonly shippable: boolean;
+  /** The class its lines are taxed at (STANDARD_TAX_CLASS by default). */
+  readonly taxClass: string;
+  /** Gift cards are never taxed and count towards free shipping only where the shipping option says so. */
+  readonly giftCard: boolean;
   /** The sales channels the product is sold in; empty: every channel. */
   readonly salesChannelIds: readonly string[];
   readonly prices: readonly TieredPrice[];

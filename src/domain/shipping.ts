@@ -16,6 +16,8 @@ export interface ShippingOption {
   readonly id: string;
   readonly regionId: string;
   readonly prices: readonly ShippingOptionPrice[];
+  /** Whether gift card lines count towards the free threshold; absent: they do not. */
+  readonly giftCardsCountTowardsFreeShipping?: boolean;
 }
 
 export interface ShippingCart {
@@ -28,6 +30,15 @@ export interface ShippingCart {
 export interface ShippingCharge {
   readonly amount: bigint;
   readonly freeAbove?: bigint;
+  readonly giftCardsCountTowardsFreeShipping?: boolean;
+}
+
+/** What the free threshold is compared with. */
+export interface ThresholdItems {
+  /** The item subtotal after item discounts. */
+  readonly discountedSubtotal: bigint;
+  /** The part of it that gift card lines make up. */
+  readonly giftCardPart: bigint;
 }
 
 export type ShippingRefusalReason = "other_region" | "no_price_in_currency" | "nothing_to_ship";
@@ -60,16 +71,25 @@ export function quoteShippingOption(option: ShippingOption, cart: ShippingCart):
       message: `shipping option ${option.id} has no price in ${cart.currency}`,
     };
   }
-  return { ok: true, charge: { amount: price.amount, freeAbove: price.freeAbove } };
+  return {
+    ok: true,
+    charge: {
+      amount: price.amount,
+      freeAbove: price.freeAbove,
+      ...(option.giftCardsCountTowardsFreeShipping && { giftCardsCountTowardsFreeShipping: true }),
+    },
+  };
 }
 
 /**
  * What a shipping method costs before shipping discounts: nothing once the
  * item subtotal after item discounts (before tax in tax-exclusive regions,
- * with tax in tax-inclusive ones: the amounts as the prices show them)
- * reaches the threshold, else the flat amount. The threshold is inclusive:
- * free above 50.00 means free at exactly 50.00.
+ * with tax in tax-inclusive ones: the amounts as the prices show them),
+ * without gift cards unless the option counts them, reaches the threshold,
+ * else the flat amount. The threshold is inclusive: free above 50.00 means
+ * free at exactly 50.00.
  */
-export function shippingAmount(charge: ShippingCharge, discountedItemSubtotal: bigint): bigint {
-  return charge.freeAbove !== undefined && discountedItemSubtotal >= charge.freeAbove ? 0n : charge.amount;
+export function shippingAmount(charge: ShippingCharge, items: ThresholdItems): bigint {
+  const counted = charge.giftCardsCountTowardsFreeShipping ? items.discountedSubtotal : items.discountedSubtotal - items.giftCardPart;
+  return charge.freeAbove !== undefined && counted >= charge.freeAbove ? 0n : charge.amount;
 }

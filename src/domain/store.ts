@@ -53,7 +53,7 @@ export function taxFreeRegion(id: string, currency: string, now: Date): Region {
     name: `Default (${currency})`,
     currency,
     countries: [],
-    tax: { pricesIncludeTax: false, defaultBasisPoints: 0, countries: [] },
+    tax: { pricesIncludeTax: false, defaults: { ratePpm: 0 }, countries: [] },
     createdAt: now,
     updatedAt: now,
   };

@@ -8,7 +8,7 @@ import {
   type PromotionRefusal,
 } from "./promotions.js";
 import { shippingAmount, type ShippingCharge } from "./shipping.js";
-import { resolveTaxRate, taxOn, type RegionTax, type ResolvedTaxRate, type TaxAddress } from "./tax.js";
+import { type AppliedTaxRate, resolveTaxRates, STANDARD_TAX_CLASS, taxesOn, type RegionTax, type TaxAddress } from "./tax.js";
 
 /**
  * Every amount of a cart, computed in one place from its lines, shipping
@@ -20,14 +20,16 @@ import { resolveTaxRate, taxOn, type RegionTax, type ResolvedTaxRate, type TaxAd
  *    by id), each on what the ones before left of the discountable lines it
  *    covers; its amount is rounded half-even once and split across those
  *    lines by largest remainder, so the parts add up to it exactly.
- * 3. Shipping: free when the item subtotal after item discounts reaches the
- *    option's threshold, else its flat amount; then shipping promotions, the
- *    same way across shipping methods.
- * 4. Tax, rounded half-even once per line and per shipping method, on the
- *    discounted amount (discounts apply before tax). Tax-exclusive: tax =
- *    discounted × rate, total = discounted + tax. Tax-inclusive: the price
- *    already contains the tax, total = discounted, tax = discounted × rate /
- *    (1 + rate) is the part of it that is tax.
+ * 3. Shipping: free when the item subtotal after item discounts (gift cards
+ *    only if the option counts them) reaches the option's threshold, else its
+ *    flat amount; then shipping promotions, the same way across shipping
+ *    methods.
+ * 4. Tax, at the rates of the line's tax class (shipping: the standard
+ *    class; gift cards: none), each rate rounded half-even once per line and
+ *    per shipping method, on the discounted amount (discounts apply before
+ *    tax). Tax-exclusive: tax = discounted × rate, total = discounted + tax.
+ *    Tax-inclusive: the price already contains the tax, total = discounted,
+ *    tax = discounted × rate / (1 + Σ rates) is the part of it that is tax.
  *
  * Amounts are bigint minor units of the cart currency. Given non-negative
  * prices, quantities, rates and promotion values (the admin API validates
@@ -48,6 +50,10 @@ export interface TotalsLine {
   readonly compareAtUnitPrice?: bigint;
   /** False for products that are never discounted (gift cards, for instance). */
   readonly discountable: boolean;
+  /** Selects the line's tax rates (STANDARD_TAX_CLASS when the product names none). */
+  readonly taxClass: string;
+  /** Gift cards are never taxed and count towards free shipping only where the option says so. */
+  readonly giftCard: boolean;
 }
 
 export interface TotalsShippingMethod {
@@ -70,10 +76,8 @@ export interface TotalsInput {
   readonly now: Date;
 }
 
-export interface TaxLine {
-  /** "default", a country ("DE") or a province ("US-CA"). */
-  readonly code: string;
-  readonly basisPoints: number;
+/** The tax one rate levies on a line or shipping method. */
+export interface TaxLine extends AppliedTaxRate {
   readonly amount: bigint;
 }
 
@@ -91,6 +95,7 @@ export interface AmountBreakdown {
   readonly total: bigint;
   /** Before discounts, at the compare-at price when there is one, with tax. */
   readonly originalTotal: bigint;
+  /** One per rate charged (two where a province's rate is combined with its country's; none for gift cards); they add up to taxTotal. */
   readonly taxLines: readonly TaxLine[];
   /** One per promotion that took something off; they add up to discountTotal. */
   readonly adjustments: readonly DiscountAdjustment[];
@@ -183,20 +188,22 @@ function breakdown(
   subtotal: bigint,
   originalSubtotal: bigint,
   adjustments: readonly DiscountAdjustment[],
-  rate: ResolvedTaxRate,
+  rates: readonly AppliedTaxRate[],
   pricesIncludeTax: boolean,
 ): AmountBreakdown {
   const discountTotal = sumAmounts(adjustments.map((adjustment) => adjustment.amount));
   const discounted = subtotal - discountTotal;
-  const taxTotal = taxOn(discounted, rate.basisPoints, pricesIncludeTax);
+  const ratesPpm = rates.map((rate) => rate.ratePpm);
+  const taxes = taxesOn(discounted, ratesPpm, pricesIncludeTax);
+  const taxTotal = sumAmounts(taxes);
   const withTax = (amount: bigint, tax: bigint) => (pricesIncludeTax ? amount : amount + tax);
   return {
     subtotal,
     discountTotal,
     taxTotal,
     total: withTax(discounted, taxTotal),
-    originalTotal: withTax(originalSubtotal, taxOn(originalSubtotal, rate.basisPoints, pricesIncludeTax)),
-    taxLines: [{ code: rate.code, basisPoints: rate.basisPoints, amount: taxTotal }],
+    originalTotal: withTax(originalSubtotal, sumAmounts(taxesOn(originalSubtotal, ratesPpm, pricesIncludeTax))),
+    taxLines: rates.map((rate, index) => ({ ...rate, amount: taxes[index]! })),
     adjustments,
   };
 }
@@ -215,7 +222,7 @@ function sumBreakdowns(breakdowns: readonly AmountBreakdown[]) {
 export function computeTotals(input: TotalsInput): Totals {
   const { currency, lines, now } = input;
   const { pricesIncludeTax } = input.tax;
-  const rate = resolveTaxRate(input.tax, input.address);
+  const ratesFor = (taxClass: string) => resolveTaxRates(input.tax, input.address, taxClass);
 
   const lineSubtotals = lines.map((line) => BigInt(line.quantity) * line.unitPrice);
   const itemSubtotal = sumAmounts(lineSubtotals);
@@ -249,15 +256,19 @@ export function computeTotals(input: TotalsInput): Totals {
         lineSubtotals[index]!,
         BigInt(line.quantity) * originalUnitPrice,
         itemDiscounts.adjustments[index]!,
-        rate,
+        line.giftCard ? [] : ratesFor(line.taxClass),
         pricesIncludeTax,
       ),
     };
   });
 
   const items = sumBreakdowns(lineTotals);
+  const giftCards = sumBreakdowns(lineTotals.filter((_, index) => lines[index]!.giftCard));
   const shippingSubtotals = input.shippingMethods.map((method) =>
-    shippingAmount(method.charge, items.subtotal - items.discount),
+    shippingAmount(method.charge, {
+      discountedSubtotal: items.subtotal - items.discount,
+      giftCardPart: giftCards.subtotal - giftCards.discount,
+    }),
   );
   const shippingDiscounts = applyPromotions(
     stacked.filter((promotion) => promotion.target.kind === "shipping"),
@@ -272,7 +283,7 @@ export function computeTotals(input: TotalsInput): Totals {
         shippingSubtotals[index]!,
         shippingSubtotals[index]!,
         shippingDiscounts.adjustments[index]!,
-        rate,
+        ratesFor(STANDARD_TAX_CLASS),
         pricesIncludeTax,
       ),
     }),

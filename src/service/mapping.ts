@@ -18,6 +18,7 @@ import type {
   StoredPromotion,
   StoredShippingOption,
 } from "../domain/store.js";
+import { type PlaceTaxRates, STANDARD_TAX_CLASS, type TaxClassRate as DomainTaxClassRate } from "../domain/tax.js";
 import type { AmountBreakdown } from "../domain/totals.js";
 import {
   type Address,
@@ -34,7 +35,7 @@ import { MergeOutcome, type MergeReport, MergeReportSchema } from "../../gen/com
 import { type Product, ProductSchema } from "../../gen/commerce/cart/v1/catalog_pb.js";
 import { type Order, OrderSchema, OrderStatus } from "../../gen/commerce/cart/v1/order_pb.js";
 import { type Promotion, PromotionSchema, PromotionTarget } from "../../gen/commerce/cart/v1/promotion_pb.js";
-import { type Region, RegionSchema } from "../../gen/commerce/cart/v1/region_pb.js";
+import { type Region, RegionSchema, type TaxClassRate } from "../../gen/commerce/cart/v1/region_pb.js";
 import { type SalesChannel, SalesChannelSchema } from "../../gen/commerce/cart/v1/sales_channel_pb.js";
 import { type ShippingOption, ShippingOptionSchema } from "../../gen/commerce/cart/v1/shipping_option_pb.js";
 
@@ -175,7 +176,7 @@ function breakdownFields(breakdown: AmountBreakdown): Pick<MessageInitShape<type
   const { subtotal, discountTotal, taxTotal, total, originalTotal } = breakdown;
   return {
     totals: { subtotal, discountTotal, taxTotal, total, originalTotal },
-    taxLines: breakdown.taxLines.map((tax) => ({ code: tax.code, rateBp: tax.basisPoints, amountCents: tax.amount })),
+    taxLines: breakdown.taxLines.map((tax) => ({ code: tax.code, ratePpm: tax.ratePpm, taxClass: tax.taxClass, amountCents: tax.amount })),
     adjustments: breakdown.adjustments.map((adjustment) => ({
       promotionId: adjustment.promotionId,
       code: adjustment.code ?? "",
@@ -194,6 +195,8 @@ function toLineItemMessage(cartId: string, line: DomainLineItem, breakdown: Amou
     unitPriceCents: line.unitPrice,
     subtotalCents: breakdown.subtotal,
     compareAtUnitPriceCents: line.compareAtUnitPrice,
+    taxClass: line.taxClass,
+    giftCard: line.giftCard,
     createdAt: timestampFromDate(line.createdAt),
     updatedAt: timestampFromDate(line.updatedAt),
     ...breakdownFields(breakdown),
@@ -212,6 +215,8 @@ export function toProductMessage(product: DomainProduct): Product {
     active: product.active,
     discountable: product.discountable,
     shippable: product.shippable,
+    taxClass: product.taxClass,
+    giftCard: product.giftCard,
     salesChannelIds: [...product.salesChannelIds],
     prices: product.prices.map((price) => ({
       currency: price.currency,
@@ -230,8 +235,10 @@ export function productFromProto(product: Product): Omit<DomainProduct, "created
     id: product.id,
     title: product.title,
     active: product.active,
-    discountable: product.discountable ?? true,
+    discountable: product.discountable ?? !product.giftCard,
     shippable: product.shippable ?? true,
+    taxClass: product.taxClass || STANDARD_TAX_CLASS,
+    giftCard: product.giftCard,
     salesChannelIds: product.salesChannelIds,
     prices: product.prices.map((price) => ({
       currency: price.currency,
@@ -250,11 +257,18 @@ export function toRegionMessage(region: DomainRegion): Region {
     currency: region.currency,
     countries: [...region.countries],
     pricesIncludeTax: region.tax.pricesIncludeTax,
-    defaultTaxRateBp: region.tax.defaultBasisPoints,
+    defaultTaxRatePpm: region.tax.defaults.ratePpm,
+    defaultTaxClassRates: classRatesToProto(region.tax.defaults),
     taxRates: region.tax.countries.map((rate) => ({
       country: rate.country,
-      rateBp: rate.basisPoints,
-      provinces: (rate.provinces ?? []).map((province) => ({ province: province.province, rateBp: province.basisPoints })),
+      ratePpm: rate.ratePpm,
+      classRates: classRatesToProto(rate),
+      provinces: (rate.provinces ?? []).map((province) => ({
+        province: province.province,
+        ratePpm: province.ratePpm,
+        classRates: classRatesToProto(province),
+        combined: province.combined ?? false,
+      })),
     })),
     createdAt: timestampFromDate(region.createdAt),
     updatedAt: timestampFromDate(region.updatedAt),
@@ -269,14 +283,28 @@ export function regionFromProto(region: Region): Omit<DomainRegion, "createdAt" 
     countries: region.countries,
     tax: {
       pricesIncludeTax: region.pricesIncludeTax,
-      defaultBasisPoints: region.defaultTaxRateBp,
+      defaults: { ratePpm: region.defaultTaxRatePpm, classRates: classRatesFromProto(region.defaultTaxClassRates) },
       countries: region.taxRates.map((rate) => ({
         country: rate.country,
-        basisPoints: rate.rateBp,
-        provinces: rate.provinces.map((province) => ({ province: province.province, basisPoints: province.rateBp })),
+        ratePpm: rate.ratePpm,
+        classRates: classRatesFromProto(rate.classRates),
+        provinces: rate.provinces.map((province) => ({
+          province: province.province,
+          ratePpm: province.ratePpm,
+          classRates: classRatesFromProto(province.classRates),
+          combined: province.combined,
+        })),
       })),
     },
   };
+}
+
+function classRatesToProto(place: PlaceTaxRates) {
+  return (place.classRates ?? []).map((rate) => ({ taxClass: rate.taxClass, ratePpm: rate.ratePpm }));
+}
+
+function classRatesFromProto(rates: readonly TaxClassRate[]): DomainTaxClassRate[] {
+  return rates.map((rate) => ({ taxClass: rate.taxClass, ratePpm: rate.ratePpm }));
 }
 
 export function toSalesChannelMessage(channel: DomainSalesChannel): SalesChannel {
@@ -295,6 +323,7 @@ export function toShippingOptionMessage(option: StoredShippingOption): ShippingO
     name: option.name,
     regionId: option.regionId,
     prices: option.prices.map((price) => ({ currency: price.currency, amountCents: price.amount, freeAboveCents: price.freeAbove })),
+    giftCardsCountTowardsFreeShipping: option.giftCardsCountTowardsFreeShipping ?? false,
     createdAt: timestampFromDate(option.createdAt),
     updatedAt: timestampFromDate(option.updatedAt),
   });
@@ -306,6 +335,7 @@ export function shippingOptionFromProto(option: ShippingOption): Omit<StoredShip
     name: option.name,
     regionId: option.regionId,
     prices: option.prices.map((price) => ({ currency: price.currency, amount: price.amountCents, freeAbove: price.freeAboveCents })),
+    giftCardsCountTowardsFreeShipping: option.giftCardsCountTowardsFreeShipping,
   };
 }
 

@@ -1,7 +1,9 @@
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { currencyExponent } from "../domain/currency.js";
 import type { StoreConfigRepository } from "../storage/store-config-repository.js";
+import type { Region } from "../../gen/commerce/cart/v1/region_pb.js";
 import type { StoreConfigService } from "../../gen/commerce/cart/v1/store_config_service_pb.js";
+import { invalidField } from "./errors.js";
 import {
   promotionFromProto,
   regionFromProto,
@@ -47,9 +49,32 @@ function checkCurrencies(currencies: Iterable<string>): void {
   for (const currency of currencies) currencyExponent(currency);
 }
 
+/**
+ * Clients built before tax rates were parts per million still send the
+ * basis-point fields, now reserved (Region 6, CountryTaxRate 2,
+ * ProvinceTaxRate 2). JSON refuses them as unknown fields; binary protobuf
+ * keeps them as unknown fields, which would silently mean 0 %, so they are
+ * refused here, naming the first.
+ */
+function refuseBasisPointRates(region: Region): void {
+  const sent = (message: { $unknown?: { no: number }[] }, fieldNumber: number) =>
+    message.$unknown?.some((field) => field.no === fieldNumber) ?? false;
+  const fields = [
+    ...(sent(region, 6) ? ["region.default_tax_rate_bp"] : []),
+    ...region.taxRates.flatMap((country, i) => [
+      ...(sent(country, 2) ? [`region.tax_rates[${i}].rate_bp`] : []),
+      ...country.provinces.flatMap((province, j) => (sent(province, 2) ? [`region.tax_rates[${i}].provinces[${j}].rate_bp`] : [])),
+    ]),
+  ];
+  if (fields.length > 0) {
+    throw invalidField(fields[0]!, "tax_rate.ppm", "basis-point rates were replaced by rate_ppm fields: basis points × 100 (8.875 % is 88750)");
+  }
+}
+
 export function createStoreConfigService({ storeConfig, now }: StoreConfigServiceDeps): ServiceImpl<typeof StoreConfigService> {
   return {
     async upsertRegion(request) {
+      refuseBasisPointRates(request.region!);
       const region = regionFromProto(request.region!);
       checkCurrencies([region.currency]);
       return { region: toRegionMessage(await storeConfig.upsertRegion(region, now())) };

@@ -52,6 +52,8 @@ interface LineJson {
   compare_at_unit_price: string | null;
   discountable: boolean;
   shippable: boolean;
+  tax_class: string;
+  gift_card: boolean;
   created_at: string;
   updated_at: string;
 }
@@ -101,6 +103,8 @@ function toLine(json: LineJson): LineItem {
     compareAtUnitPrice: json.compare_at_unit_price === null ? undefined : BigInt(json.compare_at_unit_price),
     discountable: json.discountable,
     shippable: json.shippable,
+    taxClass: json.tax_class,
+    giftCard: json.gift_card,
     createdAt: new Date(json.created_at),
     updatedAt: new Date(json.updated_at),
   };
@@ -122,7 +126,7 @@ const cartColumns = `${summaryColumns}, c.shipping_methods, c.totals,
     select json_agg(json_build_object(
       'id', l.id, 'product_id', l.product_id, 'title', l.title, 'quantity', l.quantity,
       'unit_price', l.unit_price::text, 'compare_at_unit_price', l.compare_at_unit_price::text,
-      'discountable', l.discountable, 'shippable', l.shippable,
+      'discountable', l.discountable, 'shippable', l.shippable, 'tax_class', l.tax_class, 'gift_card', l.gift_card,
       'created_at', l.created_at, 'updated_at', l.updated_at
     ) order by l.created_at, l.id)
     from line_items l where l.cart_id = c.id
@@ -309,20 +313,23 @@ function pipelined<const T extends readonly ({ execute(): unknown } | false)[]>(
 function upsertLines(tx: Tx, cartId: string, lines: readonly LineItem[]) {
   return tx`
     insert into line_items (id, cart_id, product_id, title, quantity, unit_price, compare_at_unit_price, discountable,
-                            shippable, created_at, updated_at)
+                            shippable, tax_class, gift_card, created_at, updated_at)
     select id, ${cartId}::uuid, product_id, title, quantity, unit_price, compare_at_unit_price, discountable, shippable,
-           created_at, updated_at
+           tax_class, gift_card, created_at, updated_at
     from unnest(
       ${lines.map((l) => l.id)}::uuid[], ${lines.map((l) => l.productId)}::text[], ${lines.map((l) => l.title)}::text[],
       ${lines.map((l) => l.quantity)}::int4[], ${lines.map((l) => l.unitPrice.toString())}::int8[],
       ${lines.map((l) => l.compareAtUnitPrice?.toString() ?? null)}::int8[],
       ${lines.map((l) => String(l.discountable))}::text[]::bool[], ${lines.map((l) => String(l.shippable))}::text[]::bool[],
+      ${lines.map((l) => l.taxClass)}::text[], ${lines.map((l) => String(l.giftCard))}::text[]::bool[],
       ${lines.map((l) => l.createdAt.toISOString())}::text[]::timestamptz[], ${lines.map((l) => l.updatedAt.toISOString())}::text[]::timestamptz[]
-    ) as t(id, product_id, title, quantity, unit_price, compare_at_unit_price, discountable, shippable, created_at, updated_at)
+    ) as t(id, product_id, title, quantity, unit_price, compare_at_unit_price, discountable, shippable, tax_class, gift_card,
+           created_at, updated_at)
     on conflict (id) do update set
       title = excluded.title, quantity = excluded.quantity, unit_price = excluded.unit_price,
       compare_at_unit_price = excluded.compare_at_unit_price, discountable = excluded.discountable,
-      shippable = excluded.shippable, updated_at = excluded.updated_at`;
+      shippable = excluded.shippable, tax_class = excluded.tax_class, gift_card = excluded.gift_card,
+      updated_at = excluded.updated_at`;
 }
 
 /** The statements writing the difference between two versions of a cart; the domain returns unchanged lines as the same objects. */

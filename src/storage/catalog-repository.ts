@@ -22,6 +22,8 @@ interface OfferRow {
   active: boolean;
   discountable: boolean;
   shippable: boolean;
+  tax_class: string;
+  gift_card: boolean;
   sales_channel_ids: string[];
   prices: OfferPriceJson[];
 }
@@ -63,6 +65,8 @@ export class CatalogRepository {
         active: product.active,
         discountable: product.discountable,
         shippable: product.shippable,
+        taxClass: product.taxClass,
+        giftCard: product.giftCard,
         salesChannelIds: [...product.salesChannelIds],
         updatedAt: now,
       };
@@ -162,7 +166,7 @@ export class CatalogRepository {
 /** The offers of the products `products` selects, in `currency` (both fragments of `sql`). */
 function offersStatement(sql: Sql | Tx, currency: Fragment, products: Fragment): PendingRead<Map<string, ProductOffer>> {
   const statement = sql<OfferRow[]>`
-    select p.id, p.title, p.active, p.discountable, p.shippable, p.sales_channel_ids,
+    select p.id, p.title, p.active, p.discountable, p.shippable, p.tax_class, p.gift_card, p.sales_channel_ids,
       coalesce(json_agg(json_build_object(
         'currency', pp.currency, 'regionId', pp.region_id, 'minQuantity', pp.min_quantity, 'amount', pp.amount::text,
         'compareAtAmount', pp.compare_at_amount::text
@@ -179,6 +183,8 @@ function offersStatement(sql: Sql | Tx, currency: Fragment, products: Fragment):
           active: row.active,
           discountable: row.discountable,
           shippable: row.shippable,
+          taxClass: row.tax_class,
+          giftCard: row.gift_card,
           salesChannelIds: row.sales_channel_ids,
           prices: row.prices.map(
             (price): TieredPrice => ({

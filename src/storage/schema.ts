@@ -36,10 +36,17 @@ export interface CurrencyAmountJson {
   amount: JsonAmount;
 }
 
+/** Tax rates in parts per million, in their domain shape (src/domain/tax.ts). */
+export interface TaxClassRateJson {
+  taxClass: string;
+  ratePpm: number;
+}
+
 export interface CountryTaxRateJson {
   country: string;
-  basisPoints: number;
-  provinces: { province: string; basisPoints: number }[];
+  ratePpm: number;
+  classRates?: TaxClassRateJson[];
+  provinces?: { province: string; ratePpm: number; classRates?: TaxClassRateJson[]; combined?: boolean }[];
 }
 
 export interface ShippingOptionPriceJson {
@@ -84,13 +91,15 @@ export const regions = pgTable(
     // Empty: any country.
     countries: text("countries").array().notNull().default(sql`'{}'::text[]`),
     pricesIncludeTax: boolean("prices_include_tax").notNull(),
-    defaultTaxRateBp: integer("default_tax_rate_bp").notNull(),
+    // Parts per million (88750 = 8.875 %).
+    defaultTaxRatePpm: integer("default_tax_rate_ppm").notNull(),
+    defaultTaxClassRates: jsonb("default_tax_class_rates").$type<TaxClassRateJson[]>().notNull().default([]),
     taxRates: jsonb("tax_rates").$type<CountryTaxRateJson[]>().notNull().default([]),
     ...timestamps,
   },
   (t) => [
     index("regions_currency_id_idx").on(t.currency, t.id),
-    check("regions_default_tax_rate_bp_check", sql`${t.defaultTaxRateBp} between 0 and 10000`),
+    check("regions_default_tax_rate_ppm_check", sql`${t.defaultTaxRatePpm} between 0 and 1000000`),
   ],
 );
 
@@ -110,6 +119,7 @@ export const shippingOptions = pgTable(
       .notNull()
       .references(() => regions.id),
     prices: jsonb("prices").$type<ShippingOptionPriceJson[]>().notNull(),
+    giftCardsCountTowardsFreeShipping: boolean("gift_cards_count_towards_free_shipping").notNull().default(false),
     ...timestamps,
   },
   (t) => [index("shipping_options_region_id_id_idx").on(t.regionId, t.id)],
@@ -261,6 +271,8 @@ export const lineItems = pgTable(
     // The product's flags when the line was last priced.
     discountable: boolean("discountable").notNull().default(true),
     shippable: boolean("shippable").notNull().default(true),
+    taxClass: text("tax_class").notNull().default("standard"),
+    giftCard: boolean("gift_card").notNull().default(false),
     ...timestamps,
   },
   (t) => [
@@ -277,6 +289,8 @@ export const products = pgTable("products", {
   active: boolean("active").notNull(),
   discountable: boolean("discountable").notNull().default(true),
   shippable: boolean("shippable").notNull().default(true),
+  taxClass: text("tax_class").notNull().default("standard"),
+  giftCard: boolean("gift_card").notNull().default(false),
   // Empty: sold in every sales channel.
   salesChannelIds: text("sales_channel_ids").array().notNull().default(sql`'{}'::text[]`),
   ...timestamps,

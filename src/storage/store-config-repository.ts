@@ -4,7 +4,7 @@ import { hasUsageLimit, type Promotion, type PromotionUsage } from "../domain/pr
 import type { Region, SalesChannel, StoredPromotion, StoredShippingOption } from "../domain/store.js";
 import type { Sql, Tx } from "./database.js";
 import { toJsonText, withAmounts } from "./json-amounts.js";
-import type { CountryTaxRateJson, CurrencyAmountJson, ShippingOptionPriceJson } from "./schema.js";
+import type { CountryTaxRateJson, CurrencyAmountJson, ShippingOptionPriceJson, TaxClassRateJson } from "./schema.js";
 
 /**
  * Regions, sales channels, shipping options and promotions. Rows are read as
@@ -19,7 +19,8 @@ interface RegionRow {
   currency: string;
   countries: string[];
   prices_include_tax: boolean;
-  default_tax_rate_bp: number;
+  default_tax_rate_ppm: number;
+  default_tax_class_rates: TaxClassRateJson[];
   tax_rates: CountryTaxRateJson[];
   created_at: string;
   updated_at: string;
@@ -38,6 +39,7 @@ interface ShippingOptionRow {
   name: string;
   region_id: string;
   prices: ShippingOptionPriceJson[];
+  gift_cards_count_towards_free_shipping: boolean;
   created_at: string;
   updated_at: string;
 }
@@ -70,7 +72,11 @@ export function regionFromRow(row: RegionRow): Region {
     name: row.name,
     currency: row.currency,
     countries: row.countries,
-    tax: { pricesIncludeTax: row.prices_include_tax, defaultBasisPoints: row.default_tax_rate_bp, countries: row.tax_rates },
+    tax: {
+      pricesIncludeTax: row.prices_include_tax,
+      defaults: { ratePpm: row.default_tax_rate_ppm, classRates: row.default_tax_class_rates },
+      countries: row.tax_rates,
+    },
     ...timestampsOf(row),
   };
 }
@@ -80,7 +86,14 @@ function salesChannelFromRow(row: SalesChannelRow): SalesChannel {
 }
 
 export function shippingOptionFromRow(row: ShippingOptionRow): StoredShippingOption {
-  return { id: row.id, name: row.name, regionId: row.region_id, prices: withAmounts(row.prices), ...timestampsOf(row) };
+  return {
+    id: row.id,
+    name: row.name,
+    regionId: row.region_id,
+    prices: withAmounts(row.prices),
+    giftCardsCountTowardsFreeShipping: row.gift_cards_count_towards_free_shipping,
+    ...timestampsOf(row),
+  };
 }
 
 export function promotionFromRow(row: PromotionRow): StoredPromotion {
@@ -223,12 +236,14 @@ export class StoreConfigRepository {
         );
       }
       const [stored] = await tx<Row<RegionRow>[]>`
-        insert into regions as r (id, name, currency, countries, prices_include_tax, default_tax_rate_bp, tax_rates, created_at, updated_at)
+        insert into regions as r (id, name, currency, countries, prices_include_tax, default_tax_rate_ppm, default_tax_class_rates,
+                                  tax_rates, created_at, updated_at)
         values (${region.id}, ${region.name}, ${region.currency}, ${region.countries as string[]}::text[], ${region.tax.pricesIncludeTax},
-                ${region.tax.defaultBasisPoints}, ${toJsonText(region.tax.countries)}::jsonb, ${now.toISOString()}, ${now.toISOString()})
+                ${region.tax.defaults.ratePpm}, ${toJsonText(region.tax.defaults.classRates ?? [])}::jsonb,
+                ${toJsonText(region.tax.countries)}::jsonb, ${now.toISOString()}, ${now.toISOString()})
         on conflict (id) do update set name = excluded.name, countries = excluded.countries,
-          prices_include_tax = excluded.prices_include_tax, default_tax_rate_bp = excluded.default_tax_rate_bp,
-          tax_rates = excluded.tax_rates, updated_at = excluded.updated_at
+          prices_include_tax = excluded.prices_include_tax, default_tax_rate_ppm = excluded.default_tax_rate_ppm,
+          default_tax_class_rates = excluded.default_tax_class_rates, tax_rates = excluded.tax_rates, updated_at = excluded.updated_at
         returning row_to_json(r) as row`;
       return regionFromRow(stored!.row);
     }) as Promise<Region>;
@@ -237,9 +252,10 @@ export class StoreConfigRepository {
   /** Creates the region unless one with its id exists (whatever that one looks like). */
   async ensureRegion(region: Region, db: Sql | Tx = this.sql): Promise<void> {
     await db`
-      insert into regions (id, name, currency, countries, prices_include_tax, default_tax_rate_bp, tax_rates, created_at, updated_at)
+      insert into regions (id, name, currency, countries, prices_include_tax, default_tax_rate_ppm, default_tax_class_rates, tax_rates,
+                           created_at, updated_at)
       values (${region.id}, ${region.name}, ${region.currency}, ${region.countries as string[]}::text[], ${region.tax.pricesIncludeTax},
-              ${region.tax.defaultBasisPoints}, ${toJsonText(region.tax.countries)}::jsonb,
+              ${region.tax.defaults.ratePpm}, ${toJsonText(region.tax.defaults.classRates ?? [])}::jsonb, ${toJsonText(region.tax.countries)}::jsonb,
               ${region.createdAt.toISOString()}, ${region.updatedAt.toISOString()})
       on conflict (id) do nothing`;
   }
@@ -297,10 +313,11 @@ export class StoreConfigRepository {
       const [region] = await tx`select 1 from regions where id = ${option.regionId} for share`;
       if (!region) throw new DomainError("failed_precondition", `region ${option.regionId} does not exist; create it first`);
       const [stored] = await tx<Row<ShippingOptionRow>[]>`
-        insert into shipping_options as o (id, name, region_id, prices, created_at, updated_at)
-        values (${option.id}, ${option.name}, ${option.regionId}, ${toJsonText(option.prices)}::jsonb, ${now.toISOString()}, ${now.toISOString()})
+        insert into shipping_options as o (id, name, region_id, prices, gift_cards_count_towards_free_shipping, created_at, updated_at)
+        values (${option.id}, ${option.name}, ${option.regionId}, ${toJsonText(option.prices)}::jsonb,
+                ${option.giftCardsCountTowardsFreeShipping ?? false}, ${now.toISOString()}, ${now.toISOString()})
         on conflict (id) do update set name = excluded.name, region_id = excluded.region_id, prices = excluded.prices,
-          updated_at = excluded.updated_at
+          gift_cards_count_towards_free_shipping = excluded.gift_cards_count_towards_free_shipping, updated_at = excluded.updated_at
         returning row_to_json(o) as row`;
       return shippingOptionFromRow(stored!.row);
     }) as Promise<StoredShippingOption>;

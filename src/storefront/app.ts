@@ -18,6 +18,7 @@ import type { ShippingOption } from "../../gen/commerce/cart/v1/shipping_option_
 import { StoreConfigService } from "../../gen/commerce/cart/v1/store_config_service_pb.js";
 import { formatAmount } from "../domain/money.js";
 import { shopperMessage } from "./shopper-messages.js";
+import { ratePercent } from "../domain/tax.js";
 
 const transports: Record<string, (options: { baseUrl: string; interceptors: Interceptor[] }) => Transport> = {
   connect: createConnectTransport,
@@ -287,6 +288,12 @@ class Storefront {
       ["total-total", totals?.total],
     ];
     for (const [id, amount] of amounts) element(id).textContent = amount === undefined ? "–" : formatAmount(amount, cart!.currency);
+    // The rates charged, as percentages: "(8.875 %)", "(5 % + 9.975 %)" for GST and QST, "(20 %, 5 %)" for mixed classes.
+    const rates = [...(cart?.items ?? []), ...(cart?.shippingMethods ?? [])].map((priced) =>
+      priced.taxLines.map((taxLine) => `${ratePercent(taxLine.ratePpm)} %`).join(" + "),
+    );
+    const distinct = [...new Set(rates.filter((rate) => rate !== ""))];
+    element("tax-rates").textContent = distinct.length > 0 ? `(${distinct.join(", ")})` : "";
 
     this.renderShippingOptions();
     const { order } = this;

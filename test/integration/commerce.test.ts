@@ -67,22 +67,22 @@ beforeAll(async () => {
   server = await startServer();
   sql = postgres(inject("databaseUrl"), { max: 1, onnotice: () => {} });
   const regions = store();
-  await regions.upsertRegion({ region: region("commerce-us10", "USD", { defaultTaxRateBp: 1000 }) });
+  await regions.upsertRegion({ region: region("commerce-us10", "USD", { defaultTaxRatePpm: 100_000 }) });
   await regions.upsertRegion({ region: region("commerce-ship", "USD") });
   await regions.upsertRegion({
     region: region("commerce-eu19", "EUR", {
       countries: ["DE", "FR"],
       pricesIncludeTax: true,
-      defaultTaxRateBp: 1900,
+      defaultTaxRatePpm: 190_000,
       taxRates: [
-        { country: "DE", rateBp: 1900 },
-        { country: "FR", rateBp: 2000 },
+        { country: "DE", ratePpm: 190_000 },
+        { country: "FR", ratePpm: 200_000 },
       ],
     }),
   });
   await regions.upsertRegion({ region: region("commerce-eu-bare", "EUR") });
-  await regions.upsertRegion({ region: region("commerce-jpy", "JPY", { pricesIncludeTax: true, defaultTaxRateBp: 1000 }) });
-  await regions.upsertRegion({ region: region("commerce-kwd", "KWD", { defaultTaxRateBp: 500 }) });
+  await regions.upsertRegion({ region: region("commerce-jpy", "JPY", { pricesIncludeTax: true, defaultTaxRatePpm: 100_000 }) });
+  await regions.upsertRegion({ region: region("commerce-kwd", "KWD", { defaultTaxRatePpm: 50_000 }) });
   await regions.upsertSalesChannel({ salesChannel: { id: "commerce-app", name: "App" } });
   await product("commerce-25", [{ currency: "USD", amountCents: 2500n }]);
   await promotion({ id: "commerce-good", code: "COMMERCE-GOOD", value: { case: "percentageBp", value: 500 } });
@@ -106,15 +106,15 @@ describe("store configuration", () => {
       name: "North America",
       currency: "USD",
       countries: ["US", "CA"],
-      default_tax_rate_bp: 0,
-      tax_rates: [{ country: "US", rate_bp: 0, provinces: [{ province: "CA", rate_bp: 725 }] }],
+      default_tax_rate_ppm: 0,
+      tax_rates: [{ country: "US", rate_ppm: 0, provinces: [{ province: "CA", rate_ppm: 72500 }] }],
     });
     expect(put.status).toBe(200);
     expect(put.body).toMatchObject({ id: "commerce-crud", currency: "USD", countries: ["US", "CA"], prices_include_tax: false });
 
     const grpc = store("grpc (connect-node, HTTP/2)");
     const { region: read } = await grpc.getRegion({ id: "commerce-crud" });
-    expect(read).toMatchObject({ name: "North America", taxRates: [{ country: "US", rateBp: 0, provinces: [{ province: "CA", rateBp: 725 }] }] });
+    expect(read).toMatchObject({ name: "North America", taxRates: [{ country: "US", ratePpm: 0, provinces: [{ province: "CA", ratePpm: 72_500 }] }] });
     await grpc.upsertRegion({ region: { ...read!, name: "US and Canada" } });
     expect((await rest("GET", "/v1/regions/commerce-crud")).body.name).toBe("US and Canada");
 
@@ -139,11 +139,11 @@ describe("store configuration", () => {
   it("refuses invalid reference data, naming the fields", async () => {
     const invalid = await refusal(
       store("grpc (connect-node, HTTP/2)").upsertRegion({
-        region: region("commerce-invalid", "usd", { countries: ["de"], defaultTaxRateBp: 10001 }),
+        region: region("commerce-invalid", "usd", { countries: ["de"], defaultTaxRatePpm: 1_000_001 }),
       }),
     );
     expect(invalid.code).toBe(Code.InvalidArgument);
-    expect(violatedFields(invalid).sort()).toEqual(["region.countries", "region.currency", "region.default_tax_rate_bp"]);
+    expect(violatedFields(invalid).sort()).toEqual(["region.countries", "region.currency", "region.default_tax_rate_ppm"]);
     const unsupported = await refusal(store().upsertRegion({ region: region("commerce-xts", "XTS") }));
     expect([unsupported.code, unsupported.rawMessage]).toEqual([Code.InvalidArgument, "currency XTS is not supported"]);
     const orphan = await rest("PUT", "/v1/shipping-options/commerce-orphan", {
@@ -189,7 +189,7 @@ describe("totals through the protocols", () => {
     const { cart } = await client.createCart({ customerId: "commerce-tax", regionId: "commerce-us10", items: [{ productId: "commerce-999", quantity: 3 }] });
     expect(cart?.totals).toMatchObject({ itemSubtotal: 2997n, itemTaxTotal: 300n, itemTotal: 3297n, taxTotal: 300n, subtotal: 2997n, total: 3297n });
     expect([cart?.subtotalCents, cart?.totalCents]).toEqual([2997n, 3297n]);
-    expect(cart?.items[0]?.taxLines).toEqual([expect.objectContaining({ code: "default", rateBp: 1000, amountCents: 300n })]);
+    expect(cart?.items[0]?.taxLines).toEqual([expect.objectContaining({ code: "default", ratePpm: 100_000, amountCents: 300n })]);
     expect((await client.getCart({ id: cart!.id })).cart).toEqual(cart);
   });
 
@@ -218,8 +218,8 @@ describe("totals through the protocols", () => {
     const { cart: inFrance } = await client.updateCart({ cart: { id: cart!.id, shippingAddress: address("FR") }, updateMask: { paths: ["shipping_address"] } });
     // 1713 × 2000 / 12000 = 285.5 → 286 (tie, to even); 1283 × 2000 / 12000 = 213.83 → 214.
     expect(inFrance?.items.map((item) => item.taxLines[0])).toEqual([
-      expect.objectContaining({ code: "FR", rateBp: 2000, amountCents: 286n }),
-      expect.objectContaining({ code: "FR", rateBp: 2000, amountCents: 214n }),
+      expect.objectContaining({ code: "FR", ratePpm: 200_000, amountCents: 286n }),
+      expect.objectContaining({ code: "FR", ratePpm: 200_000, amountCents: 214n }),
     ]);
     expect(inFrance?.totals).toMatchObject({ taxTotal: 500n, total: 2996n });
   });
@@ -319,7 +319,7 @@ describe("regions and addresses on carts", () => {
     expect(moved.body).toMatchObject({ region_id: "commerce-eu19", currency: "EUR", shipping_methods: [] });
     expect(moved.body.items[0]).toMatchObject({ unit_price_cents: "2380", subtotal_cents: "4760" });
     // 4760 gross at 19 %: 4760 × 1900 / 11900 = 760.
-    expect(moved.body.items[0].tax_lines).toEqual([{ code: "DE", rate_bp: 1900, amount_cents: "760" }]);
+    expect(moved.body.items[0].tax_lines).toEqual([{ code: "DE", rate_ppm: 190000, tax_class: "standard", amount_cents: "760" }]);
     expect(moved.body.totals).toMatchObject({ item_subtotal: "4760", tax_total: "760", shipping_total: "0", total: "4760" });
     expect(moved.body).toEqual((await rest("GET", `/v1/carts/${cart!.id}`)).body);
   });

@@ -76,7 +76,7 @@ async function limitedPromotion(id: string, code: string): Promise<void> {
 beforeAll(async () => {
   server = await startServer();
   sql = postgres(inject("databaseUrl"), { max: 1, onnotice: () => {} });
-  await store().upsertRegion({ region: { id: "completion-us", name: "US", currency: "USD", countries: ["US"], defaultTaxRateBp: 1000 } });
+  await store().upsertRegion({ region: { id: "completion-us", name: "US", currency: "USD", countries: ["US"], defaultTaxRatePpm: 100_000 } });
   await store().upsertShippingOption({
     shippingOption: { id: "completion-std", name: "Standard", regionId: "completion-us", prices: [{ currency: "USD", amountCents: 500n }] },
   });
@@ -115,7 +115,7 @@ describe("CompleteCart", () => {
     expect(order!.shippingMethods).toEqual(before.shippingMethods);
     expect(order!.totals).toEqual(before.totals);
     expect(order!.items[0]!.adjustments).toEqual([expect.objectContaining({ code: "COMPLETION-TEN", amountCents: 400n })]);
-    expect(order!.items[0]!.taxLines).toEqual([expect.objectContaining({ rateBp: 1000, amountCents: 360n })]);
+    expect(order!.items[0]!.taxLines).toEqual([expect.objectContaining({ ratePpm: 100_000, amountCents: 360n })]);
     // 2 × 20.00 + 15.00, 10 % off, 10 % tax; 5.00 shipping plus tax.
     expect(order!.totals?.total).toBe(5445n + 550n);
 

@@ -250,6 +250,8 @@ describe.skipIf(!hasChromium)("the demo storefront in Chromium", () => {
       expect(await rowIds(page, "lines")).toEqual(["mug-classic", "tee-black-m"]);
       expect(await page.textContent("#total-subtotal")).toBe("37.98 USD");
       expect((await carts.listCarts({ customerId })).carts.map((cart) => cart.id)).toEqual([cartId]);
+      // The rate charged, as a percentage: the demo's default region is tax-free.
+      expect(await page.textContent("#tax-rates")).toBe("(0 %)");
 
       const mugQuantity = page.locator('#lines tr[data-product-id="mug-classic"] input');
       expect(await act(page, () => mugQuantity.fill("3").then(() => mugQuantity.press("Tab")))).toEqual({ kind: "ok", text: "Updated Classic mug" });

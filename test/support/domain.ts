@@ -8,6 +8,8 @@ export const productOffer = (prices: readonly TieredPrice[], extra: Partial<Prod
   active: true,
   discountable: true,
   shippable: true,
+  taxClass: "standard",
+  giftCard: false,
   salesChannelIds: [],
   prices,
   ...extra,

@@ -35,7 +35,7 @@ const usdRegion = taxFreeRegion("us", "USD", t0);
 const eurRegion: Region = {
   ...taxFreeRegion("eu", "EUR", t0),
   countries: ["DE", "FR"],
-  tax: { pricesIncludeTax: true, defaultBasisPoints: 1900, countries: [{ country: "FR", basisPoints: 2000 }] },
+  tax: { pricesIncludeTax: true, defaults: { ratePpm: 190_000 }, countries: [{ country: "FR", ratePpm: 200_000 }] },
 };
 
 const pricing = (region: Region = usdRegion, extra: Partial<PricingContext> = {}): PricingContext => ({

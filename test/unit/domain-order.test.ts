@@ -23,7 +23,7 @@ const t1 = new Date("2026-01-01T00:01:00Z");
 const t2 = new Date("2026-01-01T00:02:00Z");
 
 const limits: CartLimits = { maxLines: 10, maxLineQuantity: 100, lifetimeMs: 30 * 86_400_000, emptyLifetimeMs: 6 * 3_600_000 };
-const region: Region = { ...taxFreeRegion("us", "USD", t0), countries: ["US"], tax: { pricesIncludeTax: false, defaultBasisPoints: 1000, countries: [] } };
+const region: Region = { ...taxFreeRegion("us", "USD", t0), countries: ["US"], tax: { pricesIncludeTax: false, defaults: { ratePpm: 100_000 }, countries: [] } };
 const standard: NamedShippingOption = { id: "std", name: "Standard", regionId: "us", prices: [{ currency: "USD", amount: 500n }] };
 const tenOff: Promotion = { id: "ten", code: "TEN", value: { kind: "percentage", basisPoints: 1000 }, target: { kind: "order" }, usageLimit: 1 };
 const mugsOnly: Promotion = { id: "mugs", code: "MUGS", value: { kind: "percentage", basisPoints: 1000 }, target: { kind: "products", productIds: ["mug"] }, usageLimit: 1 };

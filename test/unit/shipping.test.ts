@@ -27,9 +27,25 @@ describe("quoteShippingOption", () => {
 });
 
 describe("shippingAmount", () => {
+  const items = (discountedSubtotal: bigint, giftCardPart = 0n) => ({ discountedSubtotal, giftCardPart });
+
   it("is free from the threshold on, inclusive", () => {
-    expect(shippingAmount({ amount: 590n, freeAbove: 5000n }, 4999n)).toBe(590n);
-    expect(shippingAmount({ amount: 590n, freeAbove: 5000n }, 5000n)).toBe(0n);
-    expect(shippingAmount({ amount: 590n }, 1_000_000n)).toBe(590n);
+    expect(shippingAmount({ amount: 590n, freeAbove: 5000n }, items(4999n))).toBe(590n);
+    expect(shippingAmount({ amount: 590n, freeAbove: 5000n }, items(5000n))).toBe(0n);
+    expect(shippingAmount({ amount: 590n }, items(1_000_000n))).toBe(590n);
+  });
+
+  it("leaves gift cards out of the threshold unless the option counts them", () => {
+    expect(shippingAmount({ amount: 590n, freeAbove: 5000n }, items(7500n, 2500n))).toBe(0n);
+    expect(shippingAmount({ amount: 590n, freeAbove: 5000n }, items(7499n, 2500n))).toBe(590n);
+    expect(shippingAmount({ amount: 590n, freeAbove: 5000n, giftCardsCountTowardsFreeShipping: true }, items(7499n, 2500n))).toBe(0n);
+  });
+
+  it("quotes whether the option counts gift cards", () => {
+    const counting = { ...standard, giftCardsCountTowardsFreeShipping: true };
+    expect(quoteShippingOption(counting, { regionId: "eu", currency: "EUR", hasShippableItems: true })).toEqual({
+      ok: true,
+      charge: { amount: 590n, freeAbove: 5000n, giftCardsCountTowardsFreeShipping: true },
+    });
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { selectPrice, type TieredPrice } from "../../src/domain/pricing.js";
 import type { Promotion, PromotionRefusalReason } from "../../src/domain/promotions.js";
+import type { ShippingCharge } from "../../src/domain/shipping.js";
 import type { CountryTaxRate, RegionTax, TaxAddress } from "../../src/domain/tax.js";
 import { computeTotals, type AmountBreakdown, type TotalsInput, type TotalsLine } from "../../src/domain/totals.js";
 
@@ -13,14 +14,15 @@ import { computeTotals, type AmountBreakdown, type TotalsInput, type TotalsLine 
 const NOW = new Date("2025-06-01T12:00:00Z");
 const DAY = 86_400_000;
 
-const exclusive = (basisPoints: number, countries: readonly CountryTaxRate[] = []): RegionTax => ({
+/** Rates in parts per million: 100_000 = 10 %, 88_750 = 8.875 %. */
+const exclusive = (ratePpm: number, countries: readonly CountryTaxRate[] = []): RegionTax => ({
   pricesIncludeTax: false,
-  defaultBasisPoints: basisPoints,
+  defaults: { ratePpm },
   countries,
 });
-const inclusive = (basisPoints: number, countries: readonly CountryTaxRate[] = []): RegionTax => ({
+const inclusive = (ratePpm: number, countries: readonly CountryTaxRate[] = []): RegionTax => ({
   pricesIncludeTax: true,
-  defaultBasisPoints: basisPoints,
+  defaults: { ratePpm },
   countries,
 });
 
@@ -31,6 +33,8 @@ const line = (id: string, quantity: number, unitPrice: bigint, extra: Partial<To
   quantity,
   unitPrice,
   discountable: true,
+  taxClass: "standard",
+  giftCard: false,
   ...extra,
 });
 
@@ -64,7 +68,7 @@ interface CartSpec {
   readonly tax: RegionTax;
   readonly address?: TaxAddress;
   readonly lines?: readonly TotalsLine[];
-  readonly shipping?: readonly { readonly amount: bigint; readonly freeAbove?: bigint }[];
+  readonly shipping?: readonly ShippingCharge[];
   readonly promotions?: readonly Promotion[];
 }
 
@@ -100,13 +104,27 @@ interface GoldenCart {
   /** Every item adjustment, in line order then application order: [line id, promotion id, amount]. */
   readonly adjustments?: readonly (readonly [string, string, bigint])[];
   readonly taxCode?: string;
+  /** Per line, then per shipping method, each tax line: [code, rate ppm, tax class, amount]. */
+  readonly taxLines?: readonly (readonly TaxLineRow[])[];
   readonly skipped?: readonly PromotionRefusalReason[];
 }
 
+type TaxLineRow = readonly [string, number, string, bigint];
+
 const usTaxes: CountryTaxRate[] = [
-  { country: "US", basisPoints: 0, provinces: [{ province: "CA", basisPoints: 725 }, { province: "NY", basisPoints: 400 }] },
+  { country: "US", ratePpm: 0, provinces: [{ province: "CA", ratePpm: 72_500 }, { province: "NY", ratePpm: 88_750 }] },
 ];
-const euTaxes: CountryTaxRate[] = [{ country: "DE", basisPoints: 1900 }];
+const euTaxes: CountryTaxRate[] = [{ country: "DE", ratePpm: 190_000 }];
+const canadaTaxes: CountryTaxRate[] = [
+  { country: "CA", ratePpm: 50_000, provinces: [{ province: "QC", ratePpm: 99_750, combined: true }, { province: "ON", ratePpm: 130_000 }] },
+];
+const ukRates = {
+  ratePpm: 200_000,
+  classRates: [
+    { taxClass: "reduced", ratePpm: 50_000 },
+    { taxClass: "zero", ratePpm: 0 },
+  ],
+};
 const tiered: TieredPrice[] = [
   { currency: "USD", minQuantity: 1, amount: 1000n },
   { currency: "USD", minQuantity: 10, amount: 850n },
@@ -122,7 +140,7 @@ const markedUp: TieredPrice[] = [{ currency: "USD", minQuantity: 1, amount: 800n
 const golden: GoldenCart[] = [
   {
     name: "empty cart",
-    input: cart({ tax: exclusive(1000) }),
+    input: cart({ tax: exclusive(100_000) }),
     items: [0n, 0n, 0n, 0n],
     discount: 0n, tax: 0n, subtotal: 0n, total: 0n, original: 0n,
   },
@@ -137,7 +155,7 @@ const golden: GoldenCart[] = [
   {
     // 3 × 9.99 = 29.97; 10 % = 2.997 → 3.00; total 32.97 (Medusa says 32.967).
     name: "3 × 9.99 at 10 % tax-exclusive",
-    input: cart({ tax: exclusive(1000), lines: [line("a", 3, 999n)] }),
+    input: cart({ tax: exclusive(100_000), lines: [line("a", 3, 999n)] }),
     items: [2997n, 0n, 300n, 3297n],
     discount: 0n, tax: 300n, subtotal: 2997n, total: 3297n, original: 3297n,
     lines: [[2997n, 0n, 300n, 3297n, 3297n]],
@@ -146,7 +164,7 @@ const golden: GoldenCart[] = [
   {
     // a: 25 × 10 % = 2.5 ½↓ 2; b: 35 × 10 % = 3.5 ½↑ 4.
     name: "half-even ties: 2.5 → 2, 3.5 → 4",
-    input: cart({ tax: exclusive(1000), lines: [line("a", 1, 25n), line("b", 1, 35n)] }),
+    input: cart({ tax: exclusive(100_000), lines: [line("a", 1, 25n), line("b", 1, 35n)] }),
     items: [60n, 0n, 6n, 66n],
     discount: 0n, tax: 6n, subtotal: 60n, total: 66n, original: 66n,
     lines: [[25n, 0n, 2n, 27n, 27n], [35n, 0n, 4n, 39n, 39n]],
@@ -154,21 +172,21 @@ const golden: GoldenCart[] = [
   {
     // Each 5 × 10 % = 0.5 ½↓ 0; rounding the cart's 1.5 instead would give 2.
     name: "tax rounds once per line, not per cart",
-    input: cart({ tax: exclusive(1000), lines: [line("a", 1, 5n), line("b", 1, 5n), line("c", 1, 5n)] }),
+    input: cart({ tax: exclusive(100_000), lines: [line("a", 1, 5n), line("b", 1, 5n), line("c", 1, 5n)] }),
     items: [15n, 0n, 0n, 15n],
     discount: 0n, tax: 0n, subtotal: 15n, total: 15n, original: 15n,
   },
   {
     // ¥333 × 3 = ¥999; 10 % = 99.9 → ¥100.
     name: "JPY tax-exclusive",
-    input: cart({ currency: "JPY", tax: exclusive(1000), lines: [line("a", 3, 333n)] }),
+    input: cart({ currency: "JPY", tax: exclusive(100_000), lines: [line("a", 3, 333n)] }),
     items: [999n, 0n, 100n, 1099n],
     discount: 0n, tax: 100n, subtotal: 999n, total: 1099n, original: 1099n,
   },
   {
     // a: ¥1000 × 1000/11000 = 90.9 → 91; b: ¥1100 × 3 = ¥3300 × 1000/11000 = 300.
     name: "JPY tax-inclusive",
-    input: cart({ currency: "JPY", tax: inclusive(1000), lines: [line("a", 1, 1000n), line("b", 3, 1100n)] }),
+    input: cart({ currency: "JPY", tax: inclusive(100_000), lines: [line("a", 1, 1000n), line("b", 3, 1100n)] }),
     items: [4300n, 0n, 391n, 4300n],
     discount: 0n, tax: 391n, subtotal: 4300n, total: 4300n, original: 4300n,
     lines: [[1000n, 0n, 91n, 1000n, 1000n], [3300n, 0n, 300n, 3300n, 3300n]],
@@ -176,7 +194,7 @@ const golden: GoldenCart[] = [
   {
     // 2 × 1.255 KWD = 2.510; 5 % = 125.5 ½↑ 126 fils. Shipping 0.750: 37.5 ½↑ 38.
     name: "KWD with shipping",
-    input: cart({ currency: "KWD", tax: exclusive(500), lines: [line("a", 2, 1255n)], shipping: [{ amount: 750n }] }),
+    input: cart({ currency: "KWD", tax: exclusive(50_000), lines: [line("a", 2, 1255n)], shipping: [{ amount: 750n }] }),
     items: [2510n, 0n, 126n, 2636n],
     shipping: [750n, 0n, 38n, 788n],
     discount: 0n, tax: 164n, subtotal: 3260n, total: 3424n, original: 3424n,
@@ -186,21 +204,21 @@ const golden: GoldenCart[] = [
     // 3 × 1.234 = 3.702 KWD; 15 % = 555.3 → 555; net 3147 × 5 % = 157.35 → 157.
     // Original: 3702 + 185.1 → 185 = 3887.
     name: "KWD percentage promotion",
-    input: cart({ currency: "KWD", tax: exclusive(500), lines: [line("a", 3, 1234n)], promotions: [percentage("p15", 1500)] }),
+    input: cart({ currency: "KWD", tax: exclusive(50_000), lines: [line("a", 3, 1234n)], promotions: [percentage("p15", 1500)] }),
     items: [3702n, 555n, 157n, 3304n],
     discount: 555n, tax: 157n, subtotal: 3702n, total: 3304n, original: 3887n,
   },
   {
     // 12.00 including 20 %: 1200 × 2000/12000 = 200.
     name: "tax-inclusive 20 %",
-    input: cart({ currency: "EUR", tax: inclusive(2000), lines: [line("a", 1, 1200n)] }),
+    input: cart({ currency: "EUR", tax: inclusive(200_000), lines: [line("a", 1, 1200n)] }),
     items: [1200n, 0n, 200n, 1200n],
     discount: 0n, tax: 200n, subtotal: 1200n, total: 1200n, original: 1200n,
   },
   {
     // 2997 × 1900/11900 = 478.51 → 479.
     name: "tax-inclusive 3 × 9.99 at 19 %",
-    input: cart({ currency: "EUR", tax: inclusive(1900), lines: [line("a", 3, 999n)] }),
+    input: cart({ currency: "EUR", tax: inclusive(190_000), lines: [line("a", 3, 999n)] }),
     items: [2997n, 0n, 479n, 2997n],
     discount: 0n, tax: 479n, subtotal: 2997n, total: 2997n, original: 2997n,
   },
@@ -212,7 +230,7 @@ const golden: GoldenCart[] = [
     // Original: a 1999 + 200, b 501 + 50, c 750 + 75.
     name: "percentage promotion across three lines by largest remainder",
     input: cart({
-      tax: exclusive(1000),
+      tax: exclusive(100_000),
       lines: [line("a", 1, 1999n), line("b", 1, 501n), line("c", 1, 750n)],
       promotions: [percentage("p", 1250)],
     }),
@@ -236,7 +254,7 @@ const golden: GoldenCart[] = [
   {
     // 10.00 off a 5.00 line takes 5.00; nothing left to tax. Original 500 + 50.
     name: "fixed promotion larger than what it applies to",
-    input: cart({ tax: exclusive(1000), lines: [line("a", 1, 500n)], promotions: [fixed("ten", { USD: 1000n })] }),
+    input: cart({ tax: exclusive(100_000), lines: [line("a", 1, 500n)], promotions: [fixed("ten", { USD: 1000n })] }),
     items: [500n, 500n, 0n, 0n],
     discount: 500n, tax: 0n, subtotal: 500n, total: 0n, original: 550n,
   },
@@ -244,7 +262,7 @@ const golden: GoldenCart[] = [
     // 10 % of the discountable 20.00 only = 2.00. Tax: a 1800 → 180, b 3000 → 300.
     name: "non-discountable line is never discounted",
     input: cart({
-      tax: exclusive(1000),
+      tax: exclusive(100_000),
       lines: [line("a", 1, 2000n), line("b", 1, 3000n, { discountable: false })],
       promotions: [percentage("p10", 1000)],
     }),
@@ -292,7 +310,7 @@ const golden: GoldenCart[] = [
   {
     // 50.00 gross, 10 % off = 5.00; 45.00 gross contains 4500 × 2000/12000 = 7.50 tax.
     name: "tax-inclusive price with a percentage discount",
-    input: cart({ currency: "EUR", tax: inclusive(2000), lines: [line("a", 1, 5000n)], promotions: [percentage("p10", 1000)] }),
+    input: cart({ currency: "EUR", tax: inclusive(200_000), lines: [line("a", 1, 5000n)], promotions: [percentage("p10", 1000)] }),
     items: [5000n, 500n, 750n, 4500n],
     discount: 500n, tax: 750n, subtotal: 5000n, total: 4500n, original: 5000n,
     lines: [[5000n, 500n, 750n, 4500n, 5000n]],
@@ -303,7 +321,7 @@ const golden: GoldenCart[] = [
     name: "tax-inclusive fixed promotion across two lines",
     input: cart({
       currency: "EUR",
-      tax: inclusive(1900),
+      tax: inclusive(190_000),
       lines: [line("a", 1, 1999n), line("b", 3, 499n)],
       promotions: [fixed("five", { EUR: 500n })],
     }),
@@ -317,7 +335,7 @@ const golden: GoldenCart[] = [
     name: "JPY fixed promotion across lines",
     input: cart({
       currency: "JPY",
-      tax: inclusive(1000),
+      tax: inclusive(100_000),
       lines: [line("a", 1, 1200n), line("b", 2, 800n)],
       promotions: [fixed("yen", { USD: 500n, JPY: 500n })],
     }),
@@ -380,11 +398,24 @@ const golden: GoldenCart[] = [
     items: [5500n, 550n, 0n, 4950n],
     shipping: [500n, 0n, 0n, 500n],
     discount: 550n, tax: 0n, subtotal: 6000n, total: 5450n, original: 6000n,
+    // original_total is the price charged before shipping promotions (5.00), not the 0 it would cost without the 10 %.
+    shippingMethods: [[500n, 0n, 0n, 500n, 500n]],
+  },
+  {
+    // The same cart without the promotion: 55.00 reaches 50.00 and ships free. So what the method would
+    // have cost without promotions is 0, while the row above charges 5.00 and reports that as its
+    // original_total (the price charged, before shipping promotions): see docs/totals.md.
+    name: "the same cart without the discount ships free",
+    input: cart({ tax: exclusive(0), lines: [line("a", 1, 5500n)], shipping: [{ amount: 500n, freeAbove: 5000n }] }),
+    items: [5500n, 0n, 0n, 5500n],
+    shipping: [0n, 0n, 0n, 0n],
+    discount: 0n, tax: 0n, subtotal: 5500n, total: 5500n, original: 5500n,
+    shippingMethods: [[0n, 0n, 0n, 0n, 0n]],
   },
   {
     // Shipping 4.99 × 10 % = 0.499 → 0.50.
     name: "shipping is taxed at the cart's rate",
-    input: cart({ tax: exclusive(1000), lines: [line("a", 1, 2000n)], shipping: [{ amount: 499n }] }),
+    input: cart({ tax: exclusive(100_000), lines: [line("a", 1, 2000n)], shipping: [{ amount: 499n }] }),
     items: [2000n, 0n, 200n, 2200n],
     shipping: [499n, 0n, 50n, 549n],
     discount: 0n, tax: 250n, subtotal: 2499n, total: 2749n, original: 2749n,
@@ -393,7 +424,7 @@ const golden: GoldenCart[] = [
   {
     // Shipping 5.90 including 20 %: 590 × 2000/12000 = 98.33 → 98.
     name: "tax-inclusive shipping",
-    input: cart({ currency: "EUR", tax: inclusive(2000), lines: [line("a", 1, 1200n)], shipping: [{ amount: 590n }] }),
+    input: cart({ currency: "EUR", tax: inclusive(200_000), lines: [line("a", 1, 1200n)], shipping: [{ amount: 590n }] }),
     items: [1200n, 0n, 200n, 1200n],
     shipping: [590n, 0n, 98n, 590n],
     discount: 0n, tax: 298n, subtotal: 1790n, total: 1790n, original: 1790n,
@@ -403,7 +434,7 @@ const golden: GoldenCart[] = [
     // Original: 2200 + 550.
     name: "free-shipping promotion",
     input: cart({
-      tax: exclusive(1000),
+      tax: exclusive(100_000),
       lines: [line("a", 1, 2000n)],
       shipping: [{ amount: 500n }],
       promotions: [percentage("freeship", 10_000, { target: { kind: "shipping" } })],
@@ -431,7 +462,7 @@ const golden: GoldenCart[] = [
   {
     // Germany's 19 % instead of the region's 20 %: 1190 × 1900/11900 = 190.
     name: "country rate in a tax-inclusive region",
-    input: cart({ currency: "EUR", tax: inclusive(2000, euTaxes), address: { country: "DE" }, lines: [line("a", 1, 1190n)] }),
+    input: cart({ currency: "EUR", tax: inclusive(200_000, euTaxes), address: { country: "DE" }, lines: [line("a", 1, 1190n)] }),
     items: [1190n, 0n, 190n, 1190n],
     discount: 0n, tax: 190n, subtotal: 1190n, total: 1190n, original: 1190n,
     taxCode: "DE",
@@ -439,7 +470,7 @@ const golden: GoldenCart[] = [
   {
     // No address yet: the default 20 %, 1190 × 2000/12000 = 198.33 → 198.
     name: "region default rate without an address",
-    input: cart({ currency: "EUR", tax: inclusive(2000, euTaxes), lines: [line("a", 1, 1190n)] }),
+    input: cart({ currency: "EUR", tax: inclusive(200_000, euTaxes), lines: [line("a", 1, 1190n)] }),
     items: [1190n, 0n, 198n, 1190n],
     discount: 0n, tax: 198n, subtotal: 1190n, total: 1190n, original: 1190n,
     taxCode: "default",
@@ -448,7 +479,7 @@ const golden: GoldenCart[] = [
     // a: 2 × 8.00 was 10.00 → original 2000 + 200. b: compare-at 7.00 is below 8.00 and ignored → 800 + 80.
     name: "compare-at prices feed original totals",
     input: cart({
-      tax: exclusive(1000),
+      tax: exclusive(100_000),
       lines: [pricedLine("a", 2, markedDown, "USD", "us-east"), pricedLine("b", 1, markedUp, "USD", "us-east")],
     }),
     items: [2400n, 0n, 240n, 2640n],
@@ -504,6 +535,114 @@ const golden: GoldenCart[] = [
     adjustments: [["a", "now", 100n]],
     skipped: ["expired", "not_started"],
   },
+  {
+    // New York City, 8.875 % (88 750 ppm), a rate whole basis points cannot state.
+    // a: 2 × 24.99 = 4998 × 0.08875 = 443.5725 → 444; b: 129.00 × 0.08875 = 1144.875 → 1145
+    // (887 bp would give 1144, 888 bp 1146); c: 12.00 × 0.08875 = 106.5 ½↓ 106.
+    // Shipping 7.95 × 0.08875 = 70.55625 → 71.
+    name: "New York City 8.875 %",
+    input: cart({
+      tax: exclusive(0, usTaxes),
+      address: { country: "US", province: "NY" },
+      lines: [line("a", 2, 2499n), line("b", 1, 12_900n), line("c", 1, 1200n)],
+      shipping: [{ amount: 795n }],
+    }),
+    items: [19_098n, 0n, 1695n, 20_793n],
+    shipping: [795n, 0n, 71n, 866n],
+    discount: 0n, tax: 1766n, subtotal: 19_893n, total: 21_659n, original: 21_659n,
+    lines: [[4998n, 0n, 444n, 5442n, 5442n], [12_900n, 0n, 1145n, 14_045n, 14_045n], [1200n, 0n, 106n, 1306n, 1306n]],
+    taxLines: [
+      [["US-NY", 88_750, "standard", 444n]],
+      [["US-NY", 88_750, "standard", 1145n]],
+      [["US-NY", 88_750, "standard", 106n]],
+      [["US-NY", 88_750, "standard", 71n]],
+    ],
+  },
+  {
+    // Quebec: GST 5 % (Canada) and QST 9.975 % (Quebec, combined), two tax lines, each rounded once.
+    // a: 19.99 → GST 99.95 → 100, QST 199.40 → 199. b: 3 × 4.50 = 13.50 → GST 67.5 ½↑ 68, QST 134.66 → 135.
+    // Shipping 10.00 → GST 50, QST 99.75 → 100.
+    name: "Quebec GST 5 % and QST 9.975 %",
+    input: cart({
+      currency: "CAD",
+      tax: exclusive(0, canadaTaxes),
+      address: { country: "CA", province: "QC" },
+      lines: [line("a", 1, 1999n), line("b", 3, 450n)],
+      shipping: [{ amount: 1000n }],
+    }),
+    items: [3349n, 0n, 502n, 3851n],
+    shipping: [1000n, 0n, 150n, 1150n],
+    discount: 0n, tax: 652n, subtotal: 4349n, total: 5001n, original: 5001n,
+    lines: [[1999n, 0n, 299n, 2298n, 2298n], [1350n, 0n, 203n, 1553n, 1553n]],
+    taxLines: [
+      [["CA", 50_000, "standard", 100n], ["CA-QC", 99_750, "standard", 199n]],
+      [["CA", 50_000, "standard", 68n], ["CA-QC", 99_750, "standard", 135n]],
+      [["CA", 50_000, "standard", 50n], ["CA-QC", 99_750, "standard", 100n]],
+    ],
+  },
+  {
+    // UK, VAT included: a T-shirt at the standard 20 %, a child car seat at the reduced 5 %, two books zero-rated.
+    // a: 24.00 × 20/120 = 400. b: 89.99 × 5/105 = 428.52 → 429. c: 2 × 7.99 at 0 % = 0 (a zero tax line, not none).
+    // Shipping 3.99, standard class: 399 × 20/120 = 66.5 ½↓ 66.
+    name: "UK VAT: standard 20 %, reduced 5 % and zero-rated lines",
+    input: cart({
+      currency: "GBP",
+      tax: { pricesIncludeTax: true, defaults: ukRates, countries: [{ country: "GB", ...ukRates }] },
+      address: { country: "GB" },
+      lines: [line("a", 1, 2400n), line("b", 1, 8999n, { taxClass: "reduced" }), line("c", 2, 799n, { taxClass: "zero" })],
+      shipping: [{ amount: 399n }],
+    }),
+    items: [12_997n, 0n, 829n, 12_997n],
+    shipping: [399n, 0n, 66n, 399n],
+    discount: 0n, tax: 895n, subtotal: 13_396n, total: 13_396n, original: 13_396n,
+    taxLines: [
+      [["GB", 200_000, "standard", 400n]],
+      [["GB", 50_000, "reduced", 429n]],
+      [["GB", 0, "zero", 0n]],
+      [["GB", 200_000, "standard", 66n]],
+    ],
+  },
+  {
+    // California 7.25 %, a 30.00 mug and a 25.00 gift card, 10 % off the order, shipping 5.99 free from 50.00.
+    // The gift card is neither discounted nor taxed (no tax line). The 10 % takes 3.00 off the mug: 2700 × 0.0725
+    // = 195.75 → 196. For the threshold only the mug's 27.00 counts (not 52.00), so shipping is charged:
+    // 599 × 0.0725 = 43.43 → 43. Original: mug 3000 + 217.5 ½↑ 218, gift card 2500, shipping 642.
+    name: "US gift card: exempt, not discounted, not counted towards free shipping",
+    input: cart({
+      tax: exclusive(0, usTaxes),
+      address: { country: "US", province: "CA" },
+      lines: [line("a", 1, 3000n), line("gift", 1, 2500n, { giftCard: true, discountable: false })],
+      shipping: [{ amount: 599n, freeAbove: 5000n }],
+      promotions: [percentage("p10", 1000)],
+    }),
+    items: [5500n, 300n, 196n, 5396n],
+    shipping: [599n, 0n, 43n, 642n],
+    discount: 300n, tax: 239n, subtotal: 6099n, total: 6038n, original: 6360n,
+    lines: [[3000n, 300n, 196n, 2896n, 3218n], [2500n, 0n, 0n, 2500n, 2500n]],
+    taxLines: [[["US-CA", 72_500, "standard", 196n]], [], [["US-CA", 72_500, "standard", 43n]]],
+  },
+  {
+    // The same cart with an option that counts gift cards: 27.00 + 25.00 = 52.00 reaches 50.00, shipping is free.
+    name: "US gift card counted towards free shipping where the option says so",
+    input: cart({
+      tax: exclusive(0, usTaxes),
+      address: { country: "US", province: "CA" },
+      lines: [line("a", 1, 3000n), line("gift", 1, 2500n, { giftCard: true, discountable: false })],
+      shipping: [{ amount: 599n, freeAbove: 5000n, giftCardsCountTowardsFreeShipping: true }],
+      promotions: [percentage("p10", 1000)],
+    }),
+    items: [5500n, 300n, 196n, 5396n],
+    shipping: [0n, 0n, 0n, 0n],
+    discount: 300n, tax: 196n, subtotal: 5500n, total: 5396n, original: 5718n,
+  },
+  {
+    // A class the place has no rate for is taxed at the place's standard rate, and its tax line says "standard".
+    name: "tax class without a rate at the place",
+    input: cart({ tax: exclusive(0, usTaxes), address: { country: "US", province: "NY" }, lines: [line("a", 1, 1000n, { taxClass: "books" })] }),
+    items: [1000n, 0n, 89n, 1089n],
+    discount: 0n, tax: 89n, subtotal: 1000n, total: 1089n, original: 1089n,
+    taxLines: [[["US-NY", 88_750, "standard", 89n]]],
+  },
 ];
 
 const breakdownOf = (amounts: AmountBreakdown): Breakdown => [
@@ -554,6 +693,12 @@ describe("totals golden table", () => {
       expect(totals.lines.flatMap((line) => line.taxLines.map((taxLine) => taxLine.code))).toEqual(
         example.input.lines.map(() => example.taxCode),
       );
+    }
+    if (example.taxLines) {
+      const rows = [...totals.lines, ...totals.shippingMethods].map((breakdown) =>
+        breakdown.taxLines.map((taxLine) => [taxLine.code, taxLine.ratePpm, taxLine.taxClass, taxLine.amount]),
+      );
+      expect(rows).toEqual(example.taxLines);
     }
     expect(totals.skippedPromotions.map((skipped) => skipped.refusal.reason)).toEqual(example.skipped ?? []);
   });

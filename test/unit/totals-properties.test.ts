@@ -1,9 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { allocateLargestRemainder, divideHalfEven, sumAmounts } from "../../src/domain/money.js";
+import { allocateLargestRemainder, divideHalfEven, PPM_PER_WHOLE, sumAmounts } from "../../src/domain/money.js";
 import { selectPrice, type TieredPrice } from "../../src/domain/pricing.js";
 import type { CurrencyAmount, Promotion, PromotionTarget, PromotionValue } from "../../src/domain/promotions.js";
-import type { RegionTax, TaxAddress } from "../../src/domain/tax.js";
+import { STANDARD_TAX_CLASS, type PlaceTaxRates, type RegionTax, type TaxAddress } from "../../src/domain/tax.js";
 import { computeTotals, type AmountBreakdown, type Totals, type TotalsInput } from "../../src/domain/totals.js";
 
 const NOW = new Date("2025-06-01T12:00:00Z");
@@ -14,22 +14,34 @@ const productIds = ["p1", "p2", "p3", "p4"] as const;
 const money = (max: bigint) => fc.bigInt({ min: 0n, max });
 /** Small amounts exercise rounding ties and caps, large ones realistic carts. */
 const price = (max: bigint) => fc.oneof(money(100n), money(max));
-const basisPoints = fc.integer({ min: 0, max: 3000 });
+/** Parts per million, any of them, not just whole basis points: 88 750 (8.875 %) is as likely as 90 000. */
+const ratePpm = fc.oneof(fc.integer({ min: 0, max: 300_000 }), fc.constantFrom(0, 50_000, 88_750, 99_750, 200_000, 1_000_000));
 /** Undefined half of the time. */
 const optional = <T>(arbitrary: fc.Arbitrary<T>) => fc.option(arbitrary, { nil: undefined, freq: 2 });
+const taxClasses = [STANDARD_TAX_CLASS, "reduced", "zero", "books"] as const;
+
+/** A place's standard rate, and rates for some of the other classes. */
+const placeRates: fc.Arbitrary<PlaceTaxRates> = fc.record({
+  ratePpm,
+  classRates: fc.subarray(["reduced", "zero"]).chain((classes) =>
+    fc.tuple(...classes.map((taxClass) => ratePpm.map((rate) => ({ taxClass, ratePpm: rate })))),
+  ),
+});
 
 const regionTax: fc.Arbitrary<RegionTax> = fc.record({
   pricesIncludeTax: fc.boolean(),
-  defaultBasisPoints: basisPoints,
-  countries: fc.tuple(basisPoints, basisPoints, basisPoints, basisPoints).map(([us, ca, de, fr]) => [
-    { country: "US", basisPoints: us, provinces: [{ province: "CA", basisPoints: ca }] },
-    { country: "DE", basisPoints: de },
-    { country: "FR", basisPoints: fr },
-  ]),
+  defaults: placeRates,
+  countries: fc
+    .record({ us: placeRates, ca: placeRates, canada: placeRates, qc: placeRates, combined: fc.boolean(), de: placeRates })
+    .map(({ us, ca, canada, qc, combined, de }) => [
+      { country: "US", ...us, provinces: [{ province: "CA", ...ca }] },
+      { country: "CA", ...canada, provinces: [{ province: "QC", ...qc, combined }] },
+      { country: "DE", ...de },
+    ]),
 });
 
 const address: fc.Arbitrary<TaxAddress | undefined> = optional(
-  fc.record({ country: fc.constantFrom("US", "DE", "FR", "JP"), province: optional(fc.constantFrom("CA", "OR")) }),
+  fc.record({ country: fc.constantFrom("US", "CA", "DE", "JP"), province: optional(fc.constantFrom("CA", "QC", "OR")) }),
 );
 
 const line = fc.record({
@@ -38,9 +50,16 @@ const line = fc.record({
   unitPrice: price(200_000n),
   compareAtUnitPrice: optional(price(300_000n)),
   discountable: fc.boolean(),
+  taxClass: fc.constantFrom(...taxClasses),
+  /** Mostly not a gift card. */
+  giftCard: fc.oneof({ weight: 4, arbitrary: fc.constant(false) }, fc.constant(true)),
 });
 
-const charge = fc.record({ amount: price(5_000n), freeAbove: optional(price(2_000_000n)) });
+const charge = fc.record({
+  amount: price(5_000n),
+  freeAbove: optional(price(2_000_000n)),
+  giftCardsCountTowardsFreeShipping: optional(fc.boolean()),
+});
 
 /** Mostly in every currency, so that most promotions apply; sometimes in a few, so that some are refused. */
 const amounts: fc.Arbitrary<CurrencyAmount[]> = fc
@@ -108,6 +127,14 @@ function checkBreakdown(breakdown: AmountBreakdown, pricesIncludeTax: boolean): 
   expect(originalTotal).toBeGreaterThanOrEqual(total);
   expect(sumAmounts(breakdown.adjustments.map((adjustment) => adjustment.amount))).toBe(discountTotal);
   expect(sumAmounts(breakdown.taxLines.map((taxLine) => taxLine.amount))).toBe(taxTotal);
+  // Each tax line is its rate of the discounted amount, rounded once: within ½ unit of the exact tax.
+  const discounted = subtotal - discountTotal;
+  const ratesPpm = breakdown.taxLines.map((taxLine) => BigInt(taxLine.ratePpm));
+  const denominator = PPM_PER_WHOLE + (pricesIncludeTax ? sumAmounts(ratesPpm) : 0n);
+  for (const taxLine of breakdown.taxLines) {
+    const error = taxLine.amount * denominator - discounted * BigInt(taxLine.ratePpm);
+    expect((error < 0n ? -error : error) * 2n).toBeLessThanOrEqual(denominator);
+  }
 }
 
 function checkInvariants(input: TotalsInput, totals: Totals): void {
@@ -122,6 +149,12 @@ function checkInvariants(input: TotalsInput, totals: Totals): void {
     expect(lineTotals.subtotal).toBe(BigInt(line.quantity) * line.unitPrice);
     if (!line.discountable) {
       expect(lineTotals.discountTotal).toBe(0n);
+    }
+    if (line.giftCard) {
+      expect(lineTotals.taxLines).toEqual([]);
+    } else {
+      expect(lineTotals.taxLines.length).toBeGreaterThan(0);
+      for (const taxLine of lineTotals.taxLines) expect([line.taxClass, STANDARD_TAX_CLASS]).toContain(taxLine.taxClass);
     }
     checkBreakdown(lineTotals, pricesIncludeTax);
   });
@@ -165,7 +198,7 @@ describe("totals properties", () => {
       }),
       { numRuns: 1000 },
     );
-  });
+  }, 120_000);
 });
 
 describe("money properties", () => {

@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file commerce/cart/v1/catalog.proto.
  */
 export const file_commerce_cart_v1_catalog: GenFile = /*@__PURE__*/
-  fileDesc("Ch5jb21tZXJjZS9jYXJ0L3YxL2NhdGFsb2cucHJvdG8SEGNvbW1lcmNlLmNhcnQudjEigwUKB1Byb2R1Y3QSNAoCaWQYASABKAlCKLpIJXIjMiFeW0EtWmEtejAtOV1bQS1aYS16MC05Ll8tXXswLDYzfSQSGQoFdGl0bGUYAiABKAlCCrpIB3IFEAEYyAESDgoGYWN0aXZlGAMgASgIEjEKBnByaWNlcxgEIAMoCzIXLmNvbW1lcmNlLmNhcnQudjEuUHJpY2VCCLpIBZIBAhAyEi4KCmNyZWF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhkKDGRpc2NvdW50YWJsZRgHIAEoCEgAiAEBEhYKCXNoaXBwYWJsZRgIIAEoCEgBiAEBEkwKEXNhbGVzX2NoYW5uZWxfaWRzGAkgAygJQjG6SC6SASsQMhgBIiVyIzIhXltBLVphLXowLTldW0EtWmEtejAtOS5fLV17MCw2M30kOuMBukjfARrcAQoacHJvZHVjdC5wcmljZXMudW5pcXVlX3RpZXISSHByaWNlcyBtdXN0IGhhdmUgYXQgbW9zdCBvbmUgZW50cnkgcGVyIGN1cnJlbmN5LCByZWdpb24gYW5kIG1pbl9xdWFudGl0eRp0dGhpcy5wcmljZXMubWFwKHAsIHAuY3VycmVuY3kgKyAnLycgKyBwLnJlZ2lvbl9pZCArICcvJyArIHN0cmluZyhwLm1pbl9xdWFudGl0eSA8PSAxID8gMSA6IHAubWluX3F1YW50aXR5KSkudW5pcXVlKClCDwoNX2Rpc2NvdW50YWJsZUIMCgpfc2hpcHBhYmxlIocCCgVQcmljZRIjCghjdXJyZW5jeRgBIAEoCUIRukgOcgwyCl5bQS1aXXszfSQSJAoMYW1vdW50X2NlbnRzGAIgASgDQg66SAsiCRiA0NvD9AIoABI+CglyZWdpb25faWQYAyABKAlCK7pIKNgBAXIjMiFeW0EtWmEtejAtOV1bQS1aYS16MC05Ll8tXXswLDYzfSQSIQoMbWluX3F1YW50aXR5GAQgASgFQgu6SAgaBhjAhD0oABI0Chdjb21wYXJlX2F0X2Ftb3VudF9jZW50cxgFIAEoA0IOukgLIgkYgNDbw/QCKABIAIgBAUIaChhfY29tcGFyZV9hdF9hbW91bnRfY2VudHNiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_timestamp]);
+  fileDesc("Ch5jb21tZXJjZS9jYXJ0L3YxL2NhdGFsb2cucHJvdG8SEGNvbW1lcmNlLmNhcnQudjEizwUKB1Byb2R1Y3QSNAoCaWQYASABKAlCKLpIJXIjMiFeW0EtWmEtejAtOV1bQS1aYS16MC05Ll8tXXswLDYzfSQSGQoFdGl0bGUYAiABKAlCCrpIB3IFEAEYyAESDgoGYWN0aXZlGAMgASgIEjEKBnByaWNlcxgEIAMoCzIXLmNvbW1lcmNlLmNhcnQudjEuUHJpY2VCCLpIBZIBAhAyEi4KCmNyZWF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhkKDGRpc2NvdW50YWJsZRgHIAEoCEgAiAEBEhYKCXNoaXBwYWJsZRgIIAEoCEgBiAEBEkwKEXNhbGVzX2NoYW5uZWxfaWRzGAkgAygJQjG6SC6SASsQMhgBIiVyIzIhXltBLVphLXowLTldW0EtWmEtejAtOS5fLV17MCw2M30kEjcKCXRheF9jbGFzcxgKIAEoCUIkukgh2AEBchwyGl5bYS16MC05XVthLXowLTlfLV17MCwzMX0kEhEKCWdpZnRfY2FyZBgLIAEoCDrjAbpI3wEa3AEKGnByb2R1Y3QucHJpY2VzLnVuaXF1ZV90aWVyEkhwcmljZXMgbXVzdCBoYXZlIGF0IG1vc3Qgb25lIGVudHJ5IHBlciBjdXJyZW5jeSwgcmVnaW9uIGFuZCBtaW5fcXVhbnRpdHkadHRoaXMucHJpY2VzLm1hcChwLCBwLmN1cnJlbmN5ICsgJy8nICsgcC5yZWdpb25faWQgKyAnLycgKyBzdHJpbmcocC5taW5fcXVhbnRpdHkgPD0gMSA/IDEgOiBwLm1pbl9xdWFudGl0eSkpLnVuaXF1ZSgpQg8KDV9kaXNjb3VudGFibGVCDAoKX3NoaXBwYWJsZSKHAgoFUHJpY2USIwoIY3VycmVuY3kYASABKAlCEbpIDnIMMgpeW0EtWl17M30kEiQKDGFtb3VudF9jZW50cxgCIAEoA0IOukgLIgkYgNDbw/QCKAASPgoJcmVnaW9uX2lkGAMgASgJQiu6SCjYAQFyIzIhXltBLVphLXowLTldW0EtWmEtejAtOS5fLV17MCw2M30kEiEKDG1pbl9xdWFudGl0eRgEIAEoBUILukgIGgYYwIQ9KAASNAoXY29tcGFyZV9hdF9hbW91bnRfY2VudHMYBSABKANCDrpICyIJGIDQ28P0AigASACIAQFCGgoYX2NvbXBhcmVfYXRfYW1vdW50X2NlbnRzYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_timestamp]);
 
 /**
  * A sellable product as published by the catalog owner. Carts take their
@@ -68,8 +68,8 @@ export type Product = Message<"commerce.cart.v1.Product"> & {
   updatedAt?: Timestamp | undefined;
 
   /**
-   * Whether promotions may discount the product; unset means true (gift
-   * cards, for instance, are not discountable).
+   * Whether promotions may discount the product; unset means true, except
+   * for gift cards, where it means false.
    *
    * @generated from field: optional bool discountable = 7;
    */
@@ -90,6 +90,25 @@ export type Product = Message<"commerce.cart.v1.Product"> & {
    * @generated from field: repeated string sales_channel_ids = 9;
    */
   salesChannelIds: string[];
+
+  /**
+   * The tax class lines of the product are taxed at (the region's rate for
+   * it, see Region): lowercase letters, digits, '_' and '-', at most 32
+   * characters, e.g. "reduced", "zero", "books". Empty means "standard".
+   *
+   * @generated from field: string tax_class = 10;
+   */
+  taxClass: string;
+
+  /**
+   * A gift card is never taxed, whatever its tax class; it is not
+   * discountable unless `discountable` says so, and counts towards a free
+   * shipping threshold only where the shipping option says so
+   * (ShippingOption.gift_cards_count_towards_free_shipping).
+   *
+   * @generated from field: bool gift_card = 11;
+   */
+  giftCard: boolean;
 };
 
 /**

@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file commerce/cart/v1/region.proto.
  */
 export const file_commerce_cart_v1_region: GenFile = /*@__PURE__*/
-  fileDesc("Ch1jb21tZXJjZS9jYXJ0L3YxL3JlZ2lvbi5wcm90bxIQY29tbWVyY2UuY2FydC52MSLNBQoGUmVnaW9uEjQKAmlkGAEgASgJQii6SCVyIzIhXltBLVphLXowLTldW0EtWmEtejAtOS5fLV17MCw2M30kEhgKBG5hbWUYAiABKAlCCrpIB3IFEAEYyAESIwoIY3VycmVuY3kYAyABKAlCEbpIDnIMMgpeW0EtWl17M30kEi4KCWNvdW50cmllcxgEIAMoCUIbukgYkgEVEPoBGAEiDnIMMgpeW0EtWl17Mn0kEhoKEnByaWNlc19pbmNsdWRlX3RheBgFIAEoCBInChNkZWZhdWx0X3RheF9yYXRlX2JwGAYgASgFQgq6SAcaBRiQTigAEj4KCXRheF9yYXRlcxgHIAMoCzIgLmNvbW1lcmNlLmNhcnQudjEuQ291bnRyeVRheFJhdGVCCbpIBpIBAxD6ARIuCgpjcmVhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcDq4ArpItAIafwofcmVnaW9uLnRheF9yYXRlcy51bmlxdWVfY291bnRyeRIxdGF4X3JhdGVzIG11c3QgaGF2ZSBhdCBtb3N0IG9uZSBlbnRyeSBwZXIgY291bnRyeRopdGhpcy50YXhfcmF0ZXMubWFwKHIsIHIuY291bnRyeSkudW5pcXVlKCkasAEKHXJlZ2lvbi50YXhfcmF0ZXMuaW5fY291bnRyaWVzEj1ldmVyeSB0YXhfcmF0ZXMgY291bnRyeSBtdXN0IGJlIG9uZSBvZiB0aGUgcmVnaW9uJ3MgY291bnRyaWVzGlB0aGlzLmNvdW50cmllcy5zaXplKCkgPT0gMCB8fCB0aGlzLnRheF9yYXRlcy5hbGwociwgci5jb3VudHJ5IGluIHRoaXMuY291bnRyaWVzKSKeAgoOQ291bnRyeVRheFJhdGUSIgoHY291bnRyeRgBIAEoCUIRukgOcgwyCl5bQS1aXXsyfSQSGwoHcmF0ZV9icBgCIAEoBUIKukgHGgUYkE4oABI+Cglwcm92aW5jZXMYAyADKAsyIS5jb21tZXJjZS5jYXJ0LnYxLlByb3ZpbmNlVGF4UmF0ZUIIukgFkgECEGQ6igG6SIYBGoMBCiFjb3VudHJ5X3RheF9yYXRlLnByb3ZpbmNlcy51bmlxdWUSMnByb3ZpbmNlcyBtdXN0IGhhdmUgYXQgbW9zdCBvbmUgZW50cnkgcGVyIHByb3ZpbmNlGip0aGlzLnByb3ZpbmNlcy5tYXAocCwgcC5wcm92aW5jZSkudW5pcXVlKCkiWAoPUHJvdmluY2VUYXhSYXRlEigKCHByb3ZpbmNlGAEgASgJQha6SBNyETIPXltBLVowLTldezEsM30kEhsKB3JhdGVfYnAYAiABKAVCCrpIBxoFGJBOKABiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_timestamp]);
+  fileDesc("Ch1jb21tZXJjZS9jYXJ0L3YxL3JlZ2lvbi5wcm90bxIQY29tbWVyY2UuY2FydC52MSLdBwoGUmVnaW9uEjQKAmlkGAEgASgJQii6SCVyIzIhXltBLVphLXowLTldW0EtWmEtejAtOS5fLV17MCw2M30kEhgKBG5hbWUYAiABKAlCCrpIB3IFEAEYyAESIwoIY3VycmVuY3kYAyABKAlCEbpIDnIMMgpeW0EtWl17M30kEi4KCWNvdW50cmllcxgEIAMoCUIbukgYkgEVEPoBGAEiDnIMMgpeW0EtWl17Mn0kEhoKEnByaWNlc19pbmNsdWRlX3RheBgFIAEoCBI+Cgl0YXhfcmF0ZXMYByADKAsyIC5jb21tZXJjZS5jYXJ0LnYxLkNvdW50cnlUYXhSYXRlQgm6SAaSAQMQ+gESLgoKY3JlYXRlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKQoUZGVmYXVsdF90YXhfcmF0ZV9wcG0YCiABKAVCC7pICBoGGMCEPSgAEkkKF2RlZmF1bHRfdGF4X2NsYXNzX3JhdGVzGAsgAygLMh4uY29tbWVyY2UuY2FydC52MS5UYXhDbGFzc1JhdGVCCLpIBZIBAhAyOuADukjcAxp/Ch9yZWdpb24udGF4X3JhdGVzLnVuaXF1ZV9jb3VudHJ5EjF0YXhfcmF0ZXMgbXVzdCBoYXZlIGF0IG1vc3Qgb25lIGVudHJ5IHBlciBjb3VudHJ5Gil0aGlzLnRheF9yYXRlcy5tYXAociwgci5jb3VudHJ5KS51bmlxdWUoKRqlAQolcmVnaW9uLmRlZmF1bHRfdGF4X2NsYXNzX3JhdGVzLnVuaXF1ZRJBZGVmYXVsdF90YXhfY2xhc3NfcmF0ZXMgbXVzdCBoYXZlIGF0IG1vc3Qgb25lIGVudHJ5IHBlciB0YXggY2xhc3MaOXRoaXMuZGVmYXVsdF90YXhfY2xhc3NfcmF0ZXMubWFwKHIsIHIudGF4X2NsYXNzKS51bmlxdWUoKRqwAQodcmVnaW9uLnRheF9yYXRlcy5pbl9jb3VudHJpZXMSPWV2ZXJ5IHRheF9yYXRlcyBjb3VudHJ5IG11c3QgYmUgb25lIG9mIHRoZSByZWdpb24ncyBjb3VudHJpZXMaUHRoaXMuY291bnRyaWVzLnNpemUoKSA9PSAwIHx8IHRoaXMudGF4X3JhdGVzLmFsbChyLCByLmNvdW50cnkgaW4gdGhpcy5jb3VudHJpZXMpSgQIBhAHUhNkZWZhdWx0X3RheF9yYXRlX2JwIm0KDFRheENsYXNzUmF0ZRI+Cgl0YXhfY2xhc3MYASABKAlCK7pIKHImMhpeW2EtejAtOV1bYS16MC05Xy1dezAsMzF9JFoIc3RhbmRhcmQSHQoIcmF0ZV9wcG0YAiABKAVCC7pICBoGGMCEPSgAIvwDCg5Db3VudHJ5VGF4UmF0ZRIiCgdjb3VudHJ5GAEgASgJQhG6SA5yDDIKXltBLVpdezJ9JBI+Cglwcm92aW5jZXMYAyADKAsyIS5jb21tZXJjZS5jYXJ0LnYxLlByb3ZpbmNlVGF4UmF0ZUIIukgFkgECEGQSHQoIcmF0ZV9wcG0YBCABKAVCC7pICBoGGMCEPSgAEj0KC2NsYXNzX3JhdGVzGAUgAygLMh4uY29tbWVyY2UuY2FydC52MS5UYXhDbGFzc1JhdGVCCLpIBZIBAhAyOpgCukiUAhqDAQohY291bnRyeV90YXhfcmF0ZS5wcm92aW5jZXMudW5pcXVlEjJwcm92aW5jZXMgbXVzdCBoYXZlIGF0IG1vc3Qgb25lIGVudHJ5IHBlciBwcm92aW5jZRoqdGhpcy5wcm92aW5jZXMubWFwKHAsIHAucHJvdmluY2UpLnVuaXF1ZSgpGosBCiNjb3VudHJ5X3RheF9yYXRlLmNsYXNzX3JhdGVzLnVuaXF1ZRI1Y2xhc3NfcmF0ZXMgbXVzdCBoYXZlIGF0IG1vc3Qgb25lIGVudHJ5IHBlciB0YXggY2xhc3MaLXRoaXMuY2xhc3NfcmF0ZXMubWFwKHIsIHIudGF4X2NsYXNzKS51bmlxdWUoKUoECAIQA1IHcmF0ZV9icCLQAgoPUHJvdmluY2VUYXhSYXRlEigKCHByb3ZpbmNlGAEgASgJQha6SBNyETIPXltBLVowLTldezEsM30kEh0KCHJhdGVfcHBtGAMgASgFQgu6SAgaBhjAhD0oABI9CgtjbGFzc19yYXRlcxgEIAMoCzIeLmNvbW1lcmNlLmNhcnQudjEuVGF4Q2xhc3NSYXRlQgi6SAWSAQIQMhIQCghjb21iaW5lZBgFIAEoCDqTAbpIjwEajAEKJHByb3ZpbmNlX3RheF9yYXRlLmNsYXNzX3JhdGVzLnVuaXF1ZRI1Y2xhc3NfcmF0ZXMgbXVzdCBoYXZlIGF0IG1vc3Qgb25lIGVudHJ5IHBlciB0YXggY2xhc3MaLXRoaXMuY2xhc3NfcmF0ZXMubWFwKHIsIHIudGF4X2NsYXNzKS51bmlxdWUoKUoECAIQA1IHcmF0ZV9icGIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp]);
 
 /**
  * A market the store sells in: one currency, the countries it ships to and
@@ -60,15 +60,7 @@ export type Region = Message<"commerce.cart.v1.Region"> & {
   pricesIncludeTax: boolean;
 
   /**
-   * Tax rate in basis points (1000 = 10 %) where no country rate applies,
-   * including carts without a shipping address.
-   *
-   * @generated from field: int32 default_tax_rate_bp = 6;
-   */
-  defaultTaxRateBp: number;
-
-  /**
-   * Rates per shipping country, with optional per-province overrides.
+   * Rates per shipping country, with optional per-province rates.
    *
    * @generated from field: repeated commerce.cart.v1.CountryTaxRate tax_rates = 7;
    */
@@ -87,6 +79,24 @@ export type Region = Message<"commerce.cart.v1.Region"> & {
    * @generated from field: google.protobuf.Timestamp updated_at = 9;
    */
   updatedAt?: Timestamp | undefined;
+
+  /**
+   * The standard class's tax rate where no country rate applies, including
+   * carts without a shipping address, in parts per million of the taxed
+   * amount: 88750 is 8.875 %, 1000000 is 100 %. The percentage is
+   * default_tax_rate_ppm / 10000, exactly (a decimal with at most four places).
+   *
+   * @generated from field: int32 default_tax_rate_ppm = 10;
+   */
+  defaultTaxRatePpm: number;
+
+  /**
+   * Rates of other tax classes (Product.tax_class) where no country rate
+   * applies; a class not listed is taxed at default_tax_rate_ppm.
+   *
+   * @generated from field: repeated commerce.cart.v1.TaxClassRate default_tax_class_rates = 11;
+   */
+  defaultTaxClassRates: TaxClassRate[];
 };
 
 /**
@@ -95,6 +105,34 @@ export type Region = Message<"commerce.cart.v1.Region"> & {
  */
 export const RegionSchema: GenMessage<Region> = /*@__PURE__*/
   messageDesc(file_commerce_cart_v1_region, 0);
+
+/**
+ * The rate of one tax class (Product.tax_class) at one place.
+ *
+ * @generated from message commerce.cart.v1.TaxClassRate
+ */
+export type TaxClassRate = Message<"commerce.cart.v1.TaxClassRate"> & {
+  /**
+   * The class, e.g. "reduced", "zero", "books"; "standard" is the place's own rate_ppm.
+   *
+   * @generated from field: string tax_class = 1;
+   */
+  taxClass: string;
+
+  /**
+   * Parts per million of the taxed amount (88750 = 8.875 %).
+   *
+   * @generated from field: int32 rate_ppm = 2;
+   */
+  ratePpm: number;
+};
+
+/**
+ * Describes the message commerce.cart.v1.TaxClassRate.
+ * Use `create(TaxClassRateSchema)` to create a new message.
+ */
+export const TaxClassRateSchema: GenMessage<TaxClassRate> = /*@__PURE__*/
+  messageDesc(file_commerce_cart_v1_region, 1);
 
 /**
  * The tax rate of one country in a region.
@@ -110,18 +148,25 @@ export type CountryTaxRate = Message<"commerce.cart.v1.CountryTaxRate"> & {
   country: string;
 
   /**
-   * Basis points (1000 = 10 %).
-   *
-   * @generated from field: int32 rate_bp = 2;
-   */
-  rateBp: number;
-
-  /**
-   * Overrides for provinces of the country.
+   * Rates of provinces of the country, replacing or added to the country's.
    *
    * @generated from field: repeated commerce.cart.v1.ProvinceTaxRate provinces = 3;
    */
   provinces: ProvinceTaxRate[];
+
+  /**
+   * The standard class's rate, in parts per million (88750 = 8.875 %).
+   *
+   * @generated from field: int32 rate_ppm = 4;
+   */
+  ratePpm: number;
+
+  /**
+   * Rates of other tax classes in the country; a class not listed is taxed at rate_ppm.
+   *
+   * @generated from field: repeated commerce.cart.v1.TaxClassRate class_rates = 5;
+   */
+  classRates: TaxClassRate[];
 };
 
 /**
@@ -129,10 +174,11 @@ export type CountryTaxRate = Message<"commerce.cart.v1.CountryTaxRate"> & {
  * Use `create(CountryTaxRateSchema)` to create a new message.
  */
 export const CountryTaxRateSchema: GenMessage<CountryTaxRate> = /*@__PURE__*/
-  messageDesc(file_commerce_cart_v1_region, 1);
+  messageDesc(file_commerce_cart_v1_region, 2);
 
 /**
- * The tax rate of one province, overriding its country's rate.
+ * The tax rate of one province: it replaces its country's rate, or with
+ * `combined` is charged in addition to it (Quebec's QST on top of Canada's GST).
  *
  * @generated from message commerce.cart.v1.ProvinceTaxRate
  */
@@ -145,11 +191,27 @@ export type ProvinceTaxRate = Message<"commerce.cart.v1.ProvinceTaxRate"> & {
   province: string;
 
   /**
-   * Basis points (1000 = 10 %).
+   * The standard class's rate, in parts per million (99750 = 9.975 %).
    *
-   * @generated from field: int32 rate_bp = 2;
+   * @generated from field: int32 rate_ppm = 3;
    */
-  rateBp: number;
+  ratePpm: number;
+
+  /**
+   * Rates of other tax classes in the province; a class not listed is taxed at rate_ppm.
+   *
+   * @generated from field: repeated commerce.cart.v1.TaxClassRate class_rates = 4;
+   */
+  classRates: TaxClassRate[];
+
+  /**
+   * False: the province's rate replaces the country's (one tax line, code
+   * "US-NY"). True: both are charged, each on the same amount and rounded on
+   * its own (two tax lines, "CA" then "CA-QC").
+   *
+   * @generated from field: bool combined = 5;
+   */
+  combined: boolean;
 };
 
 /**
@@ -157,5 +219,5 @@ export type ProvinceTaxRate = Message<"commerce.cart.v1.ProvinceTaxRate"> & {
  * Use `create(ProvinceTaxRateSchema)` to create a new message.
  */
 export const ProvinceTaxRateSchema: GenMessage<ProvinceTaxRate> = /*@__PURE__*/
-  messageDesc(file_commerce_cart_v1_region, 2);
+  messageDesc(file_commerce_cart_v1_region, 3);
 

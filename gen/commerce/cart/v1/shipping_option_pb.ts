@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file commerce/cart/v1/shipping_option.proto.
  */
 export const file_commerce_cart_v1_shipping_option: GenFile = /*@__PURE__*/
-  fileDesc("CiZjb21tZXJjZS9jYXJ0L3YxL3NoaXBwaW5nX29wdGlvbi5wcm90bxIQY29tbWVyY2UuY2FydC52MSLMAwoOU2hpcHBpbmdPcHRpb24SNAoCaWQYASABKAlCKLpIJXIjMiFeW0EtWmEtejAtOV1bQS1aYS16MC05Ll8tXXswLDYzfSQSGAoEbmFtZRgCIAEoCUIKukgHcgUQARjIARI7CglyZWdpb25faWQYAyABKAlCKLpIJXIjMiFeW0EtWmEtejAtOV1bQS1aYS16MC05Ll8tXXswLDYzfSQSQQoGcHJpY2VzGAQgAygLMiUuY29tbWVyY2UuY2FydC52MS5TaGlwcGluZ09wdGlvblByaWNlQgq6SAeSAQQIARAyEi4KCmNyZWF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wOokBukiFARqCAQomc2hpcHBpbmdfb3B0aW9uLnByaWNlcy51bmlxdWVfY3VycmVuY3kSL3ByaWNlcyBtdXN0IGhhdmUgYXQgbW9zdCBvbmUgZW50cnkgcGVyIGN1cnJlbmN5Gid0aGlzLnByaWNlcy5tYXAocCwgcC5jdXJyZW5jeSkudW5pcXVlKCkipAEKE1NoaXBwaW5nT3B0aW9uUHJpY2USIwoIY3VycmVuY3kYASABKAlCEbpIDnIMMgpeW0EtWl17M30kEiQKDGFtb3VudF9jZW50cxgCIAEoA0IOukgLIgkYgNDbw/QCKAASLQoQZnJlZV9hYm92ZV9jZW50cxgDIAEoA0IOukgLIgkYgNDbw/QCKABIAIgBAUITChFfZnJlZV9hYm92ZV9jZW50c2IGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp]);
+  fileDesc("CiZjb21tZXJjZS9jYXJ0L3YxL3NoaXBwaW5nX29wdGlvbi5wcm90bxIQY29tbWVyY2UuY2FydC52MSL8AwoOU2hpcHBpbmdPcHRpb24SNAoCaWQYASABKAlCKLpIJXIjMiFeW0EtWmEtejAtOV1bQS1aYS16MC05Ll8tXXswLDYzfSQSGAoEbmFtZRgCIAEoCUIKukgHcgUQARjIARI7CglyZWdpb25faWQYAyABKAlCKLpIJXIjMiFeW0EtWmEtejAtOV1bQS1aYS16MC05Ll8tXXswLDYzfSQSQQoGcHJpY2VzGAQgAygLMiUuY29tbWVyY2UuY2FydC52MS5TaGlwcGluZ09wdGlvblByaWNlQgq6SAeSAQQIARAyEi4KCmNyZWF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KJmdpZnRfY2FyZHNfY291bnRfdG93YXJkc19mcmVlX3NoaXBwaW5nGAcgASgIOokBukiFARqCAQomc2hpcHBpbmdfb3B0aW9uLnByaWNlcy51bmlxdWVfY3VycmVuY3kSL3ByaWNlcyBtdXN0IGhhdmUgYXQgbW9zdCBvbmUgZW50cnkgcGVyIGN1cnJlbmN5Gid0aGlzLnByaWNlcy5tYXAocCwgcC5jdXJyZW5jeSkudW5pcXVlKCkipAEKE1NoaXBwaW5nT3B0aW9uUHJpY2USIwoIY3VycmVuY3kYASABKAlCEbpIDnIMMgpeW0EtWl17M30kEiQKDGFtb3VudF9jZW50cxgCIAEoA0IOukgLIgkYgNDbw/QCKAASLQoQZnJlZV9hYm92ZV9jZW50cxgDIAEoA0IOukgLIgkYgNDbw/QCKABIAIgBAUITChFfZnJlZV9hYm92ZV9jZW50c2IGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp]);
 
 /**
  * A way to ship a cart of one region, at a flat price, optionally free from
@@ -63,6 +63,14 @@ export type ShippingOption = Message<"commerce.cart.v1.ShippingOption"> & {
    * @generated from field: google.protobuf.Timestamp updated_at = 6;
    */
   updatedAt?: Timestamp | undefined;
+
+  /**
+   * Whether gift card lines count towards free_above_cents; false: a cart
+   * ships free only when its other items reach the threshold.
+   *
+   * @generated from field: bool gift_cards_count_towards_free_shipping = 7;
+   */
+  giftCardsCountTowardsFreeShipping: boolean;
 };
 
 /**
@@ -94,7 +102,8 @@ export type ShippingOptionPrice = Message<"commerce.cart.v1.ShippingOptionPrice"
 
   /**
    * When set, the option is free once the cart's item subtotal after
-   * discounts is at least this (inclusive).
+   * discounts is at least this (inclusive); gift card lines count only with
+   * gift_cards_count_towards_free_shipping.
    *
    * @generated from field: optional int64 free_above_cents = 3;
    */
