@@ -6,7 +6,8 @@ import { isCustomer, type Principal } from "./principal.js";
  * Per-customer authorization of cart access. A customer token sees only carts
  * whose customer_id is its `sub`. A foreign cart and a missing one give the
  * customer the same PERMISSION_DENIED answer, so ids cannot be probed for
- * existence; callers with carts:admin get NOT_FOUND for missing carts.
+ * existence; callers with carts:admin get NOT_FOUND for missing carts. The
+ * storefront surface's callers also see guest carts, whose id is their key.
  */
 export class CartAccess {
   constructor(private readonly principal: Principal | undefined) {}
@@ -20,7 +21,8 @@ export class CartAccess {
   visible(cartId: string, cart: CartSummary | undefined): CartSummary;
   visible(cartId: string, cart: CartSummary | undefined): CartSummary {
     if (isCustomer(this.principal)) {
-      if (!cart || cart.customerId !== this.principal.subject) throw this.denied(cartId);
+      const own = cart !== undefined && (cart.customerId === this.principal.subject || (this.principal.storefront === true && isGuestCart(cart)));
+      if (!own) throw this.denied(cartId);
       return cart;
     }
     if (!cart) throw new ConnectError(`cart ${cartId} does not exist`, Code.NotFound);
@@ -38,9 +40,10 @@ export class CartAccess {
     return this.visible(cartId, cart);
   }
 
-  /** Customers may create carts (or have them transferred) only for themselves. */
+  /** Customers may create carts (or have them transferred) only for themselves; the storefront also creates guest carts. */
   checkOwner(customerId: string, action = "create carts for"): void {
-    if (isCustomer(this.principal) && customerId !== this.principal.subject) {
+    const guestOfStorefront = this.principal?.storefront === true && action === "create carts for" && isGuestCart({ customerId });
+    if (isCustomer(this.principal) && customerId !== this.principal.subject && !guestOfStorefront) {
       throw new ConnectError(
         `a customer token may only ${action} its own customer_id (${this.principal.subject})`,
         Code.PermissionDenied,

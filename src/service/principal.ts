@@ -5,6 +5,12 @@ export interface Principal {
   /** The token's `sub`: a customer id for customer tokens, a service name for internal callers. */
   readonly subject: string;
   readonly scopes: ReadonlySet<string>;
+  /**
+   * Set only in-process, by the storefront surface (/store), never from a
+   * token: its caller may be anonymous (empty subject) and holds a guest
+   * cart's id as the key to it, so guest carts are visible to it too.
+   */
+  readonly storefront?: boolean;
 }
 
 export const adminScope = "carts:admin";
