@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file commerce/cart/v1/catalog.proto.
  */
 export const file_commerce_cart_v1_catalog: GenFile = /*@__PURE__*/
-  fileDesc("Ch5jb21tZXJjZS9jYXJ0L3YxL2NhdGFsb2cucHJvdG8SEGNvbW1lcmNlLmNhcnQudjEigwUKB1Byb2R1Y3QSNAoCaWQYASABKAlCKLpIJXIjMiFeW0EtWmEtejAtOV1bQS1aYS16MC05Ll8tXXswLDYzfSQSGQoFdGl0bGUYAiABKAlCCrpIB3IFEAEYyAESDgoGYWN0aXZlGAMgASgIEjEKBnByaWNlcxgEIAMoCzIXLmNvbW1lcmNlLmNhcnQudjEuUHJpY2VCCLpIBZIBAhAyEi4KCmNyZWF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhkKDGRpc2NvdW50YWJsZRgHIAEoCEgAiAEBEhYKCXNoaXBwYWJsZRgIIAEoCEgBiAEBEkwKEXNhbGVzX2NoYW5uZWxfaWRzGAkgAygJQjG6SC6SASsQMhgBIiVyIzIhXltBLVphLXowLTldW0EtWmEtejAtOS5fLV17MCw2M30kOuMBukjfARrcAQoacHJvZHVjdC5wcmljZXMudW5pcXVlX3RpZXISSHByaWNlcyBtdXN0IGhhdmUgYXQgbW9zdCBvbmUgZW50cnkgcGVyIGN1cnJlbmN5LCByZWdpb24gYW5kIG1pbl9xdWFudGl0eRp0dGhpcy5wcmljZXMubWFwKHAsIHAuY3VycmVuY3kgKyAnLycgKyBwLnJlZ2lvbl9pZCArICcvJyArIHN0cmluZyhwLm1pbl9xdWFudGl0eSA8PSAxID8gMSA6IHAubWluX3F1YW50aXR5KSkudW5pcXVlKClCDwoNX2Rpc2NvdW50YWJsZUIMCgpfc2hpcHBhYmxlIocCCgVQcmljZRIjCghjdXJyZW5jeRgBIAEoCUIRukgOcgwyCl5bQS1aXXszfSQSJAoMYW1vdW50X2NlbnRzGAIgASgDQg66SAsiCRiA0NvD9AIoABI+CglyZWdpb25faWQYAyABKAlCK7pIKNgBAXIjMiFeW0EtWmEtejAtOV1bQS1aYS16MC05Ll8tXXswLDYzfSQSIQoMbWluX3F1YW50aXR5GAQgASgFQgu6SAgaBhjAhD0oABI0Chdjb21wYXJlX2F0X2Ftb3VudF9jZW50cxgFIAEoA0IOukgLIgkYgNDbw/QCKABIAIgBAUIaChhfY29tcGFyZV9hdF9hbW91bnRfY2VudHNiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_timestamp]);
+  fileDesc("Ch5jb21tZXJjZS9jYXJ0L3YxL2NhdGFsb2cucHJvdG8SEGNvbW1lcmNlLmNhcnQudjEivAYKB1Byb2R1Y3QSNAoCaWQYASABKAlCKLpIJXIjMiFeW0EtWmEtejAtOV1bQS1aYS16MC05Ll8tXXswLDYzfSQSGQoFdGl0bGUYAiABKAlCCrpIB3IFEAEYyAESDgoGYWN0aXZlGAMgASgIEjEKBnByaWNlcxgEIAMoCzIXLmNvbW1lcmNlLmNhcnQudjEuUHJpY2VCCLpIBZIBAhAyEi4KCmNyZWF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhkKDGRpc2NvdW50YWJsZRgHIAEoCEgAiAEBEhYKCXNoaXBwYWJsZRgIIAEoCEgBiAEBEkwKEXNhbGVzX2NoYW5uZWxfaWRzGAkgAygJQjG6SC6SASsQMhgBIiVyIzIhXltBLVphLXowLTldW0EtWmEtejAtOS5fLV17MCw2M30kEhoKCHN1YnRpdGxlGAogASgJQgi6SAVyAxjIARIuCg10aHVtYm5haWxfdXJpGAsgASgJQhe6SBTYAQFyDxjQDzIKXmh0dHBzPzovLxI0CgZoYW5kbGUYDCABKAlCJLpIIdgBAXIcMhpeW2EtejAtOV1bYS16MC05LV17MCwxMjd9JBIUCgNza3UYDSABKAlCB7pIBHICGGQSHwoNdmFyaWFudF90aXRsZRgOIAEoCUIIukgFcgMYyAE64wG6SN8BGtwBChpwcm9kdWN0LnByaWNlcy51bmlxdWVfdGllchJIcHJpY2VzIG11c3QgaGF2ZSBhdCBtb3N0IG9uZSBlbnRyeSBwZXIgY3VycmVuY3ksIHJlZ2lvbiBhbmQgbWluX3F1YW50aXR5GnR0aGlzLnByaWNlcy5tYXAocCwgcC5jdXJyZW5jeSArICcvJyArIHAucmVnaW9uX2lkICsgJy8nICsgc3RyaW5nKHAubWluX3F1YW50aXR5IDw9IDEgPyAxIDogcC5taW5fcXVhbnRpdHkpKS51bmlxdWUoKUIPCg1fZGlzY291bnRhYmxlQgwKCl9zaGlwcGFibGUihwIKBVByaWNlEiMKCGN1cnJlbmN5GAEgASgJQhG6SA5yDDIKXltBLVpdezN9JBIkCgxhbW91bnRfY2VudHMYAiABKANCDrpICyIJGIDQ28P0AigAEj4KCXJlZ2lvbl9pZBgDIAEoCUIrukgo2AEBciMyIV5bQS1aYS16MC05XVtBLVphLXowLTkuXy1dezAsNjN9JBIhCgxtaW5fcXVhbnRpdHkYBCABKAVCC7pICBoGGMCEPSgAEjQKF2NvbXBhcmVfYXRfYW1vdW50X2NlbnRzGAUgASgDQg66SAsiCRiA0NvD9AIoAEgAiAEBQhoKGF9jb21wYXJlX2F0X2Ftb3VudF9jZW50c2IGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp]);
 
 /**
  * A sellable product as published by the catalog owner. Carts take their
@@ -90,6 +90,42 @@ export type Product = Message<"commerce.cart.v1.Product"> & {
    * @generated from field: repeated string sales_channel_ids = 9;
    */
   salesChannelIds: string[];
+
+  /**
+   * Display subtitle. This and the following descriptive fields are copied
+   * onto a cart line when the product is added and kept there as they were.
+   *
+   * @generated from field: string subtitle = 10;
+   */
+  subtitle: string;
+
+  /**
+   * Absolute http(s) URL of a small image.
+   *
+   * @generated from field: string thumbnail_uri = 11;
+   */
+  thumbnailUri: string;
+
+  /**
+   * URL-friendly name of the product family, e.g. "t-shirt".
+   *
+   * @generated from field: string handle = 12;
+   */
+  handle: string;
+
+  /**
+   * Stock keeping unit.
+   *
+   * @generated from field: string sku = 13;
+   */
+  sku: string;
+
+  /**
+   * The name of this variant of the product family, e.g. "L / Black".
+   *
+   * @generated from field: string variant_title = 14;
+   */
+  variantTitle: string;
 };
 
 /**
