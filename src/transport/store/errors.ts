@@ -5,6 +5,8 @@ export interface StoreErrorBody {
   readonly code?: string;
   readonly type?: string;
   readonly message: string;
+  /** Only on Medusa's refusals of a request body as a whole (a sales channel the publishable key does not have). */
+  readonly errors?: readonly string[];
 }
 
 /** A refusal on the /store surface: its HTTP status and Medusa's `{type, message}` (and `code`) body. */

@@ -1,6 +1,7 @@
 import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
 import { type Timestamp, timestampDate } from "@bufbuild/protobuf/wkt";
 import type { Address, Adjustment, Cart, LineItem, LineTotals, ShippingMethod, TaxLine } from "../../../gen/commerce/cart/v1/cart_pb.js";
+import { type PaymentCollection, PaymentSessionStatus } from "../../../gen/commerce/cart/v1/payment_pb.js";
 import type { Order } from "../../../gen/commerce/cart/v1/order_pb.js";
 import type { Region } from "../../../gen/commerce/cart/v1/region_pb.js";
 import type { ShippingOption } from "../../../gen/commerce/cart/v1/shipping_option_pb.js";
@@ -48,7 +49,7 @@ export function regionJson(region: Region): JsonObject {
       display_name: countryNames.of(country) ?? country,
       region_id: region.id,
     })),
-    payment_providers: [{ id: systemPaymentProviderId, is_enabled: true }],
+    payment_providers: paymentProviderIdsOf(region).map((id) => ({ id: storePaymentProviderId(id), is_enabled: true })),
     metadata: null,
     created_at: iso(region.createdAt),
     updated_at: iso(region.updatedAt),
@@ -56,8 +57,53 @@ export function regionJson(region: Region): JsonObject {
   };
 }
 
-/** The payment provider every region has: it authorizes at completion and moves no money. */
-export const systemPaymentProviderId = "pp_system_default";
+/** Our built-in provider, which authorizes at completion and moves no money, under Medusa's name for its own. */
+const systemProvider = { ours: "system", store: "pp_system_default" };
+
+/** A region without a list of providers offers the built-in one. */
+export function paymentProviderIdsOf(region: Region): string[] {
+  return region.paymentProviderIds.length > 0 ? region.paymentProviderIds : [systemProvider.ours];
+}
+
+/** Payment provider ids as the Store API names them: Medusa's `pp_` prefix. */
+export function storePaymentProviderId(id: string): string {
+  return id === systemProvider.ours ? systemProvider.store : `pp_${id}`;
+}
+
+export function paymentProviderIdFromStore(id: string): string {
+  return id === systemProvider.store ? systemProvider.ours : id.replace(/^pp_/, "");
+}
+
+const sessionStatuses: Record<PaymentSessionStatus, string> = {
+  [PaymentSessionStatus.UNSPECIFIED]: "pending",
+  [PaymentSessionStatus.PENDING]: "pending",
+  [PaymentSessionStatus.AUTHORIZED]: "authorized",
+};
+
+export function paymentCollectionJson(collection: PaymentCollection | undefined): JsonObject | null {
+  if (!collection) return null;
+  const money = moneyIn(collection.currency);
+  return {
+    id: collection.id,
+    currency_code: collection.currency.toLowerCase(),
+    amount: money(collection.amountCents),
+    status: collection.sessions.some((session) => session.status === PaymentSessionStatus.AUTHORIZED) ? "authorized" : "not_paid",
+    payment_providers: [],
+    payment_sessions: collection.sessions.map((session) => ({
+      id: session.id,
+      amount: money(session.amountCents),
+      currency_code: session.currency.toLowerCase(),
+      provider_id: storePaymentProviderId(session.providerId),
+      data: { ...session.data },
+      status: sessionStatuses[session.status],
+      payment_collection_id: collection.id,
+      created_at: iso(session.createdAt),
+      updated_at: iso(session.updatedAt),
+    })),
+    created_at: iso(collection.createdAt),
+    updated_at: iso(collection.updatedAt),
+  };
+}
 
 /** Our one `name` split at its first space; Medusa keeps first and last name apart. */
 function addressJson(address: Address | undefined, id: string): JsonObject | null {
@@ -143,23 +189,23 @@ function lineItemJson(item: LineItem, cartId: string, taxInclusive: boolean, mon
     id: item.id,
     cart_id: cartId,
     title: item.title,
-    subtitle: null,
-    thumbnail: null,
+    subtitle: orNull(item.subtitle),
+    thumbnail: orNull(item.thumbnailUri),
     quantity: item.quantity,
     variant_id: item.productId,
     product_id: item.productId,
     product: { id: item.productId, categories: [], tags: [], collection_id: null, type_id: null },
-    variant: { id: item.productId, product_id: item.productId, sku: null, barcode: null, title: null },
+    variant: { id: item.productId, product_id: item.productId, sku: orNull(item.sku), barcode: null, title: orNull(item.variantTitle) },
     product_title: item.title,
     product_description: null,
-    product_subtitle: null,
+    product_subtitle: orNull(item.subtitle),
     product_type: null,
     product_type_id: null,
     product_collection: null,
-    product_handle: null,
-    variant_sku: null,
+    product_handle: orNull(item.productHandle),
+    variant_sku: orNull(item.sku),
     variant_barcode: null,
-    variant_title: null,
+    variant_title: orNull(item.variantTitle),
     variant_option_values: null,
     requires_shipping: true,
     is_discountable: true,
@@ -168,7 +214,7 @@ function lineItemJson(item: LineItem, cartId: string, taxInclusive: boolean, mon
     is_custom_price: false,
     compare_at_unit_price: item.compareAtUnitPriceCents === undefined ? null : money(item.compareAtUnitPriceCents),
     unit_price: money(item.unitPriceCents),
-    metadata: {},
+    metadata: { ...item.metadata },
     tax_lines: taxLinesJson(item.taxLines, item.id, "item_id", money),
     adjustments: adjustmentsJson(item.adjustments, item.id, "item_id", money),
     ...totals,
@@ -280,7 +326,7 @@ export function cartJson(cart: Cart, region: Region | undefined): JsonObject {
     items: cart.items.map((item) => lineItemJson(item, cart.id, taxInclusive, money)),
     shipping_methods: cart.shippingMethods.map((method) => shippingMethodJson(method, cart.id, taxInclusive, money)),
     promotions: promotionsJson(cart),
-    payment_collection: null,
+    payment_collection: paymentCollectionJson(cart.paymentCollection),
     credit_lines: [],
     metadata: Object.keys(cart.metadata).length > 0 ? { ...cart.metadata } : null,
     created_at: iso(cart.createdAt),
