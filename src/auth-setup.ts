@@ -2,6 +2,7 @@ import type { Config } from "./config.js";
 import type { Logger } from "./logger.js";
 import type { Principal } from "./service/principal.js";
 import { createTokenVerifier, jwksFrom } from "./transport/interceptors/auth.js";
+import { demoPublishableKey } from "./demo-products.js";
 import { devIssuer, loadDevelopmentAuth } from "./dev-auth.js";
 
 export interface Authentication {
@@ -45,6 +46,9 @@ export async function setUpAuthentication(config: Config, log: Logger): Promise<
           `  export CUSTOMER_TOKEN=${customer}`,
           `Admin token (sub demo-admin; ${adminScopes}), valid 24 h:`,
           `  export ADMIN_TOKEN=${admin}`,
+          ...(config.seedDemoProducts
+            ? [`Publishable key of the demo store (x-publishable-api-key; any sales channel):`, `  export PUBLISHABLE_KEY=${demoPublishableKey.token}`]
+            : []),
           "",
           "Try:",
           `  curl -s -X POST ${base}/v1/carts -H "Authorization: Bearer $CUSTOMER_TOKEN" -H 'content-type: application/json' -d '{"customer_id":"demo-customer"}'`,

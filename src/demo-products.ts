@@ -46,6 +46,7 @@ export function demoStore(defaultRegionId: string): DemoStore {
             { country: "AT", basisPoints: 2000 },
           ],
         },
+        paymentProviderIds: [],
       },
     ],
     salesChannels: [{ id: "app", name: "Mobile app", description: "Sells the app-only products too" }],
@@ -57,6 +58,7 @@ export function demoStore(defaultRegionId: string): DemoStore {
         discountable: true,
         shippable: true,
         salesChannelIds: [],
+        details: { subtitle: "Stoneware, 350 ml", thumbnailUri: "", handle: "mug", sku: "MUG-CL-350", variantTitle: "Classic" },
         prices: [usd(1299n, { compareAtAmount: 1599n }), eur(1199n)],
       },
       {
@@ -66,6 +68,7 @@ export function demoStore(defaultRegionId: string): DemoStore {
         discountable: true,
         shippable: true,
         salesChannelIds: [],
+        details: { subtitle: "Organic cotton", thumbnailUri: "", handle: "t-shirt", sku: "TEE-BLK-M", variantTitle: "Black / M" },
         prices: [usd(2499n), eur(2299n)],
       },
       {
@@ -75,6 +78,7 @@ export function demoStore(defaultRegionId: string): DemoStore {
         discountable: true,
         shippable: true,
         salesChannelIds: [],
+        details: { subtitle: "Three pairs of wool socks", thumbnailUri: "", handle: "socks", sku: "SOCKS-3", variantTitle: "3-pack" },
         prices: [usd(999n), usd(849n, { minQuantity: 5 }), { currency: "JPY", amount: 1500n, minQuantity: 1 }, eur(899n)],
       },
       {
@@ -84,6 +88,7 @@ export function demoStore(defaultRegionId: string): DemoStore {
         discountable: true,
         shippable: true,
         salesChannelIds: ["app"],
+        details: { subtitle: "Printed on matte paper", thumbnailUri: "", handle: "poster", sku: "POSTER-A2", variantTitle: "A2" },
         prices: [usd(1800n)],
       },
       {
@@ -93,6 +98,7 @@ export function demoStore(defaultRegionId: string): DemoStore {
         discountable: false,
         shippable: false,
         salesChannelIds: [],
+        details: { subtitle: "Delivered by email", thumbnailUri: "", handle: "gift-card", sku: "GIFT-25", variantTitle: "25" },
         prices: [usd(2500n), eur(2500n)],
       },
       {
@@ -102,6 +108,7 @@ export function demoStore(defaultRegionId: string): DemoStore {
         discountable: true,
         shippable: true,
         salesChannelIds: [],
+        details: { subtitle: "No longer sold", thumbnailUri: "", handle: "hoodie", sku: "HOODIE-OLD", variantTitle: "One size" },
         prices: [usd(5900n)],
       },
     ],
@@ -128,3 +135,15 @@ export function demoStore(defaultRegionId: string): DemoStore {
     ],
   };
 }
+
+/**
+ * The demo storefront's publishable key, for any sales channel. Fixed, so
+ * that it survives restarts and can be printed before the store is loaded;
+ * publishable keys are public anyway.
+ */
+export const demoPublishableKey = {
+  id: "01900000-0000-7000-8000-00000000de70",
+  token: `pk_${"de70".repeat(16)}`,
+  title: "Demo storefront",
+  salesChannelIds: [],
+} as const;

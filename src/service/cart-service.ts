@@ -10,6 +10,7 @@ import {
   checkEtag,
   type CodeLookup,
   createCart,
+  createPaymentCollection,
   deleteCart,
   type ItemToAdd,
   type PricingContext,
@@ -17,6 +18,7 @@ import {
   removeLineItem,
   removePromotionCodes,
   removeShippingMethod,
+  startPaymentSession,
   transferCart,
   updateCart,
   updateLineItem,
@@ -86,8 +88,11 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
   const { carts, catalog, orders, storeConfig, defaults, limits, now, newId } = deps;
 
   /** Pairs each item with its product's offer and a fresh line id. */
-  const withOffers = (items: readonly { productId: string; quantity: number }[], offers: ReadonlyMap<string, ProductOffer>): ItemToAdd[] =>
-    items.map((item) => ({ ...item, offer: offers.get(item.productId), newLineId: newId() }));
+  const withOffers = (
+    items: readonly { productId: string; quantity: number; metadata: Readonly<Record<string, string>> }[],
+    offers: ReadonlyMap<string, ProductOffer>,
+  ): ItemToAdd[] =>
+    items.map(({ productId, quantity, metadata }) => ({ productId, quantity, metadata, offer: offers.get(productId), newLineId: newId() }));
 
   /**
    * The region a cart gets and its pricing context (with `promotions`): the
@@ -334,7 +339,13 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
         const offers = await catalog.offers([...new Set(visible.lines.map((line) => line.productId))], visible.currency, tx);
         const completion = completeCart(
           visible,
-          { offers, promotionUsage, orderId: newId(), paymentReference: request.paymentReference },
+          {
+            offers,
+            promotionUsage,
+            orderId: newId(),
+            paymentReference: request.paymentReference,
+            requirePaymentSession: request.requirePaymentSession,
+          },
           { now: now(), limits, pricing },
         );
         await orders.insert(tx, completion.order);
@@ -369,6 +380,27 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
         return { carts: [result.target, result.source], merged: result };
       });
       return { cart: toCartMessage(merged.target), report: toMergeReportMessage(merged.report) };
+    },
+
+    async createPaymentCollection(request, context) {
+      const { cart } = await change(request.cartId, "", context, (locked, changeContext) =>
+        createPaymentCollection(locked, newId(), changeContext),
+      );
+      return { paymentCollection: cart.paymentCollection, cart };
+    },
+
+    async createPaymentSession(request, context) {
+      const collectionId = request.paymentCollectionId;
+      const missing = () => new DomainError("not_found", `payment collection ${collectionId} does not exist`);
+      const cartId = await carts.cartIdOfPaymentCollection(collectionId);
+      if (!cartId) throw missing();
+      const { cart } = await change(cartId, "", context, (locked, changeContext) => {
+        // A collection stays with its cart for good; checked under the lock all the same.
+        if (locked.paymentCollection?.id !== collectionId) throw missing();
+        const session = { id: newId(), providerId: request.providerId, data: request.data };
+        return startPaymentSession(locked, session, changeContext);
+      });
+      return { paymentCollection: cart.paymentCollection, cart };
     },
   };
 }

@@ -6,9 +6,9 @@ export interface Principal {
   readonly subject: string;
   readonly scopes: ReadonlySet<string>;
   /**
-   * Set only in-process, by the storefront surface (/store), never from a
-   * token: its caller may be anonymous (empty subject) and holds a guest
-   * cart's id as the key to it, so guest carts are visible to it too.
+   * Set by the storefront surface for its callers: anonymous shoppers
+   * (subject "") and signed-in customers. Guest carts are theirs by id; a
+   * registered customer's cart is only its owner's (see CartAccess).
    */
   readonly storefront?: boolean;
 }

@@ -21,6 +21,7 @@ interface RegionRow {
   prices_include_tax: boolean;
   default_tax_rate_bp: number;
   tax_rates: CountryTaxRateJson[];
+  payment_provider_ids: string[];
   created_at: string;
   updated_at: string;
 }
@@ -71,6 +72,7 @@ export function regionFromRow(row: RegionRow): Region {
     currency: row.currency,
     countries: row.countries,
     tax: { pricesIncludeTax: row.prices_include_tax, defaultBasisPoints: row.default_tax_rate_bp, countries: row.tax_rates },
+    paymentProviderIds: row.payment_provider_ids,
     ...timestampsOf(row),
   };
 }
@@ -223,12 +225,14 @@ export class StoreConfigRepository {
         );
       }
       const [stored] = await tx<Row<RegionRow>[]>`
-        insert into regions as r (id, name, currency, countries, prices_include_tax, default_tax_rate_bp, tax_rates, created_at, updated_at)
+        insert into regions as r (id, name, currency, countries, prices_include_tax, default_tax_rate_bp, tax_rates,
+                                  payment_provider_ids, created_at, updated_at)
         values (${region.id}, ${region.name}, ${region.currency}, ${region.countries as string[]}::text[], ${region.tax.pricesIncludeTax},
-                ${region.tax.defaultBasisPoints}, ${toJsonText(region.tax.countries)}::jsonb, ${now.toISOString()}, ${now.toISOString()})
+                ${region.tax.defaultBasisPoints}, ${toJsonText(region.tax.countries)}::jsonb,
+                ${region.paymentProviderIds as string[]}::text[], ${now.toISOString()}, ${now.toISOString()})
         on conflict (id) do update set name = excluded.name, countries = excluded.countries,
           prices_include_tax = excluded.prices_include_tax, default_tax_rate_bp = excluded.default_tax_rate_bp,
-          tax_rates = excluded.tax_rates, updated_at = excluded.updated_at
+          tax_rates = excluded.tax_rates, payment_provider_ids = excluded.payment_provider_ids, updated_at = excluded.updated_at
         returning row_to_json(r) as row`;
       return regionFromRow(stored!.row);
     }) as Promise<Region>;
