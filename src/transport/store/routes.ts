@@ -8,6 +8,7 @@ import { OrderService } from "../../../gen/commerce/cart/v1/order_service_pb.js"
 import type { Region } from "../../../gen/commerce/cart/v1/region_pb.js";
 import type { ShippingOption } from "../../../gen/commerce/cart/v1/shipping_option_pb.js";
 import { StoreConfigService } from "../../../gen/commerce/cart/v1/store_config_service_pb.js";
+import { salesChannelForNewCart } from "../../domain/publishable-key.js";
 import { shippingAmount } from "../../domain/shipping.js";
 import type { Principal } from "../../service/principal.js";
 import { type CallSubject, StoreError } from "./errors.js";
@@ -134,17 +135,15 @@ async function replacePromotionCodes(request: StoreRequest, cartId: string, curr
 const createCart: Run = async (request) => {
   const fields = selection(request, cartFields);
   const body = v.validate(v.createCartBody, request.body);
-  const salesChannelIds = request.publishableKey.salesChannelIds;
-  const requested = body.sales_channel_id ?? "";
-  if (salesChannelIds.length > 0 && requested !== "" && !salesChannelIds.includes(requested)) {
+  const channel = salesChannelForNewCart(request.publishableKey, body.sales_channel_id ?? "");
+  if ("refusal" in channel) {
+    const medusaWording = {
+      not_in_key: `Sales channel ID in payload ${body.sales_channel_id} is not associated with the Publishable API Key in the header.`,
+      ambiguous:
+        "Cannot assign sales channel to cart. The Publishable API Key in the header has multiple associated sales channels. Please provide a sales channel ID in the request body.",
+    };
     throw new StoreError(400, {
-      errors: [`Sales channel ID in payload ${requested} is not associated with the Publishable API Key in the header.`],
-      message: "Provided request body contains errors. Please check the data and retry the request",
-    });
-  }
-  if (salesChannelIds.length > 1 && requested === "") {
-    throw new StoreError(400, {
-      errors: ["Publishable key has multiple associated sales channels. Please provide a sales channel ID in the request body."],
+      errors: [medusaWording[channel.refusal]],
       message: "Provided request body contains errors. Please check the data and retry the request",
     });
   }
@@ -155,7 +154,7 @@ const createCart: Run = async (request) => {
         customerId: request.caller.subject || `guest:${randomUUID()}`,
         regionId: body.region_id ?? "",
         currency: body.currency_code?.toUpperCase() ?? "",
-        salesChannelId: requested || (salesChannelIds.length === 1 ? salesChannelIds[0]! : ""),
+        salesChannelId: channel.salesChannelId,
         email: body.email ?? "",
         metadata: metadataOf(body.metadata),
         items: (body.items ?? []).map((item) => ({ productId: item.variant_id, quantity: item.quantity, metadata: metadataOf(item.metadata) })),
