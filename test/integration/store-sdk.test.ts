@@ -1,8 +1,21 @@
-import Medusa, { FetchError } from "@medusajs/js-sdk";
+import { createRequire } from "node:module";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { customerToken } from "../support/auth.js";
 import { startServer, type TestServer } from "../support/server.js";
 import { seedStore, type StoreFixture } from "../support/store.js";
+
+// The SDK ships CommonJS (its "esm" build is CommonJS too, for Node): loaded as such, typed as such.
+// eslint-disable-next-line @typescript-eslint/consistent-type-imports -- the typing of require(), which `import type` does not give
+const { default: Medusa, FetchError } = createRequire(import.meta.url)("@medusajs/js-sdk") as typeof import("@medusajs/js-sdk");
+type Medusa = InstanceType<typeof Medusa>;
+type FetchError = InstanceType<typeof FetchError>;
+/** What these tests read of a line item (the SDK's own types come from @medusajs/types, not installed). */
+interface Line {
+  id: string;
+  title: string;
+  quantity: number;
+  variant_id: string;
+}
 
 /** The cart page's `fields`, exactly as the Next.js starters send them. */
 const cartPageFields = "*items, *region, *items.product, *items.variant, *items.thumbnail, *items.metadata, +items.total, *promotions, +shipping_methods.name";
@@ -27,8 +40,8 @@ describe("the unchanged @medusajs/js-sdk", () => {
 
     // 0. The region map of the storefront's middleware.
     const { regions } = await sdk.store.region.list();
-    const region = regions.find((candidate) => candidate.id === shop.regionId)!;
-    expect(region.countries?.map((country) => country.iso_2)).toEqual(["us"]);
+    const region = regions.find((candidate: { id: string }) => candidate.id === shop.regionId)!;
+    expect(region.countries?.map((country: { iso_2: string }) => country.iso_2)).toEqual(["us"]);
 
     // 1. Create and add, as getOrSetCart and addToCart do.
     const { cart: created } = await sdk.store.cart.create({ region_id: region.id });
@@ -48,14 +61,14 @@ describe("the unchanged @medusajs/js-sdk", () => {
     const { cart: three } = await sdk.store.cart.updateLineItem(created.id, line.id, { quantity: 3 });
     expect(three).toMatchObject({ item_subtotal: 38.97, item_tax_total: 3.9, total: 42.87 });
     const { cart: withTee } = await sdk.store.cart.createLineItem(created.id, { variant_id: shop.teeId, quantity: 1 });
-    const teeLine = withTee.items!.find((item) => item.variant_id === shop.teeId)!;
+    const teeLine = withTee.items!.find((item: Line) => item.variant_id === shop.teeId)!;
     const removed = await sdk.store.cart.deleteLineItem(created.id, teeLine.id);
     expect(removed).toMatchObject({ id: teeLine.id, object: "line-item", deleted: true });
-    expect(removed.parent?.items?.map((item) => item.variant_id)).toEqual([shop.mugId]);
+    expect(removed.parent?.items?.map((item: Line) => item.variant_id)).toEqual([shop.mugId]);
 
     // 4. Promo code through update (replace semantics).
     const { cart: promoted } = await sdk.store.cart.update(created.id, { promo_codes: [shop.promoCode] });
-    expect(promoted.promotions?.map((promotion) => promotion.code)).toEqual([shop.promoCode]);
+    expect(promoted.promotions?.map((promotion: { code: string }) => promotion.code)).toEqual([shop.promoCode]);
     // 10% of 38.97 is 3.897, rounded half-even to 3.90; tax is 10% of the discounted 35.07.
     expect(promoted).toMatchObject({ discount_total: 3.9, item_tax_total: 3.51, total: 38.58 });
 
@@ -78,14 +91,14 @@ describe("the unchanged @medusajs/js-sdk", () => {
 
     // 6. Delivery.
     const { shipping_options: options } = await sdk.store.fulfillment.listCartOptions({ cart_id: created.id });
-    const standard = options.find((option) => option.id === shop.shippingOptionId)!;
+    const standard = options.find((option: { id: string }) => option.id === shop.shippingOptionId)!;
     expect(standard).toMatchObject({ name: "Standard", amount: 5, price_type: "flat", insufficient_inventory: false });
     const { cart: shipped } = await sdk.store.cart.addShippingMethod(created.id, { option_id: standard.id });
     expect(shipped).toMatchObject({ shipping_total: 5.5, total: 44.08 });
 
     // 7. Payment.
     const { payment_providers: providers } = await sdk.store.payment.listPaymentProviders({ region_id: region.id });
-    expect(providers.map((provider) => provider.id)).toContain("pp_system_default");
+    expect(providers.map((provider: { id: string }) => provider.id)).toContain("pp_system_default");
     const { payment_collection: collection } = await sdk.store.payment.initiatePaymentSession(shipped, { provider_id: "pp_system_default" });
     expect(collection).toMatchObject({ amount: 44.08, currency_code: "usd" });
     expect(collection.payment_sessions).toEqual([expect.objectContaining({ provider_id: "pp_system_default", status: "pending", amount: 44.08 })]);
@@ -100,7 +113,7 @@ describe("the unchanged @medusajs/js-sdk", () => {
     expect(completion.order.shipping_address?.country_code).toBe("us");
     const { order } = await sdk.store.order.retrieve(completion.order.id, { fields: "*payment_collections.payments,*items,*items.metadata,*items.variant,*items.product" });
     expect(order.id).toBe(completion.order.id);
-    expect(order.items?.map((item) => [item.title, item.quantity])).toEqual([["Mug", 3]]);
+    expect(order.items?.map((item: Line) => [item.title, item.quantity])).toEqual([["Mug", 3]]);
 
     // A repeated complete answers the same order.
     const again = await sdk.store.cart.complete(created.id);

@@ -23,13 +23,14 @@ function sentValue(issue: Pick<Issue, "path">, input: unknown): unknown {
   return value;
 }
 
-function describeTypeIssues(issues: readonly Issue[], input: unknown): string | undefined {
-  const typeIssues = issues.filter((issue) => issue.code === "invalid_type");
-  const wrong = typeIssues.filter((issue) => sentValue(issue, input) !== undefined);
-  if (wrong.length > 0) {
-    const expected = wrong.map((issue) => (issue as z.core.$ZodIssueInvalidType).expected).join(", ");
-    return `Expected type: '${expected}' for field '${pathOf(typeIssues[0]!)}', got: '${String(sentValue(typeIssues[0]!, input))}'`;
-  }
+function describeWrongType(issues: readonly Issue[], input: unknown): string | undefined {
+  const wrong = issues.filter((issue) => issue.code === "invalid_type" && sentValue(issue, input) !== undefined);
+  if (wrong.length === 0) return undefined;
+  const expected = wrong.map((issue) => (issue as z.core.$ZodIssueInvalidType).expected).join(", ");
+  return `Expected type: '${expected}' for field '${pathOf(wrong[0]!)}', got: '${String(sentValue(wrong[0]!, input))}'`;
+}
+
+function describeMissing(issues: readonly Issue[], input: unknown): string | undefined {
   const missing = issues.find((issue) => (issue.code === "invalid_type" || issue.code === "invalid_value") && sentValue(issue, input) === undefined);
   return missing && `Field '${pathOf(missing)}' is required`;
 }
@@ -37,7 +38,7 @@ function describeTypeIssues(issues: readonly Issue[], input: unknown): string | 
 function describe(issue: Issue, input: unknown): string {
   switch (issue.code) {
     case "invalid_type":
-      return describeTypeIssues([issue], input) ?? issue.message;
+      return describeWrongType([issue], input) ?? describeMissing([issue], input) ?? issue.message;
     case "invalid_value": {
       const sent = sentValue(issue, input);
       if (sent === undefined) return `Field '${pathOf(issue)}' is required`;
@@ -45,7 +46,8 @@ function describe(issue: Issue, input: unknown): string {
     }
     case "invalid_union": {
       const inner = issue.errors.flat().map((nested) => ({ ...nested, path: [...issue.path, ...nested.path] }) as Issue);
-      return describeTypeIssues(inner, input) ?? issue.message;
+      // A missing field of one alternative says more than "not the other alternative".
+      return describeMissing(inner, input) ?? describeWrongType(inner, input) ?? issue.message;
     }
     case "unrecognized_keys":
       return `Unrecognized fields: '${issue.keys.join(", ")}'`;
