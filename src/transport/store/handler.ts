@@ -87,6 +87,7 @@ export function createStoreHandler(options: StoreHandlerOptions): NodeHandlerFn 
       body: parseBody(body),
       caller,
       publishableKey: resolved.key,
+      setHeader: (name, value) => responseHeader.set(name, value),
       async call<I extends DescMessage, O extends DescMessage>(method: DescMethodUnary<I, O>, input: MessageInitShape<I>): Promise<MessageShape<O>> {
         const spec = invoker.methods().get(`/${method.parent.typeName}/${method.name}`);
         if (!spec) throw new Error(`${method.parent.typeName}.${method.name} is not served`);

@@ -32,6 +32,8 @@ export interface StoreRequest {
   readonly body: unknown;
   readonly caller: Principal;
   readonly publishableKey: { readonly salesChannelIds: readonly string[] };
+  /** Sets a header of the answer. */
+  setHeader(name: string, value: string): void;
   /** Calls a service method through the interceptor chain, as `caller`. */
   call<I extends DescMessage, O extends DescMessage>(method: DescMethodUnary<I, O>, input: MessageInitShape<I>): Promise<MessageShape<O>>;
 }
@@ -90,6 +92,8 @@ async function regionOf(request: StoreRequest, regionId: string): Promise<Region
 /** `{cart}` as the request's `fields` select it. */
 async function cartAnswer(request: StoreRequest, fields: FieldSelection, found: Cart | undefined): Promise<JsonObject> {
   if (!found) throw new Error("the service answered without a cart");
+  // The version to send back in If-Match, as on /v1 (Medusa has none).
+  request.setHeader("etag", `"${found.etag}"`);
   return { cart: project(cartJson(found, await regionOf(request, found.regionId)), fields) };
 }
 
