@@ -382,26 +382,30 @@ function findLine(cart: Cart, lineId: string): LineItem {
 }
 
 /**
- * Sets a line's quantity; 0 removes the line. The line is priced again at
- * the catalog's price for the new quantity, so crossing a quantity tier
- * changes its unit price; `offers` holds the line's product.
+ * Sets a line's quantity (undefined keeps it; 0 removes the line) and, when
+ * given, replaces its metadata (it stays a line of its own even when another
+ * line of the product has equal metadata). The line is priced again at the
+ * catalog's price for its quantity, so crossing a quantity tier changes its
+ * unit price; `offers` holds the line's product.
  */
 export function updateLineItem(
   cart: Cart,
   lineId: string,
-  quantity: number,
+  newQuantity: number | undefined,
   offers: ReadonlyMap<string, ProductOffer>,
   context: ChangeContext,
+  metadata?: Readonly<Record<string, string>>,
 ): Cart {
   assertMutable(cart, context.now);
   const target = findLine(cart, lineId);
-  if (quantity === 0) {
+  if (newQuantity === 0) {
     return revise(cart, { lines: cart.lines.filter((line) => line !== target) }, context);
   }
+  const quantity = newQuantity ?? target.quantity;
   const pricing = priceLine(cart, target.productId, quantity, offers.get(target.productId));
   checkQuantity(quantity, target.productId, context.limits);
   const lines = cart.lines.map((line) =>
-    line === target ? { ...line, ...pricing, quantity, updatedAt: context.now } : line,
+    line === target ? { ...line, ...pricing, quantity, ...(metadata && { metadata }), updatedAt: context.now } : line,
   );
   return revise(cart, { lines }, context);
 }

@@ -70,6 +70,8 @@ function etagFromIfMatch(header: string | null): string {
 
 /** The fields UpdateCart may change, by update_mask path; each must be set when named, except the addresses (unset clears). */
 const updatablePaths = ["region_id", "sales_channel_id", "shipping_address", "billing_address", "email", "metadata", "currency"];
+/** The fields UpdateLineItem may change, by update_mask path. */
+const lineUpdatablePaths = ["quantity", "metadata"];
 const requiredWhenNamed: Record<string, (cart: CartMessage) => string> = {
   region_id: (cart) => cart.regionId,
   sales_channel_id: (cart) => cart.salesChannelId,
@@ -276,11 +278,22 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
     },
 
     async updateLineItem(request, context) {
+      const paths = request.updateMask?.paths.length ? request.updateMask.paths : ["quantity"];
+      const unknown = paths.find((path) => !lineUpdatablePaths.includes(path));
+      if (unknown !== undefined) {
+        throw invalidField(
+          "update_mask",
+          "update_mask.updatable",
+          `path "${unknown}" cannot be updated; updatable fields: ${lineUpdatablePaths.join(", ")}`,
+        );
+      }
+      const quantity = paths.includes("quantity") ? request.quantity : undefined;
+      const metadata = paths.includes("metadata") ? request.metadata : undefined;
       return change(
         request.cartId,
         request.etag,
         context,
-        (cart, changeContext, _tx, offers) => updateLineItem(cart, request.itemId, request.quantity, offers, changeContext),
+        (cart, changeContext, _tx, offers) => updateLineItem(cart, request.itemId, quantity, offers, changeContext, metadata),
         { alsoRead: (tx: Tx) => catalog.cartOffers(tx, request.cartId, { lineIds: [request.itemId] }) },
       );
     },

@@ -291,6 +291,22 @@ describe("line details and metadata", () => {
     const merged = (await carts().addLineItem({ cartId: cart!.id, productId: "sfcore-ebook", quantity: 1, metadata: { edition: "plain" } })).cart!;
     expect(merged.items.map((line) => line.quantity)).toEqual([3, 1, 5]);
 
+    // UpdateLineItem changes metadata only when update_mask names it.
+    const [, plainLine] = merged.items;
+    const relabeled = await rest("PATCH", `/v1/carts/${cart!.id}/items/${plainLine!.id}`, { update_mask: "metadata", metadata: { edition: "gift" } });
+    expect(relabeled.status).toBe(200);
+    expect(relabeled.body.items[1]).toMatchObject({ quantity: 1, metadata: { edition: "gift" } });
+    const both = (await carts("connect+proto (HTTP/2)").updateLineItem({
+      cartId: cart!.id,
+      itemId: plainLine!.id,
+      quantity: 2,
+      updateMask: { paths: ["quantity", "metadata"] },
+      metadata: {},
+    })).cart!;
+    expect(both.items[1]).toMatchObject({ quantity: 2, metadata: {} });
+    const quantityOnly = (await carts().updateLineItem({ cartId: cart!.id, itemId: plainLine!.id, quantity: 1, metadata: { ignored: "yes" } })).cart!;
+    expect(quantityOnly.items[1]).toMatchObject({ quantity: 1, metadata: {} });
+
     // The catalog changes; the lines keep what it said when they were added.
     await catalog().upsertProduct({
       product: { id: "sfcore-ebook", title: "E-book", subtitle: "Second edition", sku: "EBOOK-2", active: true, shippable: false, prices: [{ currency: "USD", amountCents: 1500n }] },
@@ -329,6 +345,11 @@ describe("line details and metadata", () => {
     expect(violatedFields(error)).toEqual(["metadata"]);
     const longValue = await rest("POST", `/v1/carts/${cart.id}/items`, { product_id: "sfcore-ebook", quantity: 1, metadata: { k: "v".repeat(501) } });
     expect(longValue.status).toBe(400);
+    const badPath = await refusal(
+      carts().updateLineItem({ cartId: cart.id, itemId: cart.items[0]!.id, quantity: 1, updateMask: { paths: ["title"] } }),
+    );
+    expect(badPath.code).toBe(Code.InvalidArgument);
+    expect(violatedFields(badPath)).toEqual(["update_mask"]);
     const badThumbnail = await refusal(
       catalog().upsertProduct({ product: { id: "sfcore-bad", title: "Bad", active: true, thumbnailUri: "javascript:alert(1)" } }),
     );

@@ -105,6 +105,23 @@ describe("line details and metadata", () => {
     ]);
   });
 
+  it("UpdateLineItem replaces a line's metadata, keeping its quantity unless given, and the line stays its own", () => {
+    let cart = newCart([item(1, { a: "1" }), item(2, { a: "2" })]);
+    const offers = new Map([["mug", mug]]);
+    cart = updateLineItem(cart, cart.lines[1]!.id, undefined, offers, at(t1), { a: "1" });
+    expect(cart.lines.map((line) => [line.quantity, line.metadata])).toEqual([
+      [1, { a: "1" }],
+      [2, { a: "1" }],
+    ]);
+    cart = updateLineItem(cart, cart.lines[0]!.id, 4, offers, at(t2), {});
+    expect(cart.lines.map((line) => [line.quantity, line.metadata])).toEqual([
+      [4, {}],
+      [2, { a: "1" }],
+    ]);
+    // New units join the first line with equal metadata.
+    expect(addLineItem(cart, item(1, { a: "1" }), at(t2)).lines.map((line) => line.quantity)).toEqual([4, 3]);
+  });
+
   it("CreateCart merges items of the same product only when their metadata is equal", () => {
     const cart = newCart([item(1, { a: "1" }), item(2, { a: "1" }), item(5, { a: "2" })]);
     expect(cart.lines.map((line) => line.quantity)).toEqual([3, 5]);
