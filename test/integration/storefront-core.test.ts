@@ -183,6 +183,18 @@ describe("payment collections and sessions", () => {
     expect(read.paymentCollection!.sessions[0]!.status).toBe(PaymentSessionStatus.AUTHORIZED);
   });
 
+  it("replays a session request retried with its Idempotency-Key instead of starting another session", async () => {
+    const cart = await newCart("sfcore-retry");
+    const { paymentCollection } = await carts().createPaymentCollection({ cartId: cart.id });
+    const path = `/v1/payment-collections/${paymentCollection!.id}/sessions`;
+    const first = await rest("POST", path, { provider_id: "system" }, { "idempotency-key": "sfcore-retry-1" });
+    const retry = await rest("POST", path, { provider_id: "system" }, { "idempotency-key": "sfcore-retry-1" });
+    expect(retry.body).toEqual(first.body);
+    const read = (await carts().getCart({ id: cart.id })).cart!;
+    expect(read.paymentCollection!.sessions.map((session) => session.id)).toEqual([first.body.sessions[0].id]);
+    expect(read.etag).toBe(String(Number(cart.etag) + 2));
+  });
+
   it("drops the sessions when the total changes and keeps them when it does not", async () => {
     const cart = await newCart("sfcore-follow");
     const { paymentCollection } = await carts().createPaymentCollection({ cartId: cart.id });
