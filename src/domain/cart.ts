@@ -22,7 +22,7 @@ export interface LineItem {
   readonly shippable: boolean;
   /** The product's details when the line was added. */
   readonly details: ProductDetails;
-  /** Given when the line was added: the same product with other metadata is another line. */
+  /** Given when the line was added (UpdateLineItem may replace it): the same product with other metadata is another line. */
   readonly metadata: Readonly<Record<string, string>>;
   readonly createdAt: Date;
   readonly updatedAt: Date;
@@ -330,7 +330,7 @@ export function sameMetadata(a: Readonly<Record<string, string>>, b: Readonly<Re
   return keys.length === Object.keys(b).length && keys.every((key) => Object.hasOwn(b, key) && a[key] === b[key]);
 }
 
-/** The line `units` of a product with this metadata join: the one of that product with equal metadata. */
+/** The line that new units of a product with this metadata join: the one of that product with equal metadata. */
 export function lineFor(
   lines: readonly LineItem[],
   units: { readonly productId: string; readonly metadata: Readonly<Record<string, string>> },

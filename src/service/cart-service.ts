@@ -78,6 +78,15 @@ const requiredWhenNamed: Record<string, (cart: CartMessage) => string> = {
   currency: (cart) => cart.currency,
 };
 
+/** Refuses an update_mask path that is not among `updatable`. */
+function checkMaskPaths(paths: Iterable<string>, updatable: readonly string[]): void {
+  for (const path of paths) {
+    if (!updatable.includes(path)) {
+      throw invalidField("update_mask", "update_mask.updatable", `path "${path}" cannot be updated; updatable fields: ${updatable.join(", ")}`);
+    }
+  }
+}
+
 /** `pricing` knowing `promotions` too (those found by code when they are applied). */
 function withPromotions(pricing: PricingContext, promotions: readonly Promotion[]): PricingContext {
   const added = new Set(promotions.map((promotion) => promotion.id));
@@ -222,14 +231,8 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
     async updateCart(request, context) {
       const message = request.cart!;
       const paths = new Set(request.updateMask!.paths);
+      checkMaskPaths(paths, updatablePaths);
       for (const path of paths) {
-        if (!updatablePaths.includes(path)) {
-          throw invalidField(
-            "update_mask",
-            "update_mask.updatable",
-            `path "${path}" cannot be updated; updatable fields: ${updatablePaths.join(", ")}`,
-          );
-        }
         if (requiredWhenNamed[path]?.(message) === "") {
           throw invalidField(`cart.${path}`, "update_mask.set_when_named", "must be set when update_mask names it");
         }
@@ -279,14 +282,7 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
 
     async updateLineItem(request, context) {
       const paths = request.updateMask?.paths.length ? request.updateMask.paths : ["quantity"];
-      const unknown = paths.find((path) => !lineUpdatablePaths.includes(path));
-      if (unknown !== undefined) {
-        throw invalidField(
-          "update_mask",
-          "update_mask.updatable",
-          `path "${unknown}" cannot be updated; updatable fields: ${lineUpdatablePaths.join(", ")}`,
-        );
-      }
+      checkMaskPaths(paths, lineUpdatablePaths);
       const quantity = paths.includes("quantity") ? request.quantity : undefined;
       const metadata = paths.includes("metadata") ? request.metadata : undefined;
       return change(
