@@ -103,6 +103,7 @@ describe("PublishableKeyService", () => {
     onTestFinished(() => database.sql.end());
     const directory = new PublishableKeyDirectory({ keys: new PublishableKeyRepository(database.sql), now: () => new Date() });
     expect(await directory.resolve(web!.token)).toMatchObject({ status: "valid", key: { id: web!.id, salesChannelIds: ["sfcore-web"] } });
+    expect(directory.salesChannelForNewCart(web!, "")).toEqual({ salesChannelId: "sfcore-web" });
     expect(await directory.resolve(`pk_${"0".repeat(64)}`)).toEqual({ status: "unknown" });
     expect(await directory.resolve("")).toEqual({ status: "unknown" });
     expect(await directory.resolve("x".repeat(100_000))).toEqual({ status: "unknown" });
