@@ -22,7 +22,7 @@ export interface LineItem {
   readonly shippable: boolean;
   /** The product's details when the line was added. */
   readonly details: ProductDetails;
-  /** Given when the line was added: the same product with other metadata is another line. */
+  /** Given when the line was added (UpdateLineItem may replace it): the same product with other metadata is another line. */
   readonly metadata: Readonly<Record<string, string>>;
   readonly createdAt: Date;
   readonly updatedAt: Date;
@@ -330,7 +330,7 @@ export function sameMetadata(a: Readonly<Record<string, string>>, b: Readonly<Re
   return keys.length === Object.keys(b).length && keys.every((key) => Object.hasOwn(b, key) && a[key] === b[key]);
 }
 
-/** The line `units` of a product with this metadata join: the one of that product with equal metadata. */
+/** The line that new units of a product with this metadata join: the one of that product with equal metadata. */
 export function lineFor(
   lines: readonly LineItem[],
   units: { readonly productId: string; readonly metadata: Readonly<Record<string, string>> },
@@ -382,26 +382,30 @@ function findLine(cart: Cart, lineId: string): LineItem {
 }
 
 /**
- * Sets a line's quantity; 0 removes the line. The line is priced again at
- * the catalog's price for the new quantity, so crossing a quantity tier
- * changes its unit price; `offers` holds the line's product.
+ * Sets a line's quantity (undefined keeps it; 0 removes the line) and, when
+ * given, replaces its metadata (it stays a line of its own even when another
+ * line of the product has equal metadata). The line is priced again at the
+ * catalog's price for its quantity, so crossing a quantity tier changes its
+ * unit price; `offers` holds the line's product.
  */
 export function updateLineItem(
   cart: Cart,
   lineId: string,
-  quantity: number,
+  newQuantity: number | undefined,
   offers: ReadonlyMap<string, ProductOffer>,
   context: ChangeContext,
+  metadata?: Readonly<Record<string, string>>,
 ): Cart {
   assertMutable(cart, context.now);
   const target = findLine(cart, lineId);
-  if (quantity === 0) {
+  if (newQuantity === 0) {
     return revise(cart, { lines: cart.lines.filter((line) => line !== target) }, context);
   }
+  const quantity = newQuantity ?? target.quantity;
   const pricing = priceLine(cart, target.productId, quantity, offers.get(target.productId));
   checkQuantity(quantity, target.productId, context.limits);
   const lines = cart.lines.map((line) =>
-    line === target ? { ...line, ...pricing, quantity, updatedAt: context.now } : line,
+    line === target ? { ...line, ...pricing, quantity, ...(metadata && { metadata }), updatedAt: context.now } : line,
   );
   return revise(cart, { lines }, context);
 }

@@ -70,11 +70,22 @@ function etagFromIfMatch(header: string | null): string {
 
 /** The fields UpdateCart may change, by update_mask path; each must be set when named, except the addresses (unset clears). */
 const updatablePaths = ["region_id", "sales_channel_id", "shipping_address", "billing_address", "email", "metadata", "currency"];
+/** The fields UpdateLineItem may change, by update_mask path. */
+const lineUpdatablePaths = ["quantity", "metadata"];
 const requiredWhenNamed: Record<string, (cart: CartMessage) => string> = {
   region_id: (cart) => cart.regionId,
   sales_channel_id: (cart) => cart.salesChannelId,
   currency: (cart) => cart.currency,
 };
+
+/** Refuses an update_mask path that is not among `updatable`. */
+function checkMaskPaths(paths: Iterable<string>, updatable: readonly string[]): void {
+  for (const path of paths) {
+    if (!updatable.includes(path)) {
+      throw invalidField("update_mask", "update_mask.updatable", `path "${path}" cannot be updated; updatable fields: ${updatable.join(", ")}`);
+    }
+  }
+}
 
 /** `pricing` knowing `promotions` too (those found by code when they are applied). */
 function withPromotions(pricing: PricingContext, promotions: readonly Promotion[]): PricingContext {
@@ -220,14 +231,8 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
     async updateCart(request, context) {
       const message = request.cart!;
       const paths = new Set(request.updateMask!.paths);
+      checkMaskPaths(paths, updatablePaths);
       for (const path of paths) {
-        if (!updatablePaths.includes(path)) {
-          throw invalidField(
-            "update_mask",
-            "update_mask.updatable",
-            `path "${path}" cannot be updated; updatable fields: ${updatablePaths.join(", ")}`,
-          );
-        }
         if (requiredWhenNamed[path]?.(message) === "") {
           throw invalidField(`cart.${path}`, "update_mask.set_when_named", "must be set when update_mask names it");
         }
@@ -276,11 +281,15 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
     },
 
     async updateLineItem(request, context) {
+      const paths = request.updateMask?.paths.length ? request.updateMask.paths : ["quantity"];
+      checkMaskPaths(paths, lineUpdatablePaths);
+      const quantity = paths.includes("quantity") ? request.quantity : undefined;
+      const metadata = paths.includes("metadata") ? request.metadata : undefined;
       return change(
         request.cartId,
         request.etag,
         context,
-        (cart, changeContext, _tx, offers) => updateLineItem(cart, request.itemId, request.quantity, offers, changeContext),
+        (cart, changeContext, _tx, offers) => updateLineItem(cart, request.itemId, quantity, offers, changeContext, metadata),
         { alsoRead: (tx: Tx) => catalog.cartOffers(tx, request.cartId, { lineIds: [request.itemId] }) },
       );
     },

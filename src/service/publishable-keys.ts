@@ -1,5 +1,13 @@
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
-import { type KeyResolution, publishableKeyTokenPattern, resolution, revokeKey } from "../domain/publishable-key.js";
+import {
+  type KeyChannelChoice,
+  type KeyResolution,
+  type PublishableKey,
+  publishableKeyTokenPattern,
+  resolution,
+  revokeKey,
+  salesChannelForNewCart,
+} from "../domain/publishable-key.js";
 import type { PublishableKeyRepository } from "../storage/publishable-key-repository.js";
 import type { PublishableKeyService } from "../../gen/commerce/cart/v1/publishable_key_service_pb.js";
 import { toPublishableKeyMessage } from "./mapping.js";
@@ -23,6 +31,11 @@ export class PublishableKeyDirectory {
   async resolve(token: string): Promise<KeyResolution> {
     if (!publishableKeyTokenPattern.test(token)) return { status: "unknown" };
     return resolution(await this.deps.keys.byToken(token), this.deps.now());
+  }
+
+  /** The sales channel of a cart created with `key` when `requested` ("" for none) is asked for (see salesChannelForNewCart). */
+  salesChannelForNewCart(key: Pick<PublishableKey, "salesChannelIds">, requested: string): KeyChannelChoice {
+    return salesChannelForNewCart(key, requested);
   }
 }
 

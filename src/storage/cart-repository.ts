@@ -348,10 +348,7 @@ function pipelined<const T extends readonly ({ execute(): unknown } | false)[]>(
   return Promise.all(statements);
 }
 
-/**
- * Inserts new lines and updates changed ones. A line's details and metadata
- * never change after it was added, so the update leaves them alone.
- */
+/** Inserts new lines and updates changed ones; a line's details never change after it was added. */
 function upsertLines(tx: Tx, cartId: string, lines: readonly LineItem[]) {
   return tx`
     insert into line_items (id, cart_id, product_id, title, quantity, unit_price, compare_at_unit_price, discountable,
@@ -372,7 +369,7 @@ function upsertLines(tx: Tx, cartId: string, lines: readonly LineItem[]) {
     on conflict (id) do update set
       title = excluded.title, quantity = excluded.quantity, unit_price = excluded.unit_price,
       compare_at_unit_price = excluded.compare_at_unit_price, discountable = excluded.discountable,
-      shippable = excluded.shippable, updated_at = excluded.updated_at`;
+      shippable = excluded.shippable, metadata = excluded.metadata, updated_at = excluded.updated_at`;
 }
 
 /** The statements writing the difference between two versions of a cart; the domain returns unchanged lines as the same objects. */

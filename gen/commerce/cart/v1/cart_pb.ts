@@ -738,8 +738,8 @@ export type LineItem = Message<"commerce.cart.v1.LineItem"> & {
 
   /**
    * Free-form key/value pairs given when the line was added (at most 50
-   * keys, key ≤ 40 chars, value ≤ 500 chars). The same product with other
-   * metadata is another line. Output only.
+   * keys, key ≤ 40 chars, value ≤ 500 chars); UpdateLineItem may replace
+   * them. The same product with other metadata is another line. Output only.
    *
    * @generated from field: map<string, string> metadata = 19;
    */
