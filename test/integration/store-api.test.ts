@@ -288,6 +288,9 @@ describe("shapes and fields (§4, §5)", () => {
     const { body } = await add({ engraving: "A" });
     const lines = body.cart.items.map((item: { quantity: number; metadata: Record<string, string> }) => [item.metadata.engraving, item.quantity]);
     expect(lines.sort()).toEqual([["A", 2], ["B", 1]]);
+    const lineB = body.cart.items.find((item: { metadata: Record<string, string> }) => item.metadata.engraving === "B");
+    const updated = await store("POST", `/store/carts/${id}/line-items/${lineB.id}`, { body: { quantity: 3, metadata: { engraving: "C", size: 2 } } });
+    expect(updated.body.cart.items.find((item: { id: string }) => item.id === lineB.id)).toMatchObject({ quantity: 3, metadata: { engraving: "C", size: "2" } });
   });
 
   it("keeps the payment collection's amount on the cart total as promotions come and go (§3.7, §3.8)", async () => {

@@ -4,12 +4,14 @@ import { principalKey, type Principal } from "../../service/principal.js";
 import { requestIdHeader, requestIdOf } from "../interceptors/telemetry.js";
 import { createCallContext, type UnaryInvoker } from "../protocols/services.js";
 import { headersOf, type NodeHandlerFn, type NodeServerRequest, type NodeServerResponse, readBody } from "../rest/handler.js";
+import type { KeyChannelChoice } from "../../domain/publishable-key.js";
 import { asStoreError, type CallSubject, StoreError } from "./errors.js";
 import { matchStoreRoute, type StoreRequest } from "./routes.js";
 
-/** What the storefront surface needs of publishable keys (the service's key registry). */
+/** What the storefront surface needs of publishable keys (the service's key directory). */
 export interface PublishableKeyResolver {
   resolve(token: string): Promise<{ status: "valid"; key: { readonly salesChannelIds: readonly string[] } } | { status: "unknown" | "revoked" }>;
+  salesChannelForNewCart(key: { readonly salesChannelIds: readonly string[] }, requested: string): KeyChannelChoice;
 }
 
 export interface StoreHandlerOptions {
@@ -86,7 +88,7 @@ export function createStoreHandler(options: StoreHandlerOptions): NodeHandlerFn 
       query: queryObject(new URLSearchParams(queryStart < 0 ? "" : url.slice(queryStart + 1))),
       body: parseBody(body),
       caller,
-      publishableKey: resolved.key,
+      salesChannelForNewCart: (requested) => options.publishableKeys.salesChannelForNewCart(resolved.key, requested),
       setHeader: (name, value) => responseHeader.set(name, value),
       async call<I extends DescMessage, O extends DescMessage>(method: DescMethodUnary<I, O>, input: MessageInitShape<I>): Promise<MessageShape<O>> {
         const spec = invoker.methods().get(`/${method.parent.typeName}/${method.name}`);

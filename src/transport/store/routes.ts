@@ -8,8 +8,8 @@ import { OrderService } from "../../../gen/commerce/cart/v1/order_service_pb.js"
 import type { Region } from "../../../gen/commerce/cart/v1/region_pb.js";
 import type { ShippingOption } from "../../../gen/commerce/cart/v1/shipping_option_pb.js";
 import { StoreConfigService } from "../../../gen/commerce/cart/v1/store_config_service_pb.js";
-import { salesChannelForNewCart } from "../../domain/publishable-key.js";
 import { shippingAmount } from "../../domain/shipping.js";
+import type { KeyChannelChoice } from "../../domain/publishable-key.js";
 import type { Principal } from "../../service/principal.js";
 import { type CallSubject, StoreError } from "./errors.js";
 import { type FieldSelection, type FieldsConfig, parseFields, project } from "./fields.js";
@@ -31,7 +31,8 @@ export interface StoreRequest {
   readonly query: Readonly<Record<string, string | string[]>>;
   readonly body: unknown;
   readonly caller: Principal;
-  readonly publishableKey: { readonly salesChannelIds: readonly string[] };
+  /** The sales channel a new cart gets with the request's publishable key, or why it cannot have the requested one. */
+  salesChannelForNewCart(requested: string): KeyChannelChoice;
   /** Sets a header of the answer. */
   setHeader(name: string, value: string): void;
   /** Calls a service method through the interceptor chain, as `caller`. */
@@ -139,7 +140,7 @@ async function replacePromotionCodes(request: StoreRequest, cartId: string, curr
 const createCart: Run = async (request) => {
   const fields = selection(request, cartFields);
   const body = v.validate(v.createCartBody, request.body);
-  const channel = salesChannelForNewCart(request.publishableKey, body.sales_channel_id ?? "");
+  const channel = request.salesChannelForNewCart(body.sales_channel_id ?? "");
   if ("refusal" in channel) {
     const medusaWording = {
       not_in_key: `Sales channel ID in payload ${body.sales_channel_id} is not associated with the Publishable API Key in the header.`,
@@ -213,7 +214,8 @@ function lineIdOf(request: StoreRequest): string {
 }
 
 const updateLineItem = cartRoute(schema(v.updateLineItemBody), async (request, body, cartId) => {
-  return (await request.call(cart.updateLineItem, { cartId, itemId: lineIdOf(request), quantity: body.quantity })).cart;
+  const metadata = body.metadata === undefined ? {} : { updateMask: { paths: ["quantity", "metadata"] }, metadata: metadataOf(body.metadata) };
+  return (await request.call(cart.updateLineItem, { cartId, itemId: lineIdOf(request), quantity: body.quantity, ...metadata })).cart;
 });
 
 const deleteLineItem: Run = async (request) => {
