@@ -404,32 +404,53 @@ function withFieldsQuery(run: Run): Run {
   };
 }
 
-const segment = "([^/]+)";
-const routes: readonly (Route & { readonly names: readonly string[] })[] = [
-  ["POST", "/store/carts", [], withFieldsQuery(createCart)],
-  ["GET", `/store/carts/${segment}`, ["id"], withFieldsQuery(cartRoute(undefined, (request) => readCart(request)))],
-  ["POST", `/store/carts/${segment}`, ["id"], withFieldsQuery(updateCart)],
-  ["POST", `/store/carts/${segment}/line-items`, ["id"], withFieldsQuery(addLineItem)],
-  ["POST", `/store/carts/${segment}/line-items/${segment}`, ["id", "line_id"], withFieldsQuery(updateLineItem)],
-  ["DELETE", `/store/carts/${segment}/line-items/${segment}`, ["id", "line_id"], withFieldsQuery(deleteLineItem)],
-  ["POST", `/store/carts/${segment}/promotions`, ["id"], withFieldsQuery(addPromotions)],
-  ["DELETE", `/store/carts/${segment}/promotions`, ["id"], withFieldsQuery(removePromotions)],
-  ["POST", `/store/carts/${segment}/shipping-methods`, ["id"], withFieldsQuery(addShippingMethods)],
-  ["POST", `/store/carts/${segment}/taxes`, ["id"], withFieldsQuery(calculateTaxes)],
-  ["POST", `/store/carts/${segment}/complete`, ["id"], withFieldsQuery(completeCart)],
-  ["POST", `/store/carts/${segment}/customer`, ["id"], withFieldsQuery(transferCart)],
-  ["GET", "/store/shipping-options", [], listShippingOptions],
-  ["GET", "/store/payment-providers", [], listPaymentProviders],
-  ["POST", "/store/payment-collections", [], withFieldsQuery(createPaymentCollection)],
-  ["POST", `/store/payment-collections/${segment}/payment-sessions`, ["id"], withFieldsQuery(createPaymentSession)],
-  ["GET", "/store/regions", [], listRegions],
-  ["GET", `/store/regions/${segment}`, ["id"], getRegion],
-  ["GET", `/store/orders/${segment}`, ["id"], getOrder],
-].map(([method, path, names, run]) => ({
-  method: method as string,
-  pattern: new RegExp(`^${path as string}/?$`),
-  names: names as string[],
-  run: run as Run,
+/** One Store API route as the OpenAPI document describes it. */
+export interface StoreRouteDoc {
+  readonly method: string;
+  /** The path, with `{name}` for each path parameter. */
+  readonly template: string;
+  readonly summary: string;
+  /** Whether a JSON body is read (an empty one reads as {}). */
+  readonly body: boolean;
+  /** Query parameters; a trailing `!` marks a required one. */
+  readonly query: readonly string[];
+  /** The top-level key of the 200 answer's JSON object. */
+  readonly answers: string;
+}
+
+const fieldsOnly = ["fields"];
+const routeTable: readonly [StoreRouteDoc, Run][] = (
+  [
+    ["POST", "/store/carts", "Create a cart", true, fieldsOnly, "cart", withFieldsQuery(createCart)],
+    ["GET", "/store/carts/{id}", "Retrieve a cart", false, fieldsOnly, "cart", withFieldsQuery(cartRoute(undefined, (request) => readCart(request)))],
+    ["POST", "/store/carts/{id}", "Update a cart (promo_codes replaces the held codes)", true, fieldsOnly, "cart", withFieldsQuery(updateCart)],
+    ["POST", "/store/carts/{id}/line-items", "Add a line item", true, fieldsOnly, "cart", withFieldsQuery(addLineItem)],
+    ["POST", "/store/carts/{id}/line-items/{line_id}", "Update a line item (quantity 0 removes it)", true, fieldsOnly, "cart", withFieldsQuery(updateLineItem)],
+    ["DELETE", "/store/carts/{id}/line-items/{line_id}", "Remove a line item", false, fieldsOnly, "parent", withFieldsQuery(deleteLineItem)],
+    ["POST", "/store/carts/{id}/promotions", "Add promotion codes (an empty list removes all)", true, fieldsOnly, "cart", withFieldsQuery(addPromotions)],
+    ["DELETE", "/store/carts/{id}/promotions", "Remove promotion codes (JSON body)", true, fieldsOnly, "cart", withFieldsQuery(removePromotions)],
+    ["POST", "/store/carts/{id}/shipping-methods", "Choose shipping options (one or a list)", true, fieldsOnly, "cart", withFieldsQuery(addShippingMethods)],
+    ["POST", "/store/carts/{id}/taxes", "Calculate taxes (always current here)", true, fieldsOnly, "cart", withFieldsQuery(calculateTaxes)],
+    ["POST", "/store/carts/{id}/complete", "Complete the cart: the order, the same one on every retry", true, fieldsOnly, "order", withFieldsQuery(completeCart)],
+    ["POST", "/store/carts/{id}/customer", "Give a guest cart to the signed-in customer", true, fieldsOnly, "cart", withFieldsQuery(transferCart)],
+    ["GET", "/store/shipping-options", "Shipping options for a cart", false, ["cart_id!", "is_return", "fields", "limit", "offset", "order", "with_deleted"], "shipping_options", listShippingOptions],
+    ["GET", "/store/payment-providers", "Payment providers of a region", false, ["region_id!", "fields", "limit", "offset", "order"], "payment_providers", listPaymentProviders],
+    ["POST", "/store/payment-collections", "The cart's payment collection, created on first call", true, fieldsOnly, "payment_collection", withFieldsQuery(createPaymentCollection)],
+    ["POST", "/store/payment-collections/{id}/payment-sessions", "Start a payment session, replacing any other", true, fieldsOnly, "payment_collection", withFieldsQuery(createPaymentSession)],
+    ["GET", "/store/regions", "List regions", false, ["q", "id", "currency_code", "name", "fields", "limit", "offset", "order"], "regions", listRegions],
+    ["GET", "/store/regions/{id}", "Retrieve a region", false, fieldsOnly, "region", getRegion],
+    ["GET", "/store/orders/{id}", "Retrieve an order (a guest's by its id, a customer's by its owner)", false, fieldsOnly, "order", getOrder],
+  ] as const
+).map(([method, template, summary, body, query, answers, run]) => [{ method, template, summary, body, query, answers }, run]);
+
+/** The routes of the Store API, for its OpenAPI description. */
+export const storeRouteDocs: readonly StoreRouteDoc[] = routeTable.map(([doc]) => doc);
+
+const routes: readonly (Route & { readonly names: readonly string[] })[] = routeTable.map(([doc, run]) => ({
+  method: doc.method,
+  pattern: new RegExp(`^${doc.template.replace(/\{[a-z_]+\}/g, "([^/]+)")}/?$`),
+  names: [...doc.template.matchAll(/\{([a-z_]+)\}/g)].map((match) => match[1]!),
+  run,
 }));
 
 /** What a route's path parameters name, for the error messages that quote them. */
