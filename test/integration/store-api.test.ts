@@ -168,6 +168,8 @@ describe("errors as Medusa answers them (§7)", () => {
       body: { message: "Invalid request: Field 'variant_id' is required" },
     });
     expect((await store("POST", `/store/carts/${id}/line-items`, { body: "{not json" })).body.type).toBe("invalid_data");
+    const huge = await store("POST", `/store/carts/${id}/line-items`, { body: { variant_id: "x".repeat(5 * 1024 * 1024), quantity: 1 } });
+    expect(huge).toMatchObject({ status: 413, body: { type: "invalid_data" } });
     expect((await store("GET", `/store/carts/${id}`)).body.cart.items).toEqual([]);
     expect(await store("GET", "/store/shipping-options")).toMatchObject({
       status: 400,

@@ -115,6 +115,11 @@ export function storeErrorOf(error: ConnectError, subject: CallSubject): StoreEr
 /** Any failure as the answer to send: a StoreError as is, a service refusal mapped, anything else the unknown error. */
 export function asStoreError(reason: unknown, subject: CallSubject): StoreError {
   if (reason instanceof StoreError) return reason;
-  if (reason instanceof ConnectError) return storeErrorOf(reason, subject);
+  if (reason instanceof ConnectError) {
+    // Refusals of the HTTP layer (a body over the size limit: 413) keep their status.
+    const { status } = reason as ConnectError & { status?: number };
+    if (typeof status === "number") return new StoreError(status, { type: "invalid_data", message: reason.rawMessage });
+    return storeErrorOf(reason, subject);
+  }
   return unknownError;
 }
