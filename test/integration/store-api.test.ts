@@ -316,6 +316,65 @@ describe("shapes and fields (§4, §5)", () => {
   });
 });
 
+// Medusa's own store cart tests (shared contract §11) that fit our domain, their numbers derived from our rules.
+describe("Medusa's cart.spec cases, ported", () => {
+  const fields = "fields=region_id,currency_code,item_total,item_tax_total,*items,shipping_address.country_code";
+
+  it("moves a cart to a region of several countries: prices follow the region, the address is cleared", async () => {
+    const id = await newCart({ items: [{ variant_id: shop.mugId, quantity: 1 }], shipping_address: address });
+    const { status, body } = await store("POST", `/store/carts/${id}?${fields}`, { body: { region_id: shop.otherRegionId } });
+    expect(status).toBe(200);
+    // 11.90 EUR with 20% tax included: the tax part is 11.90 × 20/120 = 1.9833…, rounded to 1.98.
+    expect(body.cart).toMatchObject({ region_id: shop.otherRegionId, currency_code: "eur", item_total: 11.9, item_tax_total: 1.98, shipping_address: null });
+    expect(body.cart.items[0]).toMatchObject({ unit_price: 11.9, is_tax_inclusive: true });
+  });
+
+  it("moves a cart to a region of one country: that country becomes the address", async () => {
+    const id = await newCart({ region_id: shop.otherRegionId });
+    const { body } = await store("POST", `/store/carts/${id}?${fields}`, { body: { region_id: shop.regionId } });
+    expect(body.cart).toMatchObject({ region_id: shop.regionId, currency_code: "usd", shipping_address: { country_code: "us" } });
+  });
+
+  it("moves region and address together when the country is in the new region", async () => {
+    const id = await newCart();
+    const { body } = await store("POST", `/store/carts/${id}?${fields}`, { body: { region_id: shop.otherRegionId, shipping_address: { country_code: "fr" } } });
+    expect(body.cart).toMatchObject({ region_id: shop.otherRegionId, shipping_address: { country_code: "fr" } });
+  });
+
+  it("refuses an address country outside the region, with or without a region change", async () => {
+    const id = await newCart();
+    expect(await store("POST", `/store/carts/${id}`, { body: { shipping_address: { country_code: "de" } } })).toMatchObject({
+      status: 400,
+      body: { type: "invalid_data", message: "Country with code de is not within region United States" },
+    });
+    expect(await store("POST", `/store/carts/${id}`, { body: { region_id: shop.otherRegionId, shipping_address: { country_code: "us" } } })).toMatchObject({
+      status: 400,
+      body: { type: "invalid_data", message: "Country with code us is not within region Europe" },
+    });
+    expect((await store("GET", `/store/carts/${id}`)).body.cart.region_id).toBe(shop.regionId);
+  });
+
+  it("refuses a currency other than the region's, an unknown region and an unknown variant at creation", async () => {
+    expect(await store("POST", "/store/carts", { body: { region_id: shop.regionId, currency_code: "EUR" } })).toMatchObject({
+      status: 400,
+      body: { type: "invalid_data", message: "Currency code eur does not match the region's currency code usd" },
+    });
+    expect(await store("POST", "/store/carts", { body: { region_id: "nope" } })).toMatchObject({ status: 404, body: { type: "not_found", message: "No regions found" } });
+    expect(await store("POST", "/store/carts", { body: { region_id: shop.regionId, items: [{ variant_id: "nope", quantity: 1 }] } })).toMatchObject({
+      status: 400,
+      body: { type: "invalid_data", message: "Variants nope do not exist or belong to a product that is not published" },
+    });
+  });
+
+  it("replaces the promotion codes with an update, [] removing them all", async () => {
+    const id = await newCart({ items: [{ variant_id: shop.mugId, quantity: 1 }], promo_codes: [shop.promoCode] });
+    const held = await store("GET", `/store/carts/${id}`);
+    expect(held.body.cart.promotions.map((promotion: { code: string }) => promotion.code)).toEqual([shop.promoCode]);
+    const cleared = await store("POST", `/store/carts/${id}`, { body: { promo_codes: [] } });
+    expect(cleared.body.cart).toMatchObject({ promotions: [], discount_total: 0 });
+  });
+});
+
 describe("concurrency", () => {
   it("ends 50 parallel adds of one variant in one line of 50, every answer a 200", async () => {
     const id = await newCart();

@@ -72,6 +72,8 @@ export function storeErrorOf(error: ConnectError, subject: CallSubject): StoreEr
       if (subject.lineId && /has no line item/.test(message)) {
         return StoreError.notFound(`Line item with id: ${subject.lineId} was not found`);
       }
+      const unknownProduct = /^product (\S+) does not exist/.exec(message);
+      if (unknownProduct) return StoreError.invalidData(`Variants ${unknownProduct[1]} do not exist or belong to a product that is not published`);
       const unknownCode = /promotion code "([^"]+)" does not exist/.exec(message);
       if (unknownCode) return StoreError.invalidData(`The promotion code ${unknownCode[1]} is invalid`);
       if (subject.shippingOption && /shipping option/.test(message)) return StoreError.invalidData("Shipping Options are invalid for cart.");
@@ -95,8 +97,13 @@ export function storeErrorOf(error: ConnectError, subject: CallSubject): StoreEr
       return StoreError.invalidData(message);
     }
     case Code.InvalidArgument:
-    case Code.OutOfRange:
+    case Code.OutOfRange: {
+      const currency = /^currency (\w+) is not the currency of region \S+ \((\w+)\)/.exec(message);
+      if (currency) {
+        return StoreError.invalidData(`Currency code ${currency[1]!.toLowerCase()} does not match the region's currency code ${currency[2]!.toLowerCase()}`);
+      }
       return StoreError.invalidData(message);
+    }
     case Code.Aborted:
     case Code.AlreadyExists:
       return conflict;

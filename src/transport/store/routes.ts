@@ -187,12 +187,25 @@ const updateCart = cartRoute(schema(v.updateCartBody), async (request, body, car
   if (body.sales_channel_id !== undefined) set("salesChannelId", body.sales_channel_id ?? "");
   if (body.metadata !== undefined) set("metadata", metadataOf(body.metadata));
   if (body.shipping_address !== undefined) set("shippingAddress", addressOf(body.shipping_address));
+  else if (body.region_id !== undefined && body.region_id !== (await readCart(request)).regionId) {
+    // Medusa's rule for a new region: its only country becomes the address, else the address is cleared.
+    const countries = (await regionOf(request, body.region_id))?.countries ?? [];
+    set("shippingAddress", countries.length === 1 ? { country: countries[0] } : undefined);
+  }
   if (body.billing_address !== undefined) set("billingAddress", addressOf(body.billing_address));
   const maskPaths = paths.map((path) => path.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`));
-  let updated =
-    maskPaths.length > 0
-      ? (await request.call(cart.updateCart, { cart: changes, updateMask: { paths: maskPaths } })).cart!
-      : await readCart(request);
+  let updated: Cart;
+  try {
+    updated =
+      maskPaths.length > 0
+        ? (await request.call(cart.updateCart, { cart: changes, updateMask: { paths: maskPaths } })).cart!
+        : await readCart(request);
+  } catch (error) {
+    const outside = error instanceof ConnectError ? /^region (\S+) does not ship to ([A-Z]{2})/.exec(error.rawMessage) : null;
+    if (!outside) throw error;
+    const region = await regionOf(request, outside[1]!);
+    throw StoreError.invalidData(`Country with code ${outside[2]!.toLowerCase()} is not within region ${region?.name ?? outside[1]}`);
+  }
   if (body.promo_codes !== undefined) updated = await replacePromotionCodes(request, cartId, updated, body.promo_codes);
   return updated;
 });
