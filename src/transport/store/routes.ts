@@ -152,6 +152,14 @@ const createCart: Run = async (request) => {
       message: "Provided request body contains errors. Please check the data and retry the request",
     });
   }
+  // Medusa's default address: the only country of a region that has one.
+  let shippingAddress = addressOf(body.shipping_address);
+  if (!shippingAddress && body.region_id) {
+    const countries = await request
+      .call(storeConfig.getRegion, { id: body.region_id })
+      .then(({ region }) => region?.countries ?? [], () => []);
+    if (countries.length === 1) shippingAddress = { ...addressOf({})!, country: countries[0]! };
+  }
   let created: Cart | undefined;
   try {
     created = (
@@ -163,7 +171,7 @@ const createCart: Run = async (request) => {
         email: body.email ?? "",
         metadata: metadataOf(body.metadata),
         items: (body.items ?? []).map((item) => ({ productId: item.variant_id, quantity: item.quantity, metadata: metadataOf(item.metadata) })),
-        shippingAddress: addressOf(body.shipping_address),
+        shippingAddress,
         billingAddress: addressOf(body.billing_address),
         promoCodes: body.promo_codes ?? [],
       })
@@ -184,7 +192,8 @@ const updateCart = cartRoute(schema(v.updateCartBody), async (request, body, car
   };
   if (body.region_id !== undefined) set("regionId", body.region_id);
   if (body.email !== undefined) set("email", body.email ?? "");
-  if (body.sales_channel_id !== undefined) set("salesChannelId", body.sales_channel_id ?? "");
+  // null keeps the channel: a cart always has one.
+  if (body.sales_channel_id) set("salesChannelId", body.sales_channel_id);
   if (body.metadata !== undefined) set("metadata", metadataOf(body.metadata));
   if (body.shipping_address !== undefined) set("shippingAddress", addressOf(body.shipping_address));
   else if (body.region_id !== undefined && body.region_id !== (await readCart(request)).regionId) {
