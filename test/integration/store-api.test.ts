@@ -104,6 +104,11 @@ describe("who may reach a cart", () => {
     expect(await store("GET", `/store/carts/${id}`, { token: await customerToken("api-bob") })).toMatchObject({ status: 404, body: notFound });
     const write = await store("POST", `/store/carts/${id}/line-items`, { body: { variant_id: shop.mugId, quantity: 1 } });
     expect(write).toMatchObject({ status: 404, body: { type: "not_found", message: `Cart id not found: ${id}` } });
+    expect(await store("POST", "/store/payment-collections", { body: { cart_id: id } })).toMatchObject({
+      status: 404,
+      body: { type: "not_found", message: `Cart id not found: ${id}` },
+    });
+    expect(await store("GET", `/store/shipping-options?cart_id=${id}`)).toMatchObject({ status: 404, body: notFound });
   });
 
   it("treats an invalid bearer token as none: guest carts stay reachable by id", async () => {

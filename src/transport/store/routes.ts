@@ -304,6 +304,11 @@ const transferCart = cartRoute(schema(v.emptyBody), async (request, _body, cartI
   return (await request.call(cart.transferCart, { id: cartId, customerId: request.caller.subject })).cart;
 });
 
+/** A cart that does not exist, or is not the caller's (which answers the same). */
+function isMissingCart(error: unknown): boolean {
+  return error instanceof ConnectError && (error.code === Code.NotFound || error.code === Code.PermissionDenied) && /^cart /.test(error.rawMessage);
+}
+
 /** Every page of a list, within a bound: the store's configuration is small. */
 async function allPages<T>(read: (pageToken: string) => Promise<{ items: T[]; nextPageToken: string }>): Promise<T[]> {
   const items: T[] = [];
@@ -321,7 +326,12 @@ const listShippingOptions: Run = async (request) => {
   const query = validateQuery(request, v.shippingOptionsQuery);
   const { id } = { id: query.cart_id };
   if (!uuid.test(id)) throw StoreError.notFound(`Cart with id '${id}' not found`);
-  const found = (await request.call(cart.getCart, { id })).cart!;
+  const found = await request.call(cart.getCart, { id }).then(
+    ({ cart: read }) => read!,
+    (error: unknown) => {
+      throw isMissingCart(error) ? StoreError.notFound(`Cart with id '${id}' not found`) : error;
+    },
+  );
   const region = await regionOf(request, found.regionId);
   const options = await allPages<ShippingOption>(async (pageToken) => {
     const page = await request.call(storeConfig.listShippingOptions, { regionId: found.regionId, pageSize: 200, pageToken });
@@ -348,7 +358,9 @@ const createPaymentCollection: Run = async (request) => {
   const fields = selection(request, paymentCollectionFields);
   const body = v.validate(v.paymentCollectionBody, request.body);
   if (!uuid.test(body.cart_id)) throw StoreError.notFound(`Cart id not found: ${body.cart_id}`);
-  const { paymentCollection } = await request.call(cart.createPaymentCollection, { cartId: body.cart_id });
+  const { paymentCollection } = await request.call(cart.createPaymentCollection, { cartId: body.cart_id }).catch((error: unknown) => {
+    throw isMissingCart(error) ? StoreError.notFound(`Cart id not found: ${body.cart_id}`) : error;
+  });
   return { payment_collection: project(paymentCollectionJson(paymentCollection)!, fields) };
 };
 
