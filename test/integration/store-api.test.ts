@@ -243,6 +243,9 @@ describe("errors as Medusa answers them (§7)", () => {
         message: "The request conflicted with another request. You may retry the request with the provided Idempotency-Key.",
       },
     });
+    // A route that reads before it changes still checks the version on its change.
+    const staleMove = await store("POST", `/store/carts/${id}`, { body: { region_id: shop.otherRegionId }, headers: { "if-match": '"999"' } });
+    expect(staleMove.status).toBe(409);
     const current = (await store("GET", `/store/carts/${id}`)).headers.get("etag");
     expect(current).toBeTruthy();
     expect((await store("POST", `/store/carts/${id}/line-items`, { body: { variant_id: shop.mugId, quantity: 1 }, headers: { "if-match": current! } })).status).toBe(200);

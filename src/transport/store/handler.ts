@@ -1,4 +1,5 @@
 import { create, type DescMessage, type DescMethodUnary, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
+import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import type { Logger } from "../../logger.js";
 import { principalKey, type Principal } from "../../service/principal.js";
 import { requestIdHeader, requestIdOf } from "../interceptors/telemetry.js";
@@ -82,7 +83,7 @@ export function createStoreHandler(options: StoreHandlerOptions): NodeHandlerFn 
     response.once("close", () => abort.abort());
     const requestHeader = headersOf(request);
     const responseHeader = new Headers();
-    let calls = 0;
+    let changes = 0;
     const storeRequest: StoreRequest = {
       params: route.params,
       query: queryObject(new URLSearchParams(queryStart < 0 ? "" : url.slice(queryStart + 1))),
@@ -95,7 +96,8 @@ export function createStoreHandler(options: StoreHandlerOptions): NodeHandlerFn 
         if (!spec) throw new Error(`${method.parent.typeName}.${method.name} is not served`);
         // If-Match guards the route's first change only: the ones after it see the version it made.
         const header = new Headers(requestHeader);
-        if (calls++ > 0) header.delete("if-match");
+        if (changes > 0) header.delete("if-match");
+        if (method.idempotency !== MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS) changes++;
         const call = {
           protocolName: "store",
           requestMethod: request.method ?? "GET",
