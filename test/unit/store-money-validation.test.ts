@@ -58,6 +58,13 @@ describe("Store API request validation", () => {
     );
   });
 
+  it("quotes at most 80 characters of what was sent", () => {
+    const message = refusal(() => validate(addLineItemBody, { variant_id: "v", quantity: "x".repeat(10_000) })).body.message;
+    expect(message).toBe(`Invalid request: Expected type: 'number' for field 'quantity', got: '${"x".repeat(80)}…'`);
+    const keys = refusal(() => validate(addLineItemBody, Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`key${i}`, 1])))).body.message;
+    expect(keys.length).toBeLessThan(400);
+  });
+
   it("joins at most three issues", () => {
     const message = refusal(() => validate(createCartBody, { a: 1, email: "x", region_id: 3, currency_code: 4 })).body.message;
     expect(message.split("; ")).toHaveLength(3);

@@ -74,7 +74,7 @@ export function createStoreHandler(options: StoreHandlerOptions): NodeHandlerFn 
     if (resolved.status !== "valid") throw StoreError.notAllowed("A valid publishable key is required to proceed with the request");
 
     const route = matchStoreRoute(request.method ?? "GET", path);
-    if (!route) throw StoreError.notFound(`Cannot ${request.method} ${path}`);
+    if (!route) throw StoreError.notFound(`Cannot ${request.method} ${path.length > 200 ? `${path.slice(0, 200)}…` : path}`);
     Object.assign(subject, route.subject);
 
     const body = await readBody(request, options.readMaxBytes);

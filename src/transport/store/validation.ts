@@ -9,6 +9,14 @@ import { StoreError } from "./errors.js";
 
 type Issue = z.core.$ZodIssue;
 
+/** What a message quotes of the caller's input, at most; messages go into answers and log lines. */
+const maxQuotedChars = 80;
+
+function quoted(value: unknown): string {
+  const text = String(value);
+  return text.length > maxQuotedChars ? `${text.slice(0, maxQuotedChars)}…` : text;
+}
+
 function pathOf(issue: Pick<Issue, "path">): string {
   return issue.path.join(", ");
 }
@@ -27,7 +35,7 @@ function describeWrongType(issues: readonly Issue[], input: unknown): string | u
   const wrong = issues.filter((issue) => issue.code === "invalid_type" && sentValue(issue, input) !== undefined);
   if (wrong.length === 0) return undefined;
   const expected = wrong.map((issue) => (issue as z.core.$ZodIssueInvalidType).expected).join(", ");
-  return `Expected type: '${expected}' for field '${pathOf(wrong[0]!)}', got: '${String(sentValue(wrong[0]!, input))}'`;
+  return `Expected type: '${expected}' for field '${pathOf(wrong[0]!)}', got: '${quoted(sentValue(wrong[0]!, input))}'`;
 }
 
 function describeMissing(issues: readonly Issue[], input: unknown): string | undefined {
@@ -42,7 +50,7 @@ function describe(issue: Issue, input: unknown): string {
     case "invalid_value": {
       const sent = sentValue(issue, input);
       if (sent === undefined) return `Field '${pathOf(issue)}' is required`;
-      return `Expected: '${issue.values.join(", ")}' for field '${pathOf(issue)}', but got: '${String(sent)}'`;
+      return `Expected: '${issue.values.join(", ")}' for field '${pathOf(issue)}', but got: '${quoted(sent)}'`;
     }
     case "invalid_union": {
       const inner = issue.errors.flat().map((nested) => ({ ...nested, path: [...issue.path, ...nested.path] }) as Issue);
@@ -50,7 +58,7 @@ function describe(issue: Issue, input: unknown): string {
       return describeMissing(inner, input) ?? describeWrongType(inner, input) ?? issue.message;
     }
     case "unrecognized_keys":
-      return `Unrecognized fields: '${issue.keys.join(", ")}'`;
+      return `Unrecognized fields: '${quoted(issue.keys.join(", "))}'`;
     case "too_small":
       return `Value for field '${pathOf(issue)}' too small, expected at least: '${String(issue.minimum)}'`;
     case "too_big":
