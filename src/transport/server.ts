@@ -83,6 +83,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     readMaxBytes: options.readMaxBytes,
     verifyToken: options.verifyToken,
     publishableKeys: options.publishableKeys,
+    database: options.readiness,
     log: options.log,
   });
   const rpcHandler = withSpecEncodedGrpcMessages(connectNodeAdapter({

@@ -1,6 +1,7 @@
 import { create, type DescMessage, type DescMethodUnary, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
 import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import type { Logger } from "../../logger.js";
+import type { DatabaseAvailability } from "../../service/errors.js";
 import { principalKey, type Principal } from "../../service/principal.js";
 import { requestIdHeader, requestIdOf } from "../interceptors/telemetry.js";
 import { createCallContext, type UnaryInvoker } from "../protocols/services.js";
@@ -22,7 +23,13 @@ export interface StoreHandlerOptions {
   /** Checks a bearer token; a token it refuses makes the caller anonymous here, as in Medusa. */
   readonly verifyToken: (token: string) => Promise<Principal>;
   readonly publishableKeys: PublishableKeyResolver;
+  /** Whether the database is known to be down (the readiness state). */
+  readonly database: Pick<DatabaseAvailability, "databaseUnavailable">;
   readonly log: Logger;
+}
+
+function databaseUnavailable(): StoreError {
+  return new StoreError(503, { code: "api_error", type: "unexpected_state", message: "the database is unavailable; retry later" });
 }
 
 /** The path prefix of the Store API; everything under it is served here. */
@@ -70,7 +77,12 @@ export function createStoreHandler(options: StoreHandlerOptions): NodeHandlerFn 
         "Publishable API key required in the request header: x-publishable-api-key. You can manage your keys in settings in the dashboard.",
       );
     }
-    const resolved = await options.publishableKeys.resolve(keyToken);
+    // The key is read outside the interceptor chain: while the database is known to be down, refuse at once as the chain does.
+    if (options.database.databaseUnavailable) throw databaseUnavailable();
+    const resolved = await options.publishableKeys.resolve(keyToken).catch((error: unknown) => {
+      log.warn("publishable key lookup failed", { cause: String(error) });
+      throw databaseUnavailable();
+    });
     if (resolved.status !== "valid") throw StoreError.notAllowed("A valid publishable key is required to proceed with the request");
 
     const route = matchStoreRoute(request.method ?? "GET", path);
