@@ -15,6 +15,9 @@ import { findPostmaster } from "./tools.js";
  */
 export const dataset = { carts: 10_000, linesPerCart: 3, products: 1_000, currency: "USD" } as const;
 
+/** The publishable key the Store API rows send (seeded; any sales channel). */
+export const benchPublishableKey = `pk_${"be".repeat(32)}`;
+
 /**
  * Which carts each kind of load may touch. pgbench replays one recorded
  * transaction on random carts, writing that transaction's values (totals,
@@ -89,8 +92,10 @@ export async function prepareDatabase(serverUrl = process.env.BENCH_DATABASE_URL
   await migrateToFirstSchema(url.toString(), embeddedDir ?? os.tmpdir());
   await seed(url.toString());
   await runMigrations(url.toString());
-  // Fresh statistics and no dead rows left by the migrations' updates.
+  // Keys came with a later schema than the seed's.
   const bench = postgres(url.toString(), { max: 1, onnotice: () => {} });
+  await bench`insert into publishable_keys (id, token, title, created_at) values (gen_random_uuid(), ${benchPublishableKey}, 'bench', now())`;
+  // Fresh statistics and no dead rows left by the migrations' updates.
   await bench`vacuum analyze`;
   await bench.end();
   const [settings] = await admin`
@@ -141,9 +146,10 @@ async function seed(url: string): Promise<void> {
         insert into product_prices (product_id, currency, amount)
         select 'p-' || i, '${currency}', 100 + (i * 37) % 9900 from generate_series(1, ${products}) i`);
       await tx.unsafe(`
+        -- Guest carts: the Store API rows reach them by id, as a storefront's shoppers do.
         insert into carts (id, customer_id, status, currency, email, metadata, subtotal, total, item_quantity,
                            version, created_at, updated_at)
-        select ${sqlExpressions.cartId("n")}, 'customer-' || n, 'active', '${currency}', '', '{}', 0, 0, 0, 1, now(), now()
+        select ${sqlExpressions.cartId("n")}, 'guest:customer-' || n, 'active', '${currency}', '', '{}', 0, 0, 0, 1, now(), now()
         from generate_series(1, ${carts}) n`);
       // Lines are created one microsecond apart so their order (created_at, id) is their number.
       await tx.unsafe(`

@@ -54,9 +54,9 @@ export interface TargetCheck {
   readonly passed: boolean;
 }
 
-/** REST has no echo of its own; it shares connect-node's HTTP/1.1 stack with Connect JSON. */
+/** REST and the Store API have no echo of their own; they share connect-node's HTTP/1.1 stack with Connect JSON. */
 function echoProtocolOf(protocol: Protocol): Protocol {
-  return protocol === "rest" ? "connect-json" : protocol;
+  return protocol === "rest" || protocol === "store" ? "connect-json" : protocol;
 }
 
 const optionalMedian = (values: (number | undefined)[]) => {

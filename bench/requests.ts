@@ -1,7 +1,7 @@
 import http from "node:http";
 import http2 from "node:http2";
 import { create, type DescMessage, type DescMethodUnary, type MessageInitShape, toBinary, toJsonString } from "@bufbuild/protobuf";
-import { cartId, lineId, productOfLine } from "./dataset.js";
+import { benchPublishableKey, cartId, lineId, productOfLine } from "./dataset.js";
 import { CartService } from "../gen/commerce/cart/v1/cart_service_pb.js";
 import { Health } from "../gen/grpc/health/v1/health_pb.js";
 
@@ -10,7 +10,7 @@ export type Operation = (typeof operations)[number];
 /** "Echo" is the ceiling of a server stack: an RPC that never touches the database. */
 export type Workload = Operation | "Echo";
 
-export const protocols = ["grpc", "connect-proto", "connect-json", "rest"] as const;
+export const protocols = ["grpc", "connect-proto", "connect-json", "rest", "store"] as const;
 export type Protocol = (typeof protocols)[number];
 
 /** How the echo is served: grpc.health.v1.Health/Check, or GetCart with a malformed id that validation refuses. */
@@ -32,6 +32,8 @@ export interface Rpc<I extends DescMessage = DescMessage> {
   readonly input: MessageInitShape<I>;
   /** The google.api.http mapping: verb, path, and the body fields as a message of the same type. */
   readonly rest?: { readonly verb: string; readonly path: string; readonly body?: MessageInitShape<I> };
+  /** The same through Medusa's Store API (/store), with its own JSON body, when it has the operation. */
+  readonly store?: { readonly verb: string; readonly path: string; readonly body?: object };
 }
 
 function rpc<I extends DescMessage>(definition: Rpc<I>): Rpc {
@@ -51,7 +53,12 @@ export function rpcFor(workload: Workload, n: number, echo: EchoKind): Rpc & { f
       return rpc({ method: CartService.method.createCart, input, rest: { verb: "POST", path: "/v1/carts", body: input } });
     }
     case "GetCart":
-      return rpc({ method: CartService.method.getCart, input: { id }, rest: { verb: "GET", path: `/v1/carts/${id}` } });
+      return rpc({
+        method: CartService.method.getCart,
+        input: { id },
+        rest: { verb: "GET", path: `/v1/carts/${id}` },
+        store: { verb: "GET", path: `/store/carts/${id}` },
+      });
     case "AddLineItem": {
       // A product already in the cart: the line is merged, as most adds to a busy cart are.
       const body = { productId: productOfLine(n, 0), quantity: 1 };
@@ -59,6 +66,7 @@ export function rpcFor(workload: Workload, n: number, echo: EchoKind): Rpc & { f
         method: CartService.method.addLineItem,
         input: { cartId: id, ...body },
         rest: { verb: "POST", path: `/v1/carts/${id}/items`, body },
+        store: { verb: "POST", path: `/store/carts/${id}/line-items`, body: { variant_id: body.productId, quantity: 1 } },
       });
     }
     case "UpdateLineItem": {
@@ -92,11 +100,13 @@ export function buildRequest(
   authorization: string,
 ): HttpRequest | undefined {
   const request = encode(workload, protocol, n, echo);
+  // A storefront's shopper is anonymous: the Store API rows send the publishable key only.
+  if (protocol === "store") return request;
   return request && { ...request, headers: { ...request.headers, authorization } };
 }
 
 function encode(workload: Workload, protocol: Protocol, n: number, echo: EchoKind): HttpRequest | undefined {
-  const { method, input, rest, failsWithInvalidArgument } = rpcFor(workload, n, echo);
+  const { method, input, rest, store, failsWithInvalidArgument } = rpcFor(workload, n, echo);
   const message = create(method.input, input);
   const path = `/${method.parent.typeName}/${method.name}`;
   const connectStatus = failsWithInvalidArgument ? 400 : 200;
@@ -132,6 +142,16 @@ function encode(workload: Workload, protocol: Protocol, n: number, echo: EchoKin
         body: rest.body && Buffer.from(toJsonString(method.input, create(method.input, rest.body))),
         // A transcoder may answer a creating POST with 201 Created.
         expected: { httpStatuses: [200, 201], grpcStatus: "" },
+      };
+    case "store":
+      if (!store) return undefined;
+      return {
+        http1: true,
+        method: store.verb,
+        path: store.path,
+        headers: { "content-type": "application/json", "x-publishable-api-key": benchPublishableKey },
+        body: store.body && Buffer.from(JSON.stringify(store.body)),
+        expected: { httpStatuses: [200], grpcStatus: "" },
       };
   }
 }

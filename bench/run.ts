@@ -142,7 +142,7 @@ async function measure(
 /** The echo each protocol can use: Health/Check when the server offers it there, else a request validation refuses. */
 async function echoKinds(service: RunningService, served: readonly Protocol[]): Promise<Map<Protocol, EchoKind>> {
   const kinds = new Map<Protocol, EchoKind>();
-  for (const protocol of served.filter((p) => p !== "rest")) {
+  for (const protocol of served.filter((p) => p !== "rest" && p !== "store")) {
     const request = buildRequest("Echo", protocol, 1, "health", identity.authorization)!;
     const kind = answerProblem(await send(service.port, request), request) ? "invalid-id" : "health";
     kinds.set(protocol, kind);
@@ -170,8 +170,11 @@ async function measureServer(round: number, plan: Plan): Promise<void> {
     }
     const echo = await echoKinds(service, served);
     const workloads: Workload[] = ["Echo", ...operations];
+    // What each protocol has: REST and the Store API no echo, the Store API only GetCart and AddLineItem.
     const targets = served.flatMap((protocol) =>
-      workloads.filter((workload) => protocol !== "rest" || workload !== "Echo").map((workload) => ({ protocol, workload })),
+      workloads
+        .filter((workload) => buildRequest(workload, protocol, 1, "health", identity.authorization) !== undefined)
+        .map((workload) => ({ protocol, workload })),
     );
     // Every code path at once, one stream each, so the measurements start with compiled code and open pools.
     await runLoad({

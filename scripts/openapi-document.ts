@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { createFileRegistry, type DescService, fromBinary, type JsonObject } from "@bufbuild/protobuf";
 import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
 import { createOpenApiDocument } from "../src/transport/rest/openapi.js";
+import { storeOpenApi } from "../src/transport/store/openapi.js";
 
 const repoRoot = fileURLToPath(new URL("..", import.meta.url));
 
@@ -21,13 +22,24 @@ export function openApiDocumentFromProtos(): JsonObject {
     .filter((type): type is DescService => type.kind === "service")
     .sort((a, b) => a.typeName.localeCompare(b.typeName));
   const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
-  return createOpenApiDocument(services, {
+  const document = createOpenApiDocument(services, {
     title: "Cart service REST API",
     version,
     description:
       "REST/JSON surface of the cart service, transcoded from its gRPC API by the google.api.http " +
       "annotations: the same methods, validation and errors as gRPC and Connect. JSON uses proto field " +
       "names (snake_case; requests also accept lowerCamelCase), 64-bit integers as strings, enums by name " +
-      "and timestamps in RFC 3339. Every error answers with the `Error` body.",
-  });
+      "and timestamps in RFC 3339. Every error answers with the `Error` body. Under /store: Medusa's Store API " +
+      "for carts and checkout, in Medusa's JSON and errors.",
+  }) as { paths: JsonObject; tags: JsonObject[]; components: { schemas: JsonObject; securitySchemes: JsonObject } };
+  const store = storeOpenApi();
+  return {
+    ...document,
+    tags: [...document.tags, store.tag],
+    paths: { ...document.paths, ...store.paths },
+    components: {
+      schemas: { ...document.components.schemas, ...store.schemas },
+      securitySchemes: { ...document.components.securitySchemes, ...store.securitySchemes },
+    },
+  };
 }

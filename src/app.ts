@@ -8,14 +8,16 @@ import { createCatalogService } from "./service/catalog-service.js";
 import { createDatabaseOutageInterceptor, errorMappingInterceptor } from "./service/errors.js";
 import { createIdempotencyInterceptor } from "./service/idempotency.js";
 import { createOrderService } from "./service/order-service.js";
+import { createPublishableKeyService, PublishableKeyDirectory } from "./service/publishable-keys.js";
 import { createStoreConfigService } from "./service/store-config-service.js";
 import { CartExpiryRepository } from "./storage/cart-expiry-repository.js";
 import { CartRepository } from "./storage/cart-repository.js";
 import { CatalogRepository } from "./storage/catalog-repository.js";
 import { type Database, transactionsInFlight } from "./storage/database.js";
 import { IdempotencyRepository } from "./storage/idempotency-repository.js";
-import { uuidv7 } from "./storage/ids.js";
+import { newPublishableKeyToken, uuidv7 } from "./storage/ids.js";
 import { OrderRepository } from "./storage/order-repository.js";
+import { PublishableKeyRepository } from "./storage/publishable-key-repository.js";
 import { StoreConfigRepository } from "./storage/store-config-repository.js";
 import type { Principal } from "./service/principal.js";
 import { createAuthInterceptor } from "./transport/interceptors/auth.js";
@@ -27,6 +29,7 @@ import { registration, type ServiceRegistration } from "./transport/protocols/se
 import { CartService } from "../gen/commerce/cart/v1/cart_service_pb.js";
 import { CatalogService } from "../gen/commerce/cart/v1/catalog_service_pb.js";
 import { OrderService } from "../gen/commerce/cart/v1/order_service_pb.js";
+import { PublishableKeyService } from "../gen/commerce/cart/v1/publishable_key_service_pb.js";
 import { StoreConfigService } from "../gen/commerce/cart/v1/store_config_service_pb.js";
 import type { Interceptor } from "@connectrpc/connect";
 
@@ -40,6 +43,8 @@ export interface App {
   readonly metrics: Metrics;
   /** Whether to take traffic: the database answers and shutdown has not begun. */
   readonly readiness: Readiness;
+  /** What a storefront's publishable key token stands for (the storefront surface checks it first). */
+  readonly publishableKeys: PublishableKeyDirectory;
 }
 
 /** Services anyone may call without a token: probes and schema discovery. */
@@ -56,6 +61,7 @@ export function createApp(
   const catalog = new CatalogRepository(database.db, database.sql);
   const storeConfig = new StoreConfigRepository(database.sql);
   const orders = new OrderRepository(database.sql);
+  const keys = new PublishableKeyRepository(database.sql);
   const now = () => new Date();
   const idempotencyRecords = new IdempotencyRepository(database.sql, {
     retentionMs: config.idempotencyRetentionMs,
@@ -99,12 +105,14 @@ export function createApp(
     registration(CatalogService, createCatalogService({ catalog, now })),
     registration(StoreConfigService, createStoreConfigService({ storeConfig, now })),
     registration(OrderService, createOrderService({ orders })),
+    registration(PublishableKeyService, createPublishableKeyService({ keys, now, newId: uuidv7, newToken: newPublishableKeyToken })),
   ];
   return {
     idempotencyRecords,
     cartExpiry,
     metrics,
     readiness,
+    publishableKeys: new PublishableKeyDirectory({ keys, now }),
     services,
     interceptors: [
       createTelemetryInterceptor(log, metrics),

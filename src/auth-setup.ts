@@ -4,6 +4,7 @@ import type { Config } from "./config.js";
 import type { Logger } from "./logger.js";
 import type { Principal } from "./service/principal.js";
 import { createTokenVerifier, jwksFrom } from "./transport/interceptors/auth.js";
+import { demoPublishableKey } from "./demo-products.js";
 import { devIssuer, loadDevelopmentAuth } from "./dev-auth.js";
 
 export interface Authentication {
@@ -54,6 +55,9 @@ export async function setUpAuthentication(config: Config, log: Logger): Promise<
           `  export CUSTOMER_TOKEN=${customer}`,
           `Admin token (sub demo-admin; ${adminScopes}), valid 24 h:`,
           `  export ADMIN_TOKEN=${admin}`,
+          ...(config.seedDemoProducts
+            ? [`Publishable key of the demo store (x-publishable-api-key; any sales channel):`, `  export PUBLISHABLE_KEY=${demoPublishableKey.token}`]
+            : []),
           `Both are also in ${tokensFile}, for when request logs have buried them:  . ${tokensFile}`,
           "",
           "Try:",

@@ -46,6 +46,7 @@ export function demoStore(defaultRegionId: string): DemoStore {
             { country: "AT", ratePpm: 200_000 },
           ],
         },
+        paymentProviderIds: [],
       },
     ],
     salesChannels: [{ id: "app", name: "Mobile app", description: "Sells the app-only products too" }],
@@ -59,6 +60,7 @@ export function demoStore(defaultRegionId: string): DemoStore {
         taxClass: "standard",
         giftCard: false,
         salesChannelIds: [],
+        details: { subtitle: "Stoneware, 350 ml", thumbnailUri: "", handle: "mug", sku: "MUG-CL-350", variantTitle: "Classic" },
         prices: [usd(1299n, { compareAtAmount: 1599n }), eur(1199n)],
       },
       {
@@ -70,6 +72,7 @@ export function demoStore(defaultRegionId: string): DemoStore {
         taxClass: "standard",
         giftCard: false,
         salesChannelIds: [],
+        details: { subtitle: "Organic cotton", thumbnailUri: "", handle: "t-shirt", sku: "TEE-BLK-M", variantTitle: "Black / M" },
         prices: [usd(2499n), eur(2299n)],
       },
       {
@@ -81,6 +84,7 @@ export function demoStore(defaultRegionId: string): DemoStore {
         taxClass: "standard",
         giftCard: false,
         salesChannelIds: [],
+        details: { subtitle: "Three pairs of wool socks", thumbnailUri: "", handle: "socks", sku: "SOCKS-3", variantTitle: "3-pack" },
         prices: [usd(999n), usd(849n, { minQuantity: 5 }), { currency: "JPY", amount: 1500n, minQuantity: 1 }, eur(899n)],
       },
       {
@@ -92,6 +96,7 @@ export function demoStore(defaultRegionId: string): DemoStore {
         taxClass: "standard",
         giftCard: false,
         salesChannelIds: ["app"],
+        details: { subtitle: "Printed on matte paper", thumbnailUri: "", handle: "poster", sku: "POSTER-A2", variantTitle: "A2" },
         prices: [usd(1800n)],
       },
       {
@@ -103,6 +108,7 @@ export function demoStore(defaultRegionId: string): DemoStore {
         taxClass: "standard",
         giftCard: true,
         salesChannelIds: [],
+        details: { subtitle: "Delivered by email", thumbnailUri: "", handle: "gift-card", sku: "GIFT-25", variantTitle: "25" },
         prices: [usd(2500n), eur(2500n)],
       },
       {
@@ -114,6 +120,7 @@ export function demoStore(defaultRegionId: string): DemoStore {
         taxClass: "standard",
         giftCard: false,
         salesChannelIds: [],
+        details: { subtitle: "No longer sold", thumbnailUri: "", handle: "hoodie", sku: "HOODIE-OLD", variantTitle: "One size" },
         prices: [usd(5900n)],
       },
     ],
@@ -140,3 +147,15 @@ export function demoStore(defaultRegionId: string): DemoStore {
     ],
   };
 }
+
+/**
+ * The demo storefront's publishable key, for any sales channel. Fixed, so
+ * that it survives restarts and can be printed before the store is loaded;
+ * publishable keys are public anyway.
+ */
+export const demoPublishableKey = {
+  id: "01900000-0000-7000-8000-00000000de70",
+  token: `pk_${"de70".repeat(16)}`,
+  title: "Demo storefront",
+  salesChannelIds: [],
+} as const;

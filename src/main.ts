@@ -89,6 +89,7 @@ const server = await startUpStep("PORT", () => startServer({
   grpcServer: config.grpcServer,
   log,
   corsOrigins: config.corsOrigins,
+  verifyToken: authentication.verify,
   // The demo storefront comes with the demo store.
   ...(config.seedDemoProducts && { storefront: { issueToken: authentication.issueDemoToken } }),
   ...app,

@@ -1,9 +1,10 @@
 import type { Config } from "./config.js";
-import { demoStore } from "./demo-products.js";
+import { demoPublishableKey, demoStore } from "./demo-products.js";
 import { taxFreeRegion } from "./domain/store.js";
 import type { Logger } from "./logger.js";
 import { CatalogRepository } from "./storage/catalog-repository.js";
 import type { Database } from "./storage/database.js";
+import { PublishableKeyRepository } from "./storage/publishable-key-repository.js";
 import { StoreConfigRepository } from "./storage/store-config-repository.js";
 
 /**
@@ -31,10 +32,12 @@ export async function prepareStore(config: Config, database: Database, log: Logg
   for (const product of demo.products) await catalog.upsert(product, now);
   for (const option of demo.shippingOptions) await storeConfig.upsertShippingOption(option, now);
   for (const promotion of demo.promotions) await storeConfig.upsertPromotion(promotion, now);
+  await new PublishableKeyRepository(database.sql).ensure({ ...demoPublishableKey, createdAt: now });
   log.info("demo store loaded", {
     regions: demo.regions.map((region) => region.id),
     products: demo.products.map((product) => product.id),
     shippingOptions: demo.shippingOptions.map((option) => option.id),
     promotionCodes: demo.promotions.map((promotion) => promotion.code),
+    publishableKey: demoPublishableKey.token,
   });
 }

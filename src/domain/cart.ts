@@ -1,6 +1,8 @@
 import { currencyExponent } from "./currency.js";
 import { DomainError } from "./errors.js";
 import { selectPrice, type TieredPrice } from "./pricing.js";
+import { followCartTotal, newPaymentCollection, type PaymentCollection, startPaymentSession as startSession } from "./payment.js";
+import type { ProductDetails } from "./product.js";
 import { type Promotion, type PromotionUsage, promotionCodeRefusal, promotionRefusalError } from "./promotions.js";
 import { quoteShippingOption, type ShippingCharge } from "./shipping.js";
 import { type NamedShippingOption, type Region, regionShipsTo } from "./store.js";
@@ -20,6 +22,10 @@ export interface LineItem {
   readonly shippable: boolean;
   readonly taxClass: string;
   readonly giftCard: boolean;
+  /** The product's details when the line was added. */
+  readonly details: ProductDetails;
+  /** Given when the line was added (UpdateLineItem may replace it): the same product with other metadata is another line. */
+  readonly metadata: Readonly<Record<string, string>>;
   readonly createdAt: Date;
   readonly updatedAt: Date;
 }
@@ -83,6 +89,8 @@ export interface Cart {
   readonly orderId?: string;
   /** The cart MergeCarts moved this cart's lines into. */
   readonly mergedIntoCartId?: string;
+  /** How the cart is going to be paid; its amount and currency follow the cart's. */
+  readonly paymentCollection?: PaymentCollection;
 }
 
 /** A cart without its lines and amounts, as reads that return none of them fetch it. */
@@ -101,6 +109,7 @@ export interface ProductOffer {
   readonly giftCard: boolean;
   /** Empty: sold in every sales channel. */
   readonly salesChannelIds: readonly string[];
+  readonly details: ProductDetails;
   readonly prices: readonly TieredPrice[];
 }
 
@@ -175,7 +184,8 @@ function priced(state: CartState, pricing: PricingContext, now: Date): Cart {
     now,
   });
   const itemQuantity = state.lines.reduce((sum, line) => sum + line.quantity, 0);
-  return { ...state, promotions, shippingMethods, totals, itemQuantity };
+  const paymentCollection = state.paymentCollection && followCartTotal(state.paymentCollection, state.currency, totals.cart.total, now);
+  return { ...state, promotions, shippingMethods, totals, itemQuantity, paymentCollection };
 }
 
 type Changeable = Omit<CartState, "id" | "version" | "createdAt" | "updatedAt">;
@@ -201,6 +211,8 @@ export interface NewCart {
 export interface ItemToAdd {
   readonly productId: string;
   readonly quantity: number;
+  /** The line's metadata; none is {}. */
+  readonly metadata?: Readonly<Record<string, string>>;
   readonly offer: ProductOffer | undefined;
   /** Id for the line, used only when the product is not in the cart yet. */
   readonly newLineId: string;
@@ -318,15 +330,31 @@ function checkQuantity(quantity: number, productId: string, limits: CartLimits):
   }
 }
 
+/** Whether two metadata maps hold the same pairs (in any order). */
+export function sameMetadata(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => Object.hasOwn(b, key) && a[key] === b[key]);
+}
+
+/** The line that new units of a product with this metadata join: the one of that product with equal metadata. */
+export function lineFor(
+  lines: readonly LineItem[],
+  units: { readonly productId: string; readonly metadata: Readonly<Record<string, string>> },
+): LineItem | undefined {
+  return lines.find((line) => line.productId === units.productId && sameMetadata(line.metadata, units.metadata));
+}
+
 /**
- * Adds units of a product. A product already in the cart is merged into its
- * line (quantities add up); either way the line is priced at the catalog's
- * price for its new quantity.
+ * Adds units of a product. A line of the product with equal metadata gets
+ * them (quantities add up), otherwise they make a new line, which keeps the
+ * product's details as they are now; either way the line is priced at the
+ * catalog's price for its new quantity.
  */
 export function addLineItem(cart: Cart, item: ItemToAdd, context: ChangeContext): Cart {
   assertMutable(cart, context.now);
   const { productId, offer } = item;
-  const existing = cart.lines.find((line) => line.productId === productId);
+  const metadata = item.metadata ?? {};
+  const existing = lineFor(cart.lines, { productId, metadata });
   const quantity = (existing?.quantity ?? 0) + item.quantity;
   const pricing = priceLine(cart, productId, quantity, offer);
   checkQuantity(quantity, productId, context.limits);
@@ -338,7 +366,16 @@ export function addLineItem(cart: Cart, item: ItemToAdd, context: ChangeContext)
   if (cart.lines.length >= context.limits.maxLines) {
     throw new DomainError("failed_precondition", `cart ${cart.id} already has the maximum of ${context.limits.maxLines} lines`);
   }
-  const line: LineItem = { id: item.newLineId, productId, quantity, ...pricing, createdAt: now, updatedAt: now };
+  const line: LineItem = {
+    id: item.newLineId,
+    productId,
+    quantity,
+    ...pricing,
+    details: offer!.details,
+    metadata,
+    createdAt: now,
+    updatedAt: now,
+  };
   return revise(cart, { lines: [...cart.lines, line] }, context);
 }
 
@@ -351,26 +388,30 @@ function findLine(cart: Cart, lineId: string): LineItem {
 }
 
 /**
- * Sets a line's quantity; 0 removes the line. The line is priced again at
- * the catalog's price for the new quantity, so crossing a quantity tier
- * changes its unit price; `offers` holds the line's product.
+ * Sets a line's quantity (undefined keeps it; 0 removes the line) and, when
+ * given, replaces its metadata (it stays a line of its own even when another
+ * line of the product has equal metadata). The line is priced again at the
+ * catalog's price for its quantity, so crossing a quantity tier changes its
+ * unit price; `offers` holds the line's product.
  */
 export function updateLineItem(
   cart: Cart,
   lineId: string,
-  quantity: number,
+  newQuantity: number | undefined,
   offers: ReadonlyMap<string, ProductOffer>,
   context: ChangeContext,
+  metadata?: Readonly<Record<string, string>>,
 ): Cart {
   assertMutable(cart, context.now);
   const target = findLine(cart, lineId);
-  if (quantity === 0) {
+  if (newQuantity === 0) {
     return revise(cart, { lines: cart.lines.filter((line) => line !== target) }, context);
   }
+  const quantity = newQuantity ?? target.quantity;
   const pricing = priceLine(cart, target.productId, quantity, offers.get(target.productId));
   checkQuantity(quantity, target.productId, context.limits);
   const lines = cart.lines.map((line) =>
-    line === target ? { ...line, ...pricing, quantity, updatedAt: context.now } : line,
+    line === target ? { ...line, ...pricing, quantity, ...(metadata && { metadata }), updatedAt: context.now } : line,
   );
   return revise(cart, { lines }, context);
 }
@@ -592,6 +633,30 @@ export function transferCart(cart: Cart, customerId: string, context: ChangeCont
   assertMutable(cart, context.now);
   if (customerId === cart.customerId) return cart;
   return revise(cart, { customerId }, context);
+}
+
+/** Gives an active cart its payment collection; a cart that has one is returned unchanged. */
+export function createPaymentCollection(cart: Cart, collectionId: string, context: ChangeContext): Cart {
+  assertMutable(cart, context.now);
+  if (cart.paymentCollection) return cart;
+  const collection = newPaymentCollection(collectionId, cart.currency, cart.totals.cart.total, context.now);
+  return revise(cart, { paymentCollection: collection }, context);
+}
+
+/**
+ * Starts a payment session with a provider of the cart's region, replacing
+ * the collection's sessions. The cart is priced first, so the session is for
+ * the total the cart shows after this change.
+ */
+export function startPaymentSession(
+  cart: Cart,
+  session: { readonly id: string; readonly providerId: string; readonly data: Readonly<Record<string, string>> },
+  context: ChangeContext,
+): Cart {
+  assertMutable(cart, context.now);
+  if (!cart.paymentCollection) throw new DomainError("failed_precondition", `cart ${cart.id} has no payment collection`);
+  const repriced = revise(cart, {}, context);
+  return { ...repriced, paymentCollection: startSession(repriced.paymentCollection!, context.pricing.region, session, context.now) };
 }
 
 export function etagOf(cart: Pick<Cart, "version">): string {

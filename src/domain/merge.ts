@@ -1,4 +1,4 @@
-import { assertMutable, type Cart, type ChangeContext, type LineItem, type Offers, priceLine, revise } from "./cart.js";
+import { assertMutable, type Cart, type ChangeContext, type LineItem, type Offers, priceLine, revise, sameMetadata } from "./cart.js";
 import { DomainError } from "./errors.js";
 
 export type MergeOutcome = "moved" | "merged" | "capped" | "dropped";
@@ -58,8 +58,9 @@ export function mergeCarts(
   assertMutable(target, context.now);
   const { now, limits } = context;
   const lines: LineItem[] = [...target.lines];
-  const report = source.lines.map(({ productId, quantity: sourceQuantity }, index): MergedLine => {
-    const at = lines.findIndex((line) => line.productId === productId);
+  const report = source.lines.map((sourceLine, index): MergedLine => {
+    const { productId, quantity: sourceQuantity, details, metadata } = sourceLine;
+    const at = lines.findIndex((line) => line.productId === productId && sameMetadata(line.metadata, metadata));
     const existing = lines[at];
     // The target's own line of the product, if any, stays as it was.
     const dropped = (reason: string): MergedLine => ({
@@ -86,7 +87,7 @@ export function mergeCarts(
     }
     const line: LineItem = existing
       ? { ...existing, ...pricing, quantity, updatedAt: now }
-      : { id: newLineIds[index]!, productId, quantity, ...pricing, createdAt: now, updatedAt: now };
+      : { id: newLineIds[index]!, productId, quantity, ...pricing, details, metadata, createdAt: now, updatedAt: now };
     if (existing) lines[at] = line;
     else lines.push(line);
     const capped = quantity < wanted;

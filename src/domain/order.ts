@@ -12,6 +12,7 @@ import {
 } from "./cart.js";
 import { DomainError } from "./errors.js";
 import { formatAmount } from "./money.js";
+import { authorizeForCompletion, type PaymentCollection } from "./payment.js";
 import { hasUsageLimit, promotionCodeRefusal, type PromotionRefusal, type PromotionUsage } from "./promotions.js";
 import { regionShipsTo } from "./store.js";
 import type { Totals } from "./totals.js";
@@ -59,6 +60,8 @@ export interface CompletionInput {
   readonly promotionUsage: ReadonlyMap<string, PromotionUsage>;
   readonly orderId: string;
   readonly paymentReference: string;
+  /** Whether a cart with a total above zero must hold a payment session to authorize (see authorizeForCompletion). */
+  readonly requirePaymentSession?: boolean;
 }
 
 export interface Completion {
@@ -153,6 +156,21 @@ export function completeCart(cart: Cart, input: CompletionInput, context: Change
     }
   }
   problems.push(...linePriceProblems(cart, input.offers));
+  let paymentCollection: PaymentCollection | undefined;
+  let paymentFacts: Readonly<Record<string, string>> = {};
+  try {
+    paymentCollection = authorizeForCompletion(
+      completed.paymentCollection,
+      { total: completed.totals.cart.total },
+      context.pricing.region,
+      input.requirePaymentSession ?? false,
+      context.now,
+    );
+  } catch (error) {
+    if (!(error instanceof DomainError)) throw error;
+    problems.push(error.message);
+    paymentFacts = error.facts;
+  }
   const [was, now] = [cart.totals.cart.total, completed.totals.cart.total];
   if (now !== was) {
     problems.push(
@@ -165,9 +183,10 @@ export function completeCart(cart: Cart, input: CompletionInput, context: Change
     throw new DomainError(
       "failed_precondition",
       `cart ${cart.id} cannot be completed: ${problems.join("; ")}`,
-      refusals.length > 0 ? { promotion_refusal: refusals[0]!.reason } : {},
+      { ...paymentFacts, ...(refusals.length > 0 && { promotion_refusal: refusals[0]!.reason }) },
     );
   }
+  const paid = paymentCollection ? { ...completed, paymentCollection } : completed;
   const order: Order = {
     id: input.orderId,
     cartId: completed.id,
@@ -185,8 +204,8 @@ export function completeCart(cart: Cart, input: CompletionInput, context: Change
     promotions: completed.promotions,
     totals: completed.totals,
     itemQuantity: completed.itemQuantity,
-    paymentReference: input.paymentReference,
+    paymentReference: input.paymentReference || (paymentCollection?.sessions[0]?.id ?? ""),
     createdAt: context.now,
   };
-  return { order, cart: completed };
+  return { order, cart: paid };
 }

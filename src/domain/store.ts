@@ -21,6 +21,8 @@ export interface Region extends Timestamps {
   /** ISO 3166-1 alpha-2 codes; empty: any country. */
   readonly countries: readonly string[];
   readonly tax: RegionTax;
+  /** The payment providers carts in the region may pay with; empty: the built-in system provider only. */
+  readonly paymentProviderIds: readonly string[];
 }
 
 export interface SalesChannel extends Timestamps {
@@ -54,6 +56,7 @@ export function taxFreeRegion(id: string, currency: string, now: Date): Region {
     currency,
     countries: [],
     tax: { pricesIncludeTax: false, defaults: { ratePpm: 0 }, countries: [] },
+    paymentProviderIds: [],
     createdAt: now,
     updatedAt: now,
   };

@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { type Cart, type CartSummary, isGuestCart } from "../domain/cart.js";
+import { type Cart, type CartSummary, guestCustomerPrefix, isGuestCart } from "../domain/cart.js";
 import { isCustomer, type Principal } from "./principal.js";
 
 /**
@@ -7,12 +7,17 @@ import { isCustomer, type Principal } from "./principal.js";
  * whose customer_id is its `sub`. A foreign cart and a missing one give the
  * customer the same PERMISSION_DENIED answer, so ids cannot be probed for
  * existence; callers with carts:admin get NOT_FOUND for missing carts.
+ * Storefront callers (Principal.storefront) also see guest carts, whose id is
+ * a guest's only key to them, and get NOT_FOUND for a cart they may not see,
+ * exactly as for a missing one.
  */
 export class CartAccess {
   constructor(private readonly principal: Principal | undefined) {}
 
   private denied(cartId: string): ConnectError {
-    return new ConnectError(`cart ${cartId} does not exist or is not accessible with this token`, Code.PermissionDenied);
+    return this.principal?.storefront
+      ? new ConnectError(`cart ${cartId} does not exist`, Code.NotFound)
+      : new ConnectError(`cart ${cartId} does not exist or is not accessible with this token`, Code.PermissionDenied);
   }
 
   /** The cart if the caller may see it; otherwise the error to answer with. */
@@ -20,7 +25,8 @@ export class CartAccess {
   visible(cartId: string, cart: CartSummary | undefined): CartSummary;
   visible(cartId: string, cart: CartSummary | undefined): CartSummary {
     if (isCustomer(this.principal)) {
-      if (!cart || cart.customerId !== this.principal.subject) throw this.denied(cartId);
+      const mayAccess = cart && (cart.customerId === this.principal.subject || (this.principal.storefront && isGuestCart(cart)));
+      if (!mayAccess) throw this.denied(cartId);
       return cart;
     }
     if (!cart) throw new ConnectError(`cart ${cartId} does not exist`, Code.NotFound);
@@ -38,14 +44,23 @@ export class CartAccess {
     return this.visible(cartId, cart);
   }
 
-  /** Customers may create carts (or have them transferred) only for themselves. */
+  /**
+   * Customers may create carts (or have them transferred) only for
+   * themselves; anonymous storefront callers only for guests.
+   */
   checkOwner(customerId: string, action = "create carts for"): void {
-    if (isCustomer(this.principal) && customerId !== this.principal.subject) {
+    if (!isCustomer(this.principal) || customerId === this.principal.subject) return;
+    if (this.principal.storefront && this.principal.subject === "") {
+      if (customerId.startsWith(guestCustomerPrefix) && action === "create carts for") return;
       throw new ConnectError(
-        `a customer token may only ${action} its own customer_id (${this.principal.subject})`,
+        `an anonymous caller may only ${action} a guest customer_id (starting with "${guestCustomerPrefix}")`,
         Code.PermissionDenied,
       );
     }
+    throw new ConnectError(
+      `a customer token may only ${action} its own customer_id (${this.principal.subject})`,
+      Code.PermissionDenied,
+    );
   }
 
   /** The customer filter of ListCarts: customers list their own carts, whatever they asked for. */

@@ -10,6 +10,7 @@ import {
   checkEtag,
   type CodeLookup,
   createCart,
+  createPaymentCollection,
   deleteCart,
   type ItemToAdd,
   type PricingContext,
@@ -17,6 +18,7 @@ import {
   removeLineItem,
   removePromotionCodes,
   removeShippingMethod,
+  startPaymentSession,
   transferCart,
   updateCart,
   updateLineItem,
@@ -68,11 +70,22 @@ function etagFromIfMatch(header: string | null): string {
 
 /** The fields UpdateCart may change, by update_mask path; each must be set when named, except the addresses (unset clears). */
 const updatablePaths = ["region_id", "sales_channel_id", "shipping_address", "billing_address", "email", "metadata", "currency"];
+/** The fields UpdateLineItem may change, by update_mask path. */
+const lineUpdatablePaths = ["quantity", "metadata"];
 const requiredWhenNamed: Record<string, (cart: CartMessage) => string> = {
   region_id: (cart) => cart.regionId,
   sales_channel_id: (cart) => cart.salesChannelId,
   currency: (cart) => cart.currency,
 };
+
+/** Refuses an update_mask path that is not among `updatable`. */
+function checkMaskPaths(paths: Iterable<string>, updatable: readonly string[]): void {
+  for (const path of paths) {
+    if (!updatable.includes(path)) {
+      throw invalidField("update_mask", "update_mask.updatable", `path "${path}" cannot be updated; updatable fields: ${updatable.join(", ")}`);
+    }
+  }
+}
 
 /** `pricing` knowing `promotions` too (those found by code when they are applied). */
 function withPromotions(pricing: PricingContext, promotions: readonly Promotion[]): PricingContext {
@@ -86,8 +99,11 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
   const { carts, catalog, orders, storeConfig, defaults, limits, now, newId } = deps;
 
   /** Pairs each item with its product's offer and a fresh line id. */
-  const withOffers = (items: readonly { productId: string; quantity: number }[], offers: ReadonlyMap<string, ProductOffer>): ItemToAdd[] =>
-    items.map((item) => ({ ...item, offer: offers.get(item.productId), newLineId: newId() }));
+  const withOffers = (
+    items: readonly { productId: string; quantity: number; metadata: Readonly<Record<string, string>> }[],
+    offers: ReadonlyMap<string, ProductOffer>,
+  ): ItemToAdd[] =>
+    items.map(({ productId, quantity, metadata }) => ({ productId, quantity, metadata, offer: offers.get(productId), newLineId: newId() }));
 
   /**
    * The region a cart gets and its pricing context (with `promotions`): the
@@ -215,14 +231,8 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
     async updateCart(request, context) {
       const message = request.cart!;
       const paths = new Set(request.updateMask!.paths);
+      checkMaskPaths(paths, updatablePaths);
       for (const path of paths) {
-        if (!updatablePaths.includes(path)) {
-          throw invalidField(
-            "update_mask",
-            "update_mask.updatable",
-            `path "${path}" cannot be updated; updatable fields: ${updatablePaths.join(", ")}`,
-          );
-        }
         if (requiredWhenNamed[path]?.(message) === "") {
           throw invalidField(`cart.${path}`, "update_mask.set_when_named", "must be set when update_mask names it");
         }
@@ -271,11 +281,15 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
     },
 
     async updateLineItem(request, context) {
+      const paths = request.updateMask?.paths.length ? request.updateMask.paths : ["quantity"];
+      checkMaskPaths(paths, lineUpdatablePaths);
+      const quantity = paths.includes("quantity") ? request.quantity : undefined;
+      const metadata = paths.includes("metadata") ? request.metadata : undefined;
       return change(
         request.cartId,
         request.etag,
         context,
-        (cart, changeContext, _tx, offers) => updateLineItem(cart, request.itemId, request.quantity, offers, changeContext),
+        (cart, changeContext, _tx, offers) => updateLineItem(cart, request.itemId, quantity, offers, changeContext, metadata),
         { alsoRead: (tx: Tx) => catalog.cartOffers(tx, request.cartId, { lineIds: [request.itemId] }) },
       );
     },
@@ -334,7 +348,13 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
         const offers = await catalog.offers([...new Set(visible.lines.map((line) => line.productId))], visible.currency, tx);
         const completion = completeCart(
           visible,
-          { offers, promotionUsage, orderId: newId(), paymentReference: request.paymentReference },
+          {
+            offers,
+            promotionUsage,
+            orderId: newId(),
+            paymentReference: request.paymentReference,
+            requirePaymentSession: request.requirePaymentSession,
+          },
           { now: now(), limits, pricing },
         );
         await orders.insert(tx, completion.order);
@@ -369,6 +389,27 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
         return { carts: [result.target, result.source], merged: result };
       });
       return { cart: toCartMessage(merged.target), report: toMergeReportMessage(merged.report) };
+    },
+
+    async createPaymentCollection(request, context) {
+      const { cart } = await change(request.cartId, "", context, (locked, changeContext) =>
+        createPaymentCollection(locked, newId(), changeContext),
+      );
+      return { paymentCollection: cart.paymentCollection, cart };
+    },
+
+    async createPaymentSession(request, context) {
+      const collectionId = request.paymentCollectionId;
+      const missing = () => new DomainError("not_found", `payment collection ${collectionId} does not exist`);
+      const cartId = await carts.cartIdOfPaymentCollection(collectionId);
+      if (!cartId) throw missing();
+      const { cart } = await change(cartId, "", context, (locked, changeContext) => {
+        // A collection stays with its cart for good; checked under the lock all the same.
+        if (locked.paymentCollection?.id !== collectionId) throw missing();
+        const session = { id: newId(), providerId: request.providerId, data: request.data };
+        return startPaymentSession(locked, session, changeContext);
+      });
+      return { paymentCollection: cart.paymentCollection, cart };
     },
   };
 }

@@ -10,7 +10,12 @@ import type {
 import { etagOf } from "../domain/cart.js";
 import type { MergeOutcome as DomainMergeOutcome, MergeReport as DomainMergeReport } from "../domain/merge.js";
 import type { Order as DomainOrder, OrderStatus as DomainOrderStatus } from "../domain/order.js";
+import type {
+  PaymentCollection as DomainPaymentCollection,
+  PaymentSessionStatus as DomainPaymentSessionStatus,
+} from "../domain/payment.js";
 import type { Product as DomainProduct } from "../domain/product.js";
+import type { PublishableKey as DomainPublishableKey } from "../domain/publishable-key.js";
 import type { Promotion as DomainPromotion, PromotionTarget as DomainPromotionTarget } from "../domain/promotions.js";
 import type {
   Region as DomainRegion,
@@ -34,6 +39,12 @@ import {
 import { MergeOutcome, type MergeReport, MergeReportSchema } from "../../gen/commerce/cart/v1/cart_service_pb.js";
 import { type Product, ProductSchema } from "../../gen/commerce/cart/v1/catalog_pb.js";
 import { type Order, OrderSchema, OrderStatus } from "../../gen/commerce/cart/v1/order_pb.js";
+import {
+  type PaymentCollection,
+  PaymentCollectionSchema,
+  PaymentSessionStatus,
+} from "../../gen/commerce/cart/v1/payment_pb.js";
+import { type PublishableKey, PublishableKeySchema } from "../../gen/commerce/cart/v1/publishable_key_pb.js";
 import { type Promotion, PromotionSchema, PromotionTarget } from "../../gen/commerce/cart/v1/promotion_pb.js";
 import { type Region, RegionSchema, type TaxClassRate } from "../../gen/commerce/cart/v1/region_pb.js";
 import { type SalesChannel, SalesChannelSchema } from "../../gen/commerce/cart/v1/sales_channel_pb.js";
@@ -76,6 +87,7 @@ export function toCartMessage(cart: DomainCart | CartSummary): Cart {
     expireTime: timestampOrUndefined(cart.expireTime),
     orderId: cart.orderId ?? "",
     mergedIntoCartId: cart.mergedIntoCartId ?? "",
+    paymentCollection: cart.paymentCollection && toPaymentCollectionMessage(cart.id, cart.paymentCollection),
     ...("totals" in cart && amountFields(cart)),
   });
 }
@@ -121,6 +133,43 @@ function pricedContents(
       });
     }),
   };
+}
+
+const sessionStatusToProto: Record<DomainPaymentSessionStatus, PaymentSessionStatus> = {
+  pending: PaymentSessionStatus.PENDING,
+  authorized: PaymentSessionStatus.AUTHORIZED,
+};
+
+export function toPaymentCollectionMessage(cartId: string, collection: DomainPaymentCollection): PaymentCollection {
+  return create(PaymentCollectionSchema, {
+    id: collection.id,
+    cartId,
+    currency: collection.currency,
+    amountCents: collection.amount,
+    sessions: collection.sessions.map((session) => ({
+      id: session.id,
+      providerId: session.providerId,
+      currency: session.currency,
+      amountCents: session.amount,
+      status: sessionStatusToProto[session.status],
+      data: session.data,
+      createdAt: timestampFromDate(session.createdAt),
+      updatedAt: timestampFromDate(session.updatedAt),
+    })),
+    createdAt: timestampFromDate(collection.createdAt),
+    updatedAt: timestampFromDate(collection.updatedAt),
+  });
+}
+
+export function toPublishableKeyMessage(key: DomainPublishableKey): PublishableKey {
+  return create(PublishableKeySchema, {
+    id: key.id,
+    token: key.token,
+    title: key.title,
+    salesChannelIds: [...key.salesChannelIds],
+    createdAt: timestampFromDate(key.createdAt),
+    revokedAt: timestampOrUndefined(key.revokedAt),
+  });
 }
 
 const orderStatusToProto: Record<DomainOrderStatus, OrderStatus> = {
@@ -199,6 +248,12 @@ function toLineItemMessage(cartId: string, line: DomainLineItem, breakdown: Amou
     giftCard: line.giftCard,
     createdAt: timestampFromDate(line.createdAt),
     updatedAt: timestampFromDate(line.updatedAt),
+    subtitle: line.details.subtitle,
+    thumbnailUri: line.details.thumbnailUri,
+    productHandle: line.details.handle,
+    sku: line.details.sku,
+    variantTitle: line.details.variantTitle,
+    metadata: line.metadata,
     ...breakdownFields(breakdown),
   });
 }
@@ -218,6 +273,7 @@ export function toProductMessage(product: DomainProduct): Product {
     taxClass: product.taxClass,
     giftCard: product.giftCard,
     salesChannelIds: [...product.salesChannelIds],
+    ...product.details,
     prices: product.prices.map((price) => ({
       currency: price.currency,
       amountCents: price.amount,
@@ -240,6 +296,13 @@ export function productFromProto(product: Product): Omit<DomainProduct, "created
     taxClass: product.taxClass || STANDARD_TAX_CLASS,
     giftCard: product.giftCard,
     salesChannelIds: product.salesChannelIds,
+    details: {
+      subtitle: product.subtitle,
+      thumbnailUri: product.thumbnailUri,
+      handle: product.handle,
+      sku: product.sku,
+      variantTitle: product.variantTitle,
+    },
     prices: product.prices.map((price) => ({
       currency: price.currency,
       amount: price.amountCents,
@@ -270,6 +333,7 @@ export function toRegionMessage(region: DomainRegion): Region {
         combined: province.combined ?? false,
       })),
     })),
+    paymentProviderIds: [...region.paymentProviderIds],
     createdAt: timestampFromDate(region.createdAt),
     updatedAt: timestampFromDate(region.updatedAt),
   });
@@ -296,6 +360,7 @@ export function regionFromProto(region: Region): Omit<DomainRegion, "createdAt" 
         })),
       })),
     },
+    paymentProviderIds: region.paymentProviderIds,
   };
 }
 

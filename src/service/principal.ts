@@ -5,6 +5,12 @@ export interface Principal {
   /** The token's `sub`: a customer id for customer tokens, a service name for internal callers. */
   readonly subject: string;
   readonly scopes: ReadonlySet<string>;
+  /**
+   * Set by the storefront surface for its callers: anonymous shoppers
+   * (subject "") and signed-in customers. Guest carts are theirs by id; a
+   * registered customer's cart is only its owner's (see CartAccess).
+   */
+  readonly storefront?: boolean;
 }
 
 export const adminScope = "carts:admin";

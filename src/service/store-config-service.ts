@@ -1,5 +1,6 @@
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { currencyExponent } from "../domain/currency.js";
+import { checkPaymentProviderIds, paymentProviders, regionPaymentProviderIds } from "../domain/payment.js";
 import type { StoreConfigRepository } from "../storage/store-config-repository.js";
 import type { Region } from "../../gen/commerce/cart/v1/region_pb.js";
 import type { StoreConfigService } from "../../gen/commerce/cart/v1/store_config_service_pb.js";
@@ -77,6 +78,7 @@ export function createStoreConfigService({ storeConfig, now }: StoreConfigServic
       refuseBasisPointRates(request.region!);
       const region = regionFromProto(request.region!);
       checkCurrencies([region.currency]);
+      checkPaymentProviderIds(region.paymentProviderIds);
       return { region: toRegionMessage(await storeConfig.upsertRegion(region, now())) };
     },
 
@@ -87,6 +89,12 @@ export function createStoreConfigService({ storeConfig, now }: StoreConfigServic
     async listRegions(request) {
       const { items, nextPageToken } = await page(request, ["regions"], (afterId, limit) => storeConfig.listRegions(afterId, limit));
       return { regions: items.map(toRegionMessage), nextPageToken };
+    },
+
+    async listPaymentProviders(request) {
+      const region = await existing("region", request.regionId, storeConfig.getRegion(request.regionId));
+      const ids = [...regionPaymentProviderIds(region)].sort();
+      return { paymentProviders: ids.flatMap((id) => paymentProviders.get(id) ?? []) };
     },
 
     async upsertSalesChannel(request) {

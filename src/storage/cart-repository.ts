@@ -2,7 +2,8 @@ import type { Address, Cart, CartStatus, CartSummary, HeldPromotion, LineItem, P
 import type { Totals } from "../domain/totals.js";
 import { type PendingRead, pipelinedTransaction, type Sql, type Tx, withConflictRetry } from "./database.js";
 import { toJsonText, withAmounts } from "./json-amounts.js";
-import type { CartPromotionJson } from "./schema.js";
+import type { PaymentCollection } from "../domain/payment.js";
+import type { CartPromotionJson, PaymentCollectionJson } from "./schema.js";
 import { pricingColumns, pricingFromRow, type PricingRow } from "./store-config-repository.js";
 
 /**
@@ -39,6 +40,7 @@ interface CartRow {
   expire_time: string | null;
   order_id: string | null;
   merged_into_cart_id: string | null;
+  payment_collection: PaymentCollectionJson | null;
   lines: LineJson[];
 }
 
@@ -54,6 +56,12 @@ interface LineJson {
   shippable: boolean;
   tax_class: string;
   gift_card: boolean;
+  subtitle: string;
+  thumbnail_uri: string;
+  product_handle: string;
+  sku: string;
+  variant_title: string;
+  metadata: Record<string, string>;
   created_at: string;
   updated_at: string;
 }
@@ -90,8 +98,27 @@ function toCartSummary(row: CartSummaryRow): CartSummary {
     expireTime: row.expire_time === null ? undefined : new Date(row.expire_time),
     orderId: row.order_id ?? undefined,
     mergedIntoCartId: row.merged_into_cart_id ?? undefined,
+    paymentCollection: row.payment_collection === null ? undefined : paymentCollectionFromJson(row.payment_collection),
   };
 }
+
+function paymentCollectionFromJson(json: PaymentCollectionJson): PaymentCollection {
+  return {
+    id: json.id,
+    currency: json.currency,
+    amount: BigInt(json.amount),
+    sessions: json.sessions.map((session) => ({
+      ...session,
+      amount: BigInt(session.amount),
+      createdAt: new Date(session.createdAt),
+      updatedAt: new Date(session.updatedAt),
+    })),
+    createdAt: new Date(json.createdAt),
+    updatedAt: new Date(json.updatedAt),
+  };
+}
+
+const paymentCollectionJson = (cart: Cart): string | null => (cart.paymentCollection ? toJsonText(cart.paymentCollection) : null);
 
 function toLine(json: LineJson): LineItem {
   return {
@@ -105,6 +132,14 @@ function toLine(json: LineJson): LineItem {
     shippable: json.shippable,
     taxClass: json.tax_class,
     giftCard: json.gift_card,
+    details: {
+      subtitle: json.subtitle,
+      thumbnailUri: json.thumbnail_uri,
+      handle: json.product_handle,
+      sku: json.sku,
+      variantTitle: json.variant_title,
+    },
+    metadata: json.metadata,
     createdAt: new Date(json.created_at),
     updatedAt: new Date(json.updated_at),
   };
@@ -118,7 +153,7 @@ export const addressJson = (address: Address | undefined): string | null => (add
 const summaryColumns = `
   c.id, c.customer_id, c.status, c.region_id, c.currency, c.sales_channel_id, c.email, c.metadata,
   c.shipping_address, c.billing_address, c.promotions,
-  c.item_quantity, c.version, c.created_at, c.updated_at, c.expire_time, c.order_id, c.merged_into_cart_id`;
+  c.item_quantity, c.version, c.created_at, c.updated_at, c.expire_time, c.order_id, c.merged_into_cart_id, c.payment_collection`;
 
 // One statement returns the cart with its lines, oldest line first.
 const cartColumns = `${summaryColumns}, c.shipping_methods, c.totals,
@@ -127,6 +162,8 @@ const cartColumns = `${summaryColumns}, c.shipping_methods, c.totals,
       'id', l.id, 'product_id', l.product_id, 'title', l.title, 'quantity', l.quantity,
       'unit_price', l.unit_price::text, 'compare_at_unit_price', l.compare_at_unit_price::text,
       'discountable', l.discountable, 'shippable', l.shippable, 'tax_class', l.tax_class, 'gift_card', l.gift_card,
+      'subtitle', l.subtitle, 'thumbnail_uri', l.thumbnail_uri,
+      'product_handle', l.product_handle, 'sku', l.sku, 'variant_title', l.variant_title, 'metadata', l.metadata,
       'created_at', l.created_at, 'updated_at', l.updated_at
     ) order by l.created_at, l.id)
     from line_items l where l.cart_id = c.id
@@ -168,6 +205,12 @@ export interface CartReadOptions {
 export class CartRepository {
   constructor(private readonly sql: Sql) {}
 
+  /** The id of the cart a payment collection belongs to. */
+  async cartIdOfPaymentCollection(collectionId: string): Promise<string | undefined> {
+    const [row] = await this.sql<{ id: string }[]>`select id from carts where payment_collection->>'id' = ${collectionId}`;
+    return row?.id;
+  }
+
   async get(id: string): Promise<Cart | undefined>;
   async get(id: string, options: CartReadOptions): Promise<Cart | CartSummary | undefined>;
   async get(id: string, options: CartReadOptions = { amounts: true }): Promise<Cart | CartSummary | undefined> {
@@ -203,14 +246,14 @@ export class CartRepository {
           tx`
           insert into carts (id, customer_id, status, region_id, currency, sales_channel_id, email, metadata,
                              shipping_address, billing_address, promotions, shipping_methods, totals, subtotal, total,
-                             item_quantity, version, created_at, updated_at, expire_time)
+                             item_quantity, version, created_at, updated_at, expire_time, payment_collection)
           values (${cart.id}, ${cart.customerId}, ${cart.status}, ${cart.regionId}, ${cart.currency}, ${cart.salesChannelId},
                   ${cart.email}, ${JSON.stringify(cart.metadata)}::jsonb, ${addressJson(cart.shippingAddress)}::jsonb,
                   ${addressJson(cart.billingAddress)}::jsonb, ${promotionsJson(cart)}::jsonb,
                   ${toJsonText(cart.shippingMethods)}::jsonb, ${toJsonText(cart.totals)}::jsonb,
                   ${cart.totals.cart.subtotal}, ${cart.totals.cart.total}, ${cart.itemQuantity},
                   ${cart.version}, ${cart.createdAt.toISOString()}, ${cart.updatedAt.toISOString()},
-                  ${cart.expireTime?.toISOString() ?? null})`,
+                  ${cart.expireTime?.toISOString() ?? null}, ${paymentCollectionJson(cart)}::jsonb)`,
           cart.lines.length > 0 && upsertLines(tx, cart.id, cart.lines),
           commit(),
         ]);
@@ -310,26 +353,31 @@ function pipelined<const T extends readonly ({ execute(): unknown } | false)[]>(
   return Promise.all(statements);
 }
 
+/** Inserts new lines and updates changed ones; a line's details never change after it was added. */
 function upsertLines(tx: Tx, cartId: string, lines: readonly LineItem[]) {
   return tx`
     insert into line_items (id, cart_id, product_id, title, quantity, unit_price, compare_at_unit_price, discountable,
-                            shippable, tax_class, gift_card, created_at, updated_at)
+                            shippable, tax_class, gift_card, subtitle, thumbnail_uri, product_handle, sku, variant_title, metadata,
+                            created_at, updated_at)
     select id, ${cartId}::uuid, product_id, title, quantity, unit_price, compare_at_unit_price, discountable, shippable,
-           tax_class, gift_card, created_at, updated_at
+           tax_class, gift_card, subtitle, thumbnail_uri, product_handle, sku, variant_title, metadata, created_at, updated_at
     from unnest(
       ${lines.map((l) => l.id)}::uuid[], ${lines.map((l) => l.productId)}::text[], ${lines.map((l) => l.title)}::text[],
       ${lines.map((l) => l.quantity)}::int4[], ${lines.map((l) => l.unitPrice.toString())}::int8[],
       ${lines.map((l) => l.compareAtUnitPrice?.toString() ?? null)}::int8[],
       ${lines.map((l) => String(l.discountable))}::text[]::bool[], ${lines.map((l) => String(l.shippable))}::text[]::bool[],
       ${lines.map((l) => l.taxClass)}::text[], ${lines.map((l) => String(l.giftCard))}::text[]::bool[],
+      ${lines.map((l) => l.details.subtitle)}::text[], ${lines.map((l) => l.details.thumbnailUri)}::text[],
+      ${lines.map((l) => l.details.handle)}::text[], ${lines.map((l) => l.details.sku)}::text[],
+      ${lines.map((l) => l.details.variantTitle)}::text[], ${lines.map((l) => JSON.stringify(l.metadata))}::text[]::jsonb[],
       ${lines.map((l) => l.createdAt.toISOString())}::text[]::timestamptz[], ${lines.map((l) => l.updatedAt.toISOString())}::text[]::timestamptz[]
     ) as t(id, product_id, title, quantity, unit_price, compare_at_unit_price, discountable, shippable, tax_class, gift_card,
-           created_at, updated_at)
+           subtitle, thumbnail_uri, product_handle, sku, variant_title, metadata, created_at, updated_at)
     on conflict (id) do update set
       title = excluded.title, quantity = excluded.quantity, unit_price = excluded.unit_price,
       compare_at_unit_price = excluded.compare_at_unit_price, discountable = excluded.discountable,
       shippable = excluded.shippable, tax_class = excluded.tax_class, gift_card = excluded.gift_card,
-      updated_at = excluded.updated_at`;
+      metadata = excluded.metadata, updated_at = excluded.updated_at`;
 }
 
 /** The statements writing the difference between two versions of a cart; the domain returns unchanged lines as the same objects. */
@@ -349,7 +397,7 @@ function saveChanges(tx: Tx, before: Cart, after: Cart) {
       totals = ${toJsonText(after.totals)}::jsonb, subtotal = ${after.totals.cart.subtotal}, total = ${after.totals.cart.total},
       item_quantity = ${after.itemQuantity}, version = ${after.version}, updated_at = ${after.updatedAt.toISOString()},
       expire_time = ${after.expireTime?.toISOString() ?? null}, order_id = ${after.orderId ?? null},
-      merged_into_cart_id = ${after.mergedIntoCartId ?? null}
+      merged_into_cart_id = ${after.mergedIntoCartId ?? null}, payment_collection = ${paymentCollectionJson(after)}::jsonb
     where id = ${after.id}`,
   ];
 }

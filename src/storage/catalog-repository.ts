@@ -25,6 +25,11 @@ interface OfferRow {
   tax_class: string;
   gift_card: boolean;
   sales_channel_ids: string[];
+  subtitle: string;
+  thumbnail_uri: string;
+  handle: string;
+  sku: string;
+  variant_title: string;
   prices: OfferPriceJson[];
 }
 
@@ -68,6 +73,7 @@ export class CatalogRepository {
         taxClass: product.taxClass,
         giftCard: product.giftCard,
         salesChannelIds: [...product.salesChannelIds],
+        ...product.details,
         updatedAt: now,
       };
       const [row] = await tx
@@ -120,8 +126,9 @@ export class CatalogRepository {
         ),
       )
       .orderBy(asc(productPrices.currency), asc(productPrices.regionId), asc(productPrices.minQuantity));
-    return rows.map((row) => ({
+    return rows.map(({ subtitle, thumbnailUri, handle, sku, variantTitle, ...row }) => ({
       ...row,
+      details: { subtitle, thumbnailUri, handle, sku, variantTitle },
       prices: prices
         .filter((price) => price.productId === row.id)
         .map((price) => ({
@@ -167,6 +174,7 @@ export class CatalogRepository {
 function offersStatement(sql: Sql | Tx, currency: Fragment, products: Fragment): PendingRead<Map<string, ProductOffer>> {
   const statement = sql<OfferRow[]>`
     select p.id, p.title, p.active, p.discountable, p.shippable, p.tax_class, p.gift_card, p.sales_channel_ids,
+      p.subtitle, p.thumbnail_uri, p.handle, p.sku, p.variant_title,
       coalesce(json_agg(json_build_object(
         'currency', pp.currency, 'regionId', pp.region_id, 'minQuantity', pp.min_quantity, 'amount', pp.amount::text,
         'compareAtAmount', pp.compare_at_amount::text
@@ -186,6 +194,13 @@ function offersStatement(sql: Sql | Tx, currency: Fragment, products: Fragment):
           taxClass: row.tax_class,
           giftCard: row.gift_card,
           salesChannelIds: row.sales_channel_ids,
+          details: {
+            subtitle: row.subtitle,
+            thumbnailUri: row.thumbnail_uri,
+            handle: row.handle,
+            sku: row.sku,
+            variantTitle: row.variant_title,
+          },
           prices: row.prices.map(
             (price): TieredPrice => ({
               currency: price.currency,

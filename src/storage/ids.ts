@@ -26,3 +26,8 @@ export function uuidv7(now = Date.now()): string {
   const hex = Buffer.from(bytes).toString("hex");
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
+
+/** A new publishable key token: "pk_" and 256 random bits in hex. */
+export function newPublishableKeyToken(): string {
+  return `pk_${Buffer.from(randomFillSync(new Uint8Array(32))).toString("hex")}`;
+}

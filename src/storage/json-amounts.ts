@@ -25,6 +25,9 @@ const amountKeys = new Set([
   "compareAtUnitPrice",
 ]);
 
+/** Caller-given key/value maps: kept as they are, whatever their keys are called. */
+const opaqueKeys = new Set(["metadata", "data"]);
+
 /** JSON text for a jsonb parameter: bigints become strings, undefined properties vanish. */
 export function toJsonText(value: unknown): string {
   return JSON.stringify(value, (_, property: unknown) => (typeof property === "bigint" ? property.toString() : property));
@@ -36,6 +39,7 @@ export function withAmounts<T>(value: unknown): T {
 }
 
 function revive(value: unknown, key?: string): unknown {
+  if (key !== undefined && opaqueKeys.has(key)) return value;
   if (Array.isArray(value)) return value.map((item) => revive(item));
   if (value !== null && typeof value === "object") {
     return Object.fromEntries(Object.entries(value).map(([name, property]) => [name, revive(property, name)]));

@@ -1,4 +1,5 @@
 import type { Address, LineItem, ShippingMethod } from "../domain/cart.js";
+import { noProductDetails } from "../domain/product.js";
 import { type Order, type OrderStatus, promotionsUsedBy } from "../domain/order.js";
 import type { Totals } from "../domain/totals.js";
 import { addressJson } from "./cart-repository.js";
@@ -34,7 +35,8 @@ interface OrderRow {
 }
 
 /** A line as JSON stores it: timestamps as ISO strings. */
-type LineJson = Omit<LineItem, "createdAt" | "updatedAt"> & { createdAt: string; updatedAt: string };
+type LineJson = Omit<LineItem, "createdAt" | "updatedAt" | "details" | "metadata"> &
+  Partial<Pick<LineItem, "details" | "metadata">> & { createdAt: string; updatedAt: string };
 
 function toOrder(row: OrderRow): Order {
   return {
@@ -50,7 +52,14 @@ function toOrder(row: OrderRow): Order {
     shippingAddress: row.shipping_address ?? undefined,
     billingAddress: row.billing_address ?? undefined,
     lines: withAmounts<LineJson[]>(row.lines).map(
-      (line): LineItem => ({ ...line, createdAt: new Date(line.createdAt), updatedAt: new Date(line.updatedAt) }),
+      // Orders made before lines had details and metadata get none.
+      (line): LineItem => ({
+        ...line,
+        details: line.details ?? noProductDetails,
+        metadata: line.metadata ?? {},
+        createdAt: new Date(line.createdAt),
+        updatedAt: new Date(line.updatedAt),
+      }),
     ),
     shippingMethods: withAmounts<ShippingMethod[]>(row.shipping_methods),
     promotions: row.promotions.map((held) => ({ promotionId: held.id, code: held.code })),

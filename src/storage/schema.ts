@@ -73,6 +73,28 @@ export interface CartPromotionJson {
   code: string;
 }
 
+/** A payment session as the cart row keeps it (dates as ISO strings). */
+export interface PaymentSessionJson {
+  id: string;
+  providerId: string;
+  currency: string;
+  amount: JsonAmount;
+  status: "pending" | "authorized";
+  data: Record<string, string>;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A cart's payment collection as its row keeps it. */
+export interface PaymentCollectionJson {
+  id: string;
+  currency: string;
+  amount: JsonAmount;
+  sessions: PaymentSessionJson[];
+  createdAt: string;
+  updatedAt: string;
+}
+
 export interface ShippingMethodJson {
   id: string;
   shippingOptionId: string;
@@ -95,6 +117,8 @@ export const regions = pgTable(
     defaultTaxRatePpm: integer("default_tax_rate_ppm").notNull(),
     defaultTaxClassRates: jsonb("default_tax_class_rates").$type<TaxClassRateJson[]>().notNull().default([]),
     taxRates: jsonb("tax_rates").$type<CountryTaxRateJson[]>().notNull().default([]),
+    // Empty: the built-in system provider only.
+    paymentProviderIds: text("payment_provider_ids").array().notNull().default(sql`'{}'::text[]`),
     ...timestamps,
   },
   (t) => [
@@ -187,9 +211,13 @@ export const carts = pgTable(
     orderId: uuid("order_id"),
     // The cart MergeCarts moved this cart's lines into.
     mergedIntoCartId: uuid("merged_into_cart_id"),
+    // How the cart is going to be paid (at most one collection per cart); null until created.
+    paymentCollection: jsonb("payment_collection").$type<PaymentCollectionJson>(),
     ...timestamps,
   },
   (t) => [
+    // CreatePaymentSession finds the cart by its collection's id.
+    uniqueIndex("carts_payment_collection_id_key").on(sql`(${t.paymentCollection}->>'id')`),
     index("carts_customer_id_id_idx").on(t.customerId, t.id.desc()),
     // The expiry sweeper's scan.
     index("carts_expire_time_idx").on(t.expireTime).where(sql`${t.status} = 'active'`),
@@ -273,10 +301,18 @@ export const lineItems = pgTable(
     shippable: boolean("shippable").notNull().default(true),
     taxClass: text("tax_class").notNull().default("standard"),
     giftCard: boolean("gift_card").notNull().default(false),
+    // The product's details when the line was added.
+    subtitle: text("subtitle").notNull().default(""),
+    thumbnailUri: text("thumbnail_uri").notNull().default(""),
+    productHandle: text("product_handle").notNull().default(""),
+    sku: text("sku").notNull().default(""),
+    variantTitle: text("variant_title").notNull().default(""),
+    // The same product with other metadata is another line, so (cart, product) is not unique.
+    metadata: jsonb("metadata").$type<Record<string, string>>().notNull().default({}),
     ...timestamps,
   },
   (t) => [
-    unique("line_items_cart_id_product_id_key").on(t.cartId, t.productId),
+    index("line_items_cart_id_product_id_idx").on(t.cartId, t.productId),
     check("line_items_quantity_check", sql`${t.quantity} > 0`),
     check("line_items_unit_price_check", sql`${t.unitPrice} >= 0`),
     check("line_items_compare_at_unit_price_check", sql`${t.compareAtUnitPrice} >= 0`),
@@ -293,8 +329,29 @@ export const products = pgTable("products", {
   giftCard: boolean("gift_card").notNull().default(false),
   // Empty: sold in every sales channel.
   salesChannelIds: text("sales_channel_ids").array().notNull().default(sql`'{}'::text[]`),
+  // Descriptive details, copied onto cart lines when they are added.
+  subtitle: text("subtitle").notNull().default(""),
+  thumbnailUri: text("thumbnail_uri").notNull().default(""),
+  handle: text("handle").notNull().default(""),
+  sku: text("sku").notNull().default(""),
+  variantTitle: text("variant_title").notNull().default(""),
   ...timestamps,
 });
+
+/** Publishable keys: public tokens storefronts identify themselves with, each naming the sales channels of its carts. */
+export const publishableKeys = pgTable(
+  "publishable_keys",
+  {
+    // UUIDv7: ListPublishableKeys' order and keyset.
+    id: uuid("id").primaryKey(),
+    token: text("token").notNull().unique("publishable_keys_token_key"),
+    title: text("title").notNull(),
+    // Empty: any sales channel.
+    salesChannelIds: text("sales_channel_ids").array().notNull().default(sql`'{}'::text[]`),
+    createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull(),
+    revokedAt: timestamp("revoked_at", { withTimezone: true, mode: "date" }),
+  },
+);
 
 export const productPrices = pgTable(
   "product_prices",

@@ -22,6 +22,7 @@ interface RegionRow {
   default_tax_rate_ppm: number;
   default_tax_class_rates: TaxClassRateJson[];
   tax_rates: CountryTaxRateJson[];
+  payment_provider_ids: string[];
   created_at: string;
   updated_at: string;
 }
@@ -77,6 +78,7 @@ export function regionFromRow(row: RegionRow): Region {
       defaults: { ratePpm: row.default_tax_rate_ppm, classRates: row.default_tax_class_rates },
       countries: row.tax_rates,
     },
+    paymentProviderIds: row.payment_provider_ids,
     ...timestampsOf(row),
   };
 }
@@ -237,13 +239,14 @@ export class StoreConfigRepository {
       }
       const [stored] = await tx<Row<RegionRow>[]>`
         insert into regions as r (id, name, currency, countries, prices_include_tax, default_tax_rate_ppm, default_tax_class_rates,
-                                  tax_rates, created_at, updated_at)
+                                  tax_rates, payment_provider_ids, created_at, updated_at)
         values (${region.id}, ${region.name}, ${region.currency}, ${region.countries as string[]}::text[], ${region.tax.pricesIncludeTax},
                 ${region.tax.defaults.ratePpm}, ${toJsonText(region.tax.defaults.classRates ?? [])}::jsonb,
-                ${toJsonText(region.tax.countries)}::jsonb, ${now.toISOString()}, ${now.toISOString()})
+                ${toJsonText(region.tax.countries)}::jsonb, ${region.paymentProviderIds as string[]}::text[], ${now.toISOString()}, ${now.toISOString()})
         on conflict (id) do update set name = excluded.name, countries = excluded.countries,
           prices_include_tax = excluded.prices_include_tax, default_tax_rate_ppm = excluded.default_tax_rate_ppm,
-          default_tax_class_rates = excluded.default_tax_class_rates, tax_rates = excluded.tax_rates, updated_at = excluded.updated_at
+          default_tax_class_rates = excluded.default_tax_class_rates, tax_rates = excluded.tax_rates,
+          payment_provider_ids = excluded.payment_provider_ids, updated_at = excluded.updated_at
         returning row_to_json(r) as row`;
       return regionFromRow(stored!.row);
     }) as Promise<Region>;

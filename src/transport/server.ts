@@ -17,6 +17,8 @@ import { withProbes } from "./health/probes.js";
 import type { Readiness } from "./health/readiness.js";
 import { reflectionRegistrations } from "./protocols/reflection.js";
 import { createRestHandler } from "./rest/handler.js";
+import { createStoreHandler, isStorePath, type PublishableKeyResolver } from "./store/handler.js";
+import type { Principal } from "../service/principal.js";
 import { type ServiceRegistration, UnaryInvoker } from "./protocols/services.js";
 import { type StorefrontOptions, withStorefront } from "./http/storefront.js";
 
@@ -49,6 +51,10 @@ export interface ServerOptions {
   readonly storefront?: Omit<StorefrontOptions, "host">;
   /** What gRPC health and /readyz report; close() starts its draining. */
   readonly readiness: Readiness;
+  /** Checks bearer tokens for the Store API, which treats a refused one as none. */
+  readonly verifyToken: (token: string) => Promise<Principal>;
+  /** The publishable keys every Store API request must carry one of. */
+  readonly publishableKeys: PublishableKeyResolver;
 }
 
 export interface RunningServer {
@@ -74,6 +80,22 @@ const writeMaxBytes = 16 * 1024 * 1024;
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const described = [...options.services.map(({ service }) => service), Health];
   const services = [...options.services, healthRegistration(described, options.readiness), ...reflectionRegistrations(described)];
+  const invoker = new UnaryInvoker(options.services, options.interceptors);
+  const restHandler = createRestHandler({
+    invoker,
+    readMaxBytes: options.readMaxBytes,
+    openApiDocument: readOpenApiDocument(),
+    metrics: options.metrics,
+    log: options.log,
+  });
+  const storeHandler = createStoreHandler({
+    invoker,
+    readMaxBytes: options.readMaxBytes,
+    verifyToken: options.verifyToken,
+    publishableKeys: options.publishableKeys,
+    database: options.readiness,
+    log: options.log,
+  });
   const rpcHandler = withSpecEncodedGrpcMessages(createConnectAdapter({
     routes: (router) => {
       for (const { service, impl } of services) router.service(service, impl);
@@ -85,14 +107,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     log: options.log,
     // Unknown fields are refused with a message naming them, as on REST, never silently dropped.
     jsonOptions: { ignoreUnknownFields: false },
-    // Whatever is not a Connect/gRPC path: REST/JSON from the google.api.http bindings.
-    fallback: createRestHandler({
-      invoker: new UnaryInvoker(options.services, options.interceptors),
-      readMaxBytes: options.readMaxBytes,
-      openApiDocument: readOpenApiDocument(),
-      metrics: options.metrics,
-      log: options.log,
-    }),
+    // Whatever is not a Connect/gRPC path: the Store API under /store, else REST/JSON from the google.api.http bindings.
+    fallback: (request, response) =>
+      (isStorePath(request.url?.split("?", 1)[0] ?? "") ? storeHandler : restHandler)(request, response),
   }));
   const corsHandler = withCors(rpcHandler, options.corsOrigins);
   // The demo storefront's pages and token are for its own origin: no CORS headers on them.

@@ -240,6 +240,13 @@ describe("when the database goes away", { timeout: 120_000 }, () => {
     // Every call is refused, none succeeds and none waits for its deadline, whatever client and method.
     expect(outcomes.filter(({ client, outcome }) => outcome !== (client === "rest" ? `503 ${refused}` : refused))).toEqual([]);
     expect(outcomes).toHaveLength(200);
+    // The Store API reads its publishable key outside the interceptor chain, and refuses as fast.
+    const storeRead = await fetch(`${server.baseUrl}/store/carts/${cartId}`, {
+      headers: { "x-publishable-api-key": `pk_${"0".repeat(64)}` },
+      signal: AbortSignal.timeout(callOptions.timeoutMs),
+    });
+    expect(storeRead.status).toBe(503);
+    expect(await storeRead.json()).toEqual({ code: "api_error", type: "unexpected_state", message: "the database is unavailable; retry later" });
     expect(await metric("cart_db_available")).toBe("0");
     // Reflection needs no database and answers meanwhile (health does too, with NOT_SERVING: see above).
     expect(await reflectedServices()).toContain(CartService.typeName);

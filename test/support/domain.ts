@@ -1,6 +1,7 @@
 import type { ProductOffer } from "../../src/domain/cart.js";
 import { DomainError } from "../../src/domain/errors.js";
 import type { TieredPrice } from "../../src/domain/pricing.js";
+import { noProductDetails } from "../../src/domain/product.js";
 
 /** An active, discountable, shippable product sold in every channel at `prices`. */
 export const productOffer = (prices: readonly TieredPrice[], extra: Partial<ProductOffer> = {}): ProductOffer => ({
@@ -11,6 +12,7 @@ export const productOffer = (prices: readonly TieredPrice[], extra: Partial<Prod
   taxClass: "standard",
   giftCard: false,
   salesChannelIds: [],
+  details: noProductDetails,
   prices,
   ...extra,
 });

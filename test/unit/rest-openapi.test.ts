@@ -3,6 +3,7 @@ import { compileErrors, validate } from "@readme/openapi-parser";
 import { describe, expect, it } from "vitest";
 import { createOpenApiDocument, openApiFile, openApiPathOf } from "../../src/transport/rest/openapi.js";
 import { parsePathTemplate } from "../../src/transport/rest/path-template.js";
+import { storeRouteDocs } from "../../src/transport/store/routes.js";
 import { httpBindings } from "../../src/transport/rest/routes.js";
 import { CartService } from "../../gen/commerce/cart/v1/cart_service_pb.js";
 import { CatalogService } from "../../gen/commerce/cart/v1/catalog_service_pb.js";
@@ -10,7 +11,7 @@ import { openApiDocumentFromProtos } from "../../scripts/openapi-document.js";
 import { ThingService } from "../support/rest-things.js";
 
 type Document = {
-  paths: Record<string, Record<string, { operationId: string; description?: string; parameters: { name: string; in: string }[] }>>;
+  paths: Record<string, Record<string, { operationId: string; summary?: string; description?: string; security?: unknown; parameters: { name: string; in: string }[] }>>;
   components: { schemas: Record<string, { properties?: Record<string, { description?: string }> }> };
   tags: { name: string; description?: string }[];
 };
@@ -69,6 +70,17 @@ describe("the OpenAPI document of the service", () => {
     for (const response of Object.values(document.components.responses)) {
       expect(response.content).toEqual({ "application/json": { schema: { $ref: "#/components/schemas/Error" } } });
     }
+  });
+
+  it("describes every Store API route, with the publishable key it needs", () => {
+    for (const route of storeRouteDocs) {
+      const operation = fromProtos.paths[route.template]?.[route.method.toLowerCase()];
+      expect(operation?.summary, `${route.method} ${route.template}`).toBe(route.summary);
+      expect(operation?.security).toEqual([{ publishableKey: [], customerBearer: [] }, { publishableKey: [] }]);
+    }
+    expect(fromProtos.paths["/store/shipping-options"]!.get!.parameters).toEqual(
+      expect.arrayContaining([expect.objectContaining({ name: "cart_id", in: "query", required: true })]),
+    );
   });
 
   it("takes its descriptions from the proto comments", () => {

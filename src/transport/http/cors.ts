@@ -6,7 +6,16 @@ import { requestIdHeader } from "../interceptors/telemetry.js";
 
 /** What browsers may send: Connect and gRPC-Web's own headers, the REST verbs, and the headers this API reads. */
 const allowedMethods = [...new Set([...cors.allowedMethods, "PUT", "PATCH", "DELETE"])].join(", ");
-const allowedHeaders = [...cors.allowedHeaders, "Authorization", "Idempotency-Key", "If-Match", requestIdHeader].join(", ");
+const allowedHeaders = [
+  ...cors.allowedHeaders,
+  "Authorization",
+  "Idempotency-Key",
+  "If-Match",
+  requestIdHeader,
+  // The Store API's: Medusa's storefront SDK sends both on every request.
+  "X-Publishable-Api-Key",
+  "X-Medusa-Locale",
+].join(", ");
 /** What browser scripts may read: gRPC-Web's status headers, and the headers this API sets. */
 const exposedHeaders = [...cors.exposedHeaders, requestIdHeader, replayedHeader].join(", ");
 /** How long browsers may cache a preflight answer; Chromium caps it at 2 hours. */

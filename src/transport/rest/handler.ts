@@ -43,9 +43,9 @@ function queryOf(rawQuery: string): URLSearchParams {
 }
 
 /** A request handler for HTTP/1.1 and HTTP/2 alike, as the Connect adapter takes its fallback. */
-type NodeHandlerFn = NonNullable<ConnectNodeAdapterOptions["fallback"]>;
-type NodeServerRequest = Parameters<NodeHandlerFn>[0];
-type NodeServerResponse = Parameters<NodeHandlerFn>[1];
+export type NodeHandlerFn = NonNullable<ConnectNodeAdapterOptions["fallback"]>;
+export type NodeServerRequest = Parameters<NodeHandlerFn>[0];
+export type NodeServerResponse = Parameters<NodeHandlerFn>[1];
 
 type RestRoute = HttpBinding & { readonly spec: UnaryMethodSpec };
 
@@ -155,7 +155,7 @@ function isJson(contentType: string | undefined): boolean {
   return /^application\/(?:[\w.-]+\+)?json\s*(?:;|$)/i.test(contentType ?? "");
 }
 
-function headersOf(request: NodeServerRequest): Headers {
+export function headersOf(request: NodeServerRequest): Headers {
   const headers = new Headers();
   for (const [name, value] of Object.entries(request.headers)) {
     if (name.startsWith(":") || value === undefined) continue;
@@ -169,7 +169,7 @@ function headersOf(request: NodeServerRequest): Headers {
  * The rest of an oversized body is drained, not buffered, so that the error
  * response still reaches the client.
  */
-function readBody(request: NodeServerRequest, limit: number): Promise<string> {
+export function readBody(request: NodeServerRequest, limit: number): Promise<string> {
   const tooLarge = () =>
     new HttpStatusError(413, `the request body exceeds the limit of ${limit} bytes`, Code.ResourceExhausted);
   if (Number(request.headers["content-length"] ?? 0) > limit) {

@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file commerce/cart/v1/catalog.proto.
  */
 export const file_commerce_cart_v1_catalog: GenFile = /*@__PURE__*/
-  fileDesc("Ch5jb21tZXJjZS9jYXJ0L3YxL2NhdGFsb2cucHJvdG8SEGNvbW1lcmNlLmNhcnQudjEizwUKB1Byb2R1Y3QSNAoCaWQYASABKAlCKLpIJXIjMiFeW0EtWmEtejAtOV1bQS1aYS16MC05Ll8tXXswLDYzfSQSGQoFdGl0bGUYAiABKAlCCrpIB3IFEAEYyAESDgoGYWN0aXZlGAMgASgIEjEKBnByaWNlcxgEIAMoCzIXLmNvbW1lcmNlLmNhcnQudjEuUHJpY2VCCLpIBZIBAhAyEi4KCmNyZWF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhkKDGRpc2NvdW50YWJsZRgHIAEoCEgAiAEBEhYKCXNoaXBwYWJsZRgIIAEoCEgBiAEBEkwKEXNhbGVzX2NoYW5uZWxfaWRzGAkgAygJQjG6SC6SASsQMhgBIiVyIzIhXltBLVphLXowLTldW0EtWmEtejAtOS5fLV17MCw2M30kEjcKCXRheF9jbGFzcxgKIAEoCUIkukgh2AEBchwyGl5bYS16MC05XVthLXowLTlfLV17MCwzMX0kEhEKCWdpZnRfY2FyZBgLIAEoCDrjAbpI3wEa3AEKGnByb2R1Y3QucHJpY2VzLnVuaXF1ZV90aWVyEkhwcmljZXMgbXVzdCBoYXZlIGF0IG1vc3Qgb25lIGVudHJ5IHBlciBjdXJyZW5jeSwgcmVnaW9uIGFuZCBtaW5fcXVhbnRpdHkadHRoaXMucHJpY2VzLm1hcChwLCBwLmN1cnJlbmN5ICsgJy8nICsgcC5yZWdpb25faWQgKyAnLycgKyBzdHJpbmcocC5taW5fcXVhbnRpdHkgPD0gMSA/IDEgOiBwLm1pbl9xdWFudGl0eSkpLnVuaXF1ZSgpQg8KDV9kaXNjb3VudGFibGVCDAoKX3NoaXBwYWJsZSKHAgoFUHJpY2USIwoIY3VycmVuY3kYASABKAlCEbpIDnIMMgpeW0EtWl17M30kEiQKDGFtb3VudF9jZW50cxgCIAEoA0IOukgLIgkYgNDbw/QCKAASPgoJcmVnaW9uX2lkGAMgASgJQiu6SCjYAQFyIzIhXltBLVphLXowLTldW0EtWmEtejAtOS5fLV17MCw2M30kEiEKDG1pbl9xdWFudGl0eRgEIAEoBUILukgIGgYYwIQ9KAASNAoXY29tcGFyZV9hdF9hbW91bnRfY2VudHMYBSABKANCDrpICyIJGIDQ28P0AigASACIAQFCGgoYX2NvbXBhcmVfYXRfYW1vdW50X2NlbnRzYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_timestamp]);
+  fileDesc("Ch5jb21tZXJjZS9jYXJ0L3YxL2NhdGFsb2cucHJvdG8SEGNvbW1lcmNlLmNhcnQudjEiiAcKB1Byb2R1Y3QSNAoCaWQYASABKAlCKLpIJXIjMiFeW0EtWmEtejAtOV1bQS1aYS16MC05Ll8tXXswLDYzfSQSGQoFdGl0bGUYAiABKAlCCrpIB3IFEAEYyAESDgoGYWN0aXZlGAMgASgIEjEKBnByaWNlcxgEIAMoCzIXLmNvbW1lcmNlLmNhcnQudjEuUHJpY2VCCLpIBZIBAhAyEi4KCmNyZWF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhkKDGRpc2NvdW50YWJsZRgHIAEoCEgAiAEBEhYKCXNoaXBwYWJsZRgIIAEoCEgBiAEBEkwKEXNhbGVzX2NoYW5uZWxfaWRzGAkgAygJQjG6SC6SASsQMhgBIiVyIzIhXltBLVphLXowLTldW0EtWmEtejAtOS5fLV17MCw2M30kEjcKCXRheF9jbGFzcxgKIAEoCUIkukgh2AEBchwyGl5bYS16MC05XVthLXowLTlfLV17MCwzMX0kEhEKCWdpZnRfY2FyZBgLIAEoCBIaCghzdWJ0aXRsZRgMIAEoCUIIukgFcgMYyAESLgoNdGh1bWJuYWlsX3VyaRgNIAEoCUIXukgU2AEBcg8Y0A8yCl5odHRwcz86Ly8SNAoGaGFuZGxlGA4gASgJQiS6SCHYAQFyHDIaXlthLXowLTldW2EtejAtOS1dezAsMTI3fSQSFAoDc2t1GA8gASgJQge6SARyAhhkEh8KDXZhcmlhbnRfdGl0bGUYECABKAlCCLpIBXIDGMgBOuMBukjfARrcAQoacHJvZHVjdC5wcmljZXMudW5pcXVlX3RpZXISSHByaWNlcyBtdXN0IGhhdmUgYXQgbW9zdCBvbmUgZW50cnkgcGVyIGN1cnJlbmN5LCByZWdpb24gYW5kIG1pbl9xdWFudGl0eRp0dGhpcy5wcmljZXMubWFwKHAsIHAuY3VycmVuY3kgKyAnLycgKyBwLnJlZ2lvbl9pZCArICcvJyArIHN0cmluZyhwLm1pbl9xdWFudGl0eSA8PSAxID8gMSA6IHAubWluX3F1YW50aXR5KSkudW5pcXVlKClCDwoNX2Rpc2NvdW50YWJsZUIMCgpfc2hpcHBhYmxlIocCCgVQcmljZRIjCghjdXJyZW5jeRgBIAEoCUIRukgOcgwyCl5bQS1aXXszfSQSJAoMYW1vdW50X2NlbnRzGAIgASgDQg66SAsiCRiA0NvD9AIoABI+CglyZWdpb25faWQYAyABKAlCK7pIKNgBAXIjMiFeW0EtWmEtejAtOV1bQS1aYS16MC05Ll8tXXswLDYzfSQSIQoMbWluX3F1YW50aXR5GAQgASgFQgu6SAgaBhjAhD0oABI0Chdjb21wYXJlX2F0X2Ftb3VudF9jZW50cxgFIAEoA0IOukgLIgkYgNDbw/QCKABIAIgBAUIaChhfY29tcGFyZV9hdF9hbW91bnRfY2VudHNiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_timestamp]);
 
 /**
  * A sellable product as published by the catalog owner. Carts take their
@@ -109,6 +109,42 @@ export type Product = Message<"commerce.cart.v1.Product"> & {
    * @generated from field: bool gift_card = 11;
    */
   giftCard: boolean;
+
+  /**
+   * Display subtitle. This and the following descriptive fields are copied
+   * onto a cart line when the product is added and kept there as they were.
+   *
+   * @generated from field: string subtitle = 12;
+   */
+  subtitle: string;
+
+  /**
+   * Absolute http(s) URL of a small image.
+   *
+   * @generated from field: string thumbnail_uri = 13;
+   */
+  thumbnailUri: string;
+
+  /**
+   * URL-friendly name of the product family, e.g. "t-shirt".
+   *
+   * @generated from field: string handle = 14;
+   */
+  handle: string;
+
+  /**
+   * Stock keeping unit.
+   *
+   * @generated from field: string sku = 15;
+   */
+  sku: string;
+
+  /**
+   * The name of this variant of the product family, e.g. "L / Black".
+   *
+   * @generated from field: string variant_title = 16;
+   */
+  variantTitle: string;
 };
 
 /**

@@ -6,6 +6,8 @@ import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegen
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_buf_validate_validate } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
 import { file_commerce_cart_v1_access } from "./access_pb.js";
+import type { PaymentProvider } from "./payment_pb.js";
+import { file_commerce_cart_v1_payment } from "./payment_pb.js";
 import type { Promotion } from "./promotion_pb.js";
 import { file_commerce_cart_v1_promotion } from "./promotion_pb.js";
 import type { Region } from "./region_pb.js";
@@ -21,7 +23,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file commerce/cart/v1/store_config_service.proto.
  */
 export const file_commerce_cart_v1_store_config_service: GenFile = /*@__PURE__*/
-  fileDesc("Citjb21tZXJjZS9jYXJ0L3YxL3N0b3JlX2NvbmZpZ19zZXJ2aWNlLnByb3RvEhBjb21tZXJjZS5jYXJ0LnYxIn8KE1Vwc2VydFJlZ2lvblJlcXVlc3QSMAoGcmVnaW9uGAEgASgLMhguY29tbWVyY2UuY2FydC52MS5SZWdpb25CBrpIA8gBARI2CgpyZXF1ZXN0X2lkGAIgASgJQiK6SB/YAQFyGjIYXltBLVphLXowLTkuXzotXXsxLDEyOH0kIkAKFFVwc2VydFJlZ2lvblJlc3BvbnNlEigKBnJlZ2lvbhgBIAEoCzIYLmNvbW1lcmNlLmNhcnQudjEuUmVnaW9uIkgKEEdldFJlZ2lvblJlcXVlc3QSNAoCaWQYASABKAlCKLpIJXIjMiFeW0EtWmEtejAtOV1bQS1aYS16MC05Ll8tXXswLDYzfSQiPQoRR2V0UmVnaW9uUmVzcG9uc2USKAoGcmVnaW9uGAEgASgLMhguY29tbWVyY2UuY2FydC52MS5SZWdpb24iTgoSTGlzdFJlZ2lvbnNSZXF1ZXN0EhoKCXBhZ2Vfc2l6ZRgBIAEoBUIHukgEGgIoABIcCgpwYWdlX3Rva2VuGAIgASgJQgi6SAVyAxiACCJZChNMaXN0UmVnaW9uc1Jlc3BvbnNlEikKB3JlZ2lvbnMYASADKAsyGC5jb21tZXJjZS5jYXJ0LnYxLlJlZ2lvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkikgEKGVVwc2VydFNhbGVzQ2hhbm5lbFJlcXVlc3QSPQoNc2FsZXNfY2hhbm5lbBgBIAEoCzIeLmNvbW1lcmNlLmNhcnQudjEuU2FsZXNDaGFubmVsQga6SAPIAQESNgoKcmVxdWVzdF9pZBgCIAEoCUIiukgf2AEBchoyGF5bQS1aYS16MC05Ll86LV17MSwxMjh9JCJTChpVcHNlcnRTYWxlc0NoYW5uZWxSZXNwb25zZRI1Cg1zYWxlc19jaGFubmVsGAEgASgLMh4uY29tbWVyY2UuY2FydC52MS5TYWxlc0NoYW5uZWwiTgoWR2V0U2FsZXNDaGFubmVsUmVxdWVzdBI0CgJpZBgBIAEoCUIoukglciMyIV5bQS1aYS16MC05XVtBLVphLXowLTkuXy1dezAsNjN9JCJQChdHZXRTYWxlc0NoYW5uZWxSZXNwb25zZRI1Cg1zYWxlc19jaGFubmVsGAEgASgLMh4uY29tbWVyY2UuY2FydC52MS5TYWxlc0NoYW5uZWwiVAoYTGlzdFNhbGVzQ2hhbm5lbHNSZXF1ZXN0EhoKCXBhZ2Vfc2l6ZRgBIAEoBUIHukgEGgIoABIcCgpwYWdlX3Rva2VuGAIgASgJQgi6SAVyAxiACCJsChlMaXN0U2FsZXNDaGFubmVsc1Jlc3BvbnNlEjYKDnNhbGVzX2NoYW5uZWxzGAEgAygLMh4uY29tbWVyY2UuY2FydC52MS5TYWxlc0NoYW5uZWwSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIpgBChtVcHNlcnRTaGlwcGluZ09wdGlvblJlcXVlc3QSQQoPc2hpcHBpbmdfb3B0aW9uGAEgASgLMiAuY29tbWVyY2UuY2FydC52MS5TaGlwcGluZ09wdGlvbkIGukgDyAEBEjYKCnJlcXVlc3RfaWQYAiABKAlCIrpIH9gBAXIaMhheW0EtWmEtejAtOS5fOi1dezEsMTI4fSQiWQocVXBzZXJ0U2hpcHBpbmdPcHRpb25SZXNwb25zZRI5Cg9zaGlwcGluZ19vcHRpb24YASABKAsyIC5jb21tZXJjZS5jYXJ0LnYxLlNoaXBwaW5nT3B0aW9uIlAKGEdldFNoaXBwaW5nT3B0aW9uUmVxdWVzdBI0CgJpZBgBIAEoCUIoukglciMyIV5bQS1aYS16MC05XVtBLVphLXowLTkuXy1dezAsNjN9JCJWChlHZXRTaGlwcGluZ09wdGlvblJlc3BvbnNlEjkKD3NoaXBwaW5nX29wdGlvbhgBIAEoCzIgLmNvbW1lcmNlLmNhcnQudjEuU2hpcHBpbmdPcHRpb24ilgEKGkxpc3RTaGlwcGluZ09wdGlvbnNSZXF1ZXN0EhoKCXBhZ2Vfc2l6ZRgBIAEoBUIHukgEGgIoABIcCgpwYWdlX3Rva2VuGAIgASgJQgi6SAVyAxiACBI+CglyZWdpb25faWQYAyABKAlCK7pIKNgBAXIjMiFeW0EtWmEtejAtOV1bQS1aYS16MC05Ll8tXXswLDYzfSQicgobTGlzdFNoaXBwaW5nT3B0aW9uc1Jlc3BvbnNlEjoKEHNoaXBwaW5nX29wdGlvbnMYASADKAsyIC5jb21tZXJjZS5jYXJ0LnYxLlNoaXBwaW5nT3B0aW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKIAQoWVXBzZXJ0UHJvbW90aW9uUmVxdWVzdBI2Cglwcm9tb3Rpb24YASABKAsyGy5jb21tZXJjZS5jYXJ0LnYxLlByb21vdGlvbkIGukgDyAEBEjYKCnJlcXVlc3RfaWQYAiABKAlCIrpIH9gBAXIaMhheW0EtWmEtejAtOS5fOi1dezEsMTI4fSQiSQoXVXBzZXJ0UHJvbW90aW9uUmVzcG9uc2USLgoJcHJvbW90aW9uGAEgASgLMhsuY29tbWVyY2UuY2FydC52MS5Qcm9tb3Rpb24iSwoTR2V0UHJvbW90aW9uUmVxdWVzdBI0CgJpZBgBIAEoCUIoukglciMyIV5bQS1aYS16MC05XVtBLVphLXowLTkuXy1dezAsNjN9JCJGChRHZXRQcm9tb3Rpb25SZXNwb25zZRIuCglwcm9tb3Rpb24YASABKAsyGy5jb21tZXJjZS5jYXJ0LnYxLlByb21vdGlvbiJRChVMaXN0UHJvbW90aW9uc1JlcXVlc3QSGgoJcGFnZV9zaXplGAEgASgFQge6SAQaAigAEhwKCnBhZ2VfdG9rZW4YAiABKAlCCLpIBXIDGIAIImIKFkxpc3RQcm9tb3Rpb25zUmVzcG9uc2USLwoKcHJvbW90aW9ucxgBIAMoCzIbLmNvbW1lcmNlLmNhcnQudjEuUHJvbW90aW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCTLODwoSU3RvcmVDb25maWdTZXJ2aWNlEqQBCgxVcHNlcnRSZWdpb24SJS5jb21tZXJjZS5jYXJ0LnYxLlVwc2VydFJlZ2lvblJlcXVlc3QaJi5jb21tZXJjZS5jYXJ0LnYxLlVwc2VydFJlZ2lvblJlc3BvbnNlIkWQAgKKtRgPCg1jYXRhbG9nOndyaXRlgtPkkwIpOgZyZWdpb25iBnJlZ2lvbhoXL3YxL3JlZ2lvbnMve3JlZ2lvbi5pZH0SfQoJR2V0UmVnaW9uEiIuY29tbWVyY2UuY2FydC52MS5HZXRSZWdpb25SZXF1ZXN0GiMuY29tbWVyY2UuY2FydC52MS5HZXRSZWdpb25SZXNwb25zZSInkAIBirUYAILT5JMCGmIGcmVnaW9uEhAvdjEvcmVnaW9ucy97aWR9EnYKC0xpc3RSZWdpb25zEiQuY29tbWVyY2UuY2FydC52MS5MaXN0UmVnaW9uc1JlcXVlc3QaJS5jb21tZXJjZS5jYXJ0LnYxLkxpc3RSZWdpb25zUmVzcG9uc2UiGpACAYq1GACC0+STAg0SCy92MS9yZWdpb25zEtIBChJVcHNlcnRTYWxlc0NoYW5uZWwSKy5jb21tZXJjZS5jYXJ0LnYxLlVwc2VydFNhbGVzQ2hhbm5lbFJlcXVlc3QaLC5jb21tZXJjZS5jYXJ0LnYxLlVwc2VydFNhbGVzQ2hhbm5lbFJlc3BvbnNlImGQAgKKtRgPCg1jYXRhbG9nOndyaXRlgtPkkwJFOg1zYWxlc19jaGFubmVsYg1zYWxlc19jaGFubmVsGiUvdjEvc2FsZXMtY2hhbm5lbHMve3NhbGVzX2NoYW5uZWwuaWR9Ep0BCg9HZXRTYWxlc0NoYW5uZWwSKC5jb21tZXJjZS5jYXJ0LnYxLkdldFNhbGVzQ2hhbm5lbFJlcXVlc3QaKS5jb21tZXJjZS5jYXJ0LnYxLkdldFNhbGVzQ2hhbm5lbFJlc3BvbnNlIjWQAgGKtRgAgtPkkwIoYg1zYWxlc19jaGFubmVsEhcvdjEvc2FsZXMtY2hhbm5lbHMve2lkfRKPAQoRTGlzdFNhbGVzQ2hhbm5lbHMSKi5jb21tZXJjZS5jYXJ0LnYxLkxpc3RTYWxlc0NoYW5uZWxzUmVxdWVzdBorLmNvbW1lcmNlLmNhcnQudjEuTGlzdFNhbGVzQ2hhbm5lbHNSZXNwb25zZSIhkAIBirUYAILT5JMCFBISL3YxL3NhbGVzLWNoYW5uZWxzEuABChRVcHNlcnRTaGlwcGluZ09wdGlvbhItLmNvbW1lcmNlLmNhcnQudjEuVXBzZXJ0U2hpcHBpbmdPcHRpb25SZXF1ZXN0Gi4uY29tbWVyY2UuY2FydC52MS5VcHNlcnRTaGlwcGluZ09wdGlvblJlc3BvbnNlImmQAgKKtRgPCg1jYXRhbG9nOndyaXRlgtPkkwJNOg9zaGlwcGluZ19vcHRpb25iD3NoaXBwaW5nX29wdGlvbhopL3YxL3NoaXBwaW5nLW9wdGlvbnMve3NoaXBwaW5nX29wdGlvbi5pZH0SpwEKEUdldFNoaXBwaW5nT3B0aW9uEiouY29tbWVyY2UuY2FydC52MS5HZXRTaGlwcGluZ09wdGlvblJlcXVlc3QaKy5jb21tZXJjZS5jYXJ0LnYxLkdldFNoaXBwaW5nT3B0aW9uUmVzcG9uc2UiOZACAYq1GACC0+STAixiD3NoaXBwaW5nX29wdGlvbhIZL3YxL3NoaXBwaW5nLW9wdGlvbnMve2lkfRKXAQoTTGlzdFNoaXBwaW5nT3B0aW9ucxIsLmNvbW1lcmNlLmNhcnQudjEuTGlzdFNoaXBwaW5nT3B0aW9uc1JlcXVlc3QaLS5jb21tZXJjZS5jYXJ0LnYxLkxpc3RTaGlwcGluZ09wdGlvbnNSZXNwb25zZSIjkAIBirUYAILT5JMCFhIUL3YxL3NoaXBwaW5nLW9wdGlvbnMSuQEKD1Vwc2VydFByb21vdGlvbhIoLmNvbW1lcmNlLmNhcnQudjEuVXBzZXJ0UHJvbW90aW9uUmVxdWVzdBopLmNvbW1lcmNlLmNhcnQudjEuVXBzZXJ0UHJvbW90aW9uUmVzcG9uc2UiUZACAoq1GA8KDWNhdGFsb2c6d3JpdGWC0+STAjU6CXByb21vdGlvbmIJcHJvbW90aW9uGh0vdjEvcHJvbW90aW9ucy97cHJvbW90aW9uLmlkfRKbAQoMR2V0UHJvbW90aW9uEiUuY29tbWVyY2UuY2FydC52MS5HZXRQcm9tb3Rpb25SZXF1ZXN0GiYuY29tbWVyY2UuY2FydC52MS5HZXRQcm9tb3Rpb25SZXNwb25zZSI8kAIBirUYDwoNY2F0YWxvZzp3cml0ZYLT5JMCIGIJcHJvbW90aW9uEhMvdjEvcHJvbW90aW9ucy97aWR9EpEBCg5MaXN0UHJvbW90aW9ucxInLmNvbW1lcmNlLmNhcnQudjEuTGlzdFByb21vdGlvbnNSZXF1ZXN0GiguY29tbWVyY2UuY2FydC52MS5MaXN0UHJvbW90aW9uc1Jlc3BvbnNlIiyQAgGKtRgPCg1jYXRhbG9nOndyaXRlgtPkkwIQEg4vdjEvcHJvbW90aW9uc2IGcHJvdG8z", [file_buf_validate_validate, file_commerce_cart_v1_access, file_commerce_cart_v1_promotion, file_commerce_cart_v1_region, file_commerce_cart_v1_sales_channel, file_commerce_cart_v1_shipping_option, file_google_api_annotations]);
+  fileDesc("Citjb21tZXJjZS9jYXJ0L3YxL3N0b3JlX2NvbmZpZ19zZXJ2aWNlLnByb3RvEhBjb21tZXJjZS5jYXJ0LnYxIn8KE1Vwc2VydFJlZ2lvblJlcXVlc3QSMAoGcmVnaW9uGAEgASgLMhguY29tbWVyY2UuY2FydC52MS5SZWdpb25CBrpIA8gBARI2CgpyZXF1ZXN0X2lkGAIgASgJQiK6SB/YAQFyGjIYXltBLVphLXowLTkuXzotXXsxLDEyOH0kIkAKFFVwc2VydFJlZ2lvblJlc3BvbnNlEigKBnJlZ2lvbhgBIAEoCzIYLmNvbW1lcmNlLmNhcnQudjEuUmVnaW9uIkgKEEdldFJlZ2lvblJlcXVlc3QSNAoCaWQYASABKAlCKLpIJXIjMiFeW0EtWmEtejAtOV1bQS1aYS16MC05Ll8tXXswLDYzfSQiPQoRR2V0UmVnaW9uUmVzcG9uc2USKAoGcmVnaW9uGAEgASgLMhguY29tbWVyY2UuY2FydC52MS5SZWdpb24iTgoSTGlzdFJlZ2lvbnNSZXF1ZXN0EhoKCXBhZ2Vfc2l6ZRgBIAEoBUIHukgEGgIoABIcCgpwYWdlX3Rva2VuGAIgASgJQgi6SAVyAxiACCJZChNMaXN0UmVnaW9uc1Jlc3BvbnNlEikKB3JlZ2lvbnMYASADKAsyGC5jb21tZXJjZS5jYXJ0LnYxLlJlZ2lvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiWgobTGlzdFBheW1lbnRQcm92aWRlcnNSZXF1ZXN0EjsKCXJlZ2lvbl9pZBgBIAEoCUIoukglciMyIV5bQS1aYS16MC05XVtBLVphLXowLTkuXy1dezAsNjN9JCJcChxMaXN0UGF5bWVudFByb3ZpZGVyc1Jlc3BvbnNlEjwKEXBheW1lbnRfcHJvdmlkZXJzGAEgAygLMiEuY29tbWVyY2UuY2FydC52MS5QYXltZW50UHJvdmlkZXIikgEKGVVwc2VydFNhbGVzQ2hhbm5lbFJlcXVlc3QSPQoNc2FsZXNfY2hhbm5lbBgBIAEoCzIeLmNvbW1lcmNlLmNhcnQudjEuU2FsZXNDaGFubmVsQga6SAPIAQESNgoKcmVxdWVzdF9pZBgCIAEoCUIiukgf2AEBchoyGF5bQS1aYS16MC05Ll86LV17MSwxMjh9JCJTChpVcHNlcnRTYWxlc0NoYW5uZWxSZXNwb25zZRI1Cg1zYWxlc19jaGFubmVsGAEgASgLMh4uY29tbWVyY2UuY2FydC52MS5TYWxlc0NoYW5uZWwiTgoWR2V0U2FsZXNDaGFubmVsUmVxdWVzdBI0CgJpZBgBIAEoCUIoukglciMyIV5bQS1aYS16MC05XVtBLVphLXowLTkuXy1dezAsNjN9JCJQChdHZXRTYWxlc0NoYW5uZWxSZXNwb25zZRI1Cg1zYWxlc19jaGFubmVsGAEgASgLMh4uY29tbWVyY2UuY2FydC52MS5TYWxlc0NoYW5uZWwiVAoYTGlzdFNhbGVzQ2hhbm5lbHNSZXF1ZXN0EhoKCXBhZ2Vfc2l6ZRgBIAEoBUIHukgEGgIoABIcCgpwYWdlX3Rva2VuGAIgASgJQgi6SAVyAxiACCJsChlMaXN0U2FsZXNDaGFubmVsc1Jlc3BvbnNlEjYKDnNhbGVzX2NoYW5uZWxzGAEgAygLMh4uY29tbWVyY2UuY2FydC52MS5TYWxlc0NoYW5uZWwSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIpgBChtVcHNlcnRTaGlwcGluZ09wdGlvblJlcXVlc3QSQQoPc2hpcHBpbmdfb3B0aW9uGAEgASgLMiAuY29tbWVyY2UuY2FydC52MS5TaGlwcGluZ09wdGlvbkIGukgDyAEBEjYKCnJlcXVlc3RfaWQYAiABKAlCIrpIH9gBAXIaMhheW0EtWmEtejAtOS5fOi1dezEsMTI4fSQiWQocVXBzZXJ0U2hpcHBpbmdPcHRpb25SZXNwb25zZRI5Cg9zaGlwcGluZ19vcHRpb24YASABKAsyIC5jb21tZXJjZS5jYXJ0LnYxLlNoaXBwaW5nT3B0aW9uIlAKGEdldFNoaXBwaW5nT3B0aW9uUmVxdWVzdBI0CgJpZBgBIAEoCUIoukglciMyIV5bQS1aYS16MC05XVtBLVphLXowLTkuXy1dezAsNjN9JCJWChlHZXRTaGlwcGluZ09wdGlvblJlc3BvbnNlEjkKD3NoaXBwaW5nX29wdGlvbhgBIAEoCzIgLmNvbW1lcmNlLmNhcnQudjEuU2hpcHBpbmdPcHRpb24ilgEKGkxpc3RTaGlwcGluZ09wdGlvbnNSZXF1ZXN0EhoKCXBhZ2Vfc2l6ZRgBIAEoBUIHukgEGgIoABIcCgpwYWdlX3Rva2VuGAIgASgJQgi6SAVyAxiACBI+CglyZWdpb25faWQYAyABKAlCK7pIKNgBAXIjMiFeW0EtWmEtejAtOV1bQS1aYS16MC05Ll8tXXswLDYzfSQicgobTGlzdFNoaXBwaW5nT3B0aW9uc1Jlc3BvbnNlEjoKEHNoaXBwaW5nX29wdGlvbnMYASADKAsyIC5jb21tZXJjZS5jYXJ0LnYxLlNoaXBwaW5nT3B0aW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKIAQoWVXBzZXJ0UHJvbW90aW9uUmVxdWVzdBI2Cglwcm9tb3Rpb24YASABKAsyGy5jb21tZXJjZS5jYXJ0LnYxLlByb21vdGlvbkIGukgDyAEBEjYKCnJlcXVlc3RfaWQYAiABKAlCIrpIH9gBAXIaMhheW0EtWmEtejAtOS5fOi1dezEsMTI4fSQiSQoXVXBzZXJ0UHJvbW90aW9uUmVzcG9uc2USLgoJcHJvbW90aW9uGAEgASgLMhsuY29tbWVyY2UuY2FydC52MS5Qcm9tb3Rpb24iSwoTR2V0UHJvbW90aW9uUmVxdWVzdBI0CgJpZBgBIAEoCUIoukglciMyIV5bQS1aYS16MC05XVtBLVphLXowLTkuXy1dezAsNjN9JCJGChRHZXRQcm9tb3Rpb25SZXNwb25zZRIuCglwcm9tb3Rpb24YASABKAsyGy5jb21tZXJjZS5jYXJ0LnYxLlByb21vdGlvbiJRChVMaXN0UHJvbW90aW9uc1JlcXVlc3QSGgoJcGFnZV9zaXplGAEgASgFQge6SAQaAigAEhwKCnBhZ2VfdG9rZW4YAiABKAlCCLpIBXIDGIAIImIKFkxpc3RQcm9tb3Rpb25zUmVzcG9uc2USLwoKcHJvbW90aW9ucxgBIAMoCzIbLmNvbW1lcmNlLmNhcnQudjEuUHJvbW90aW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCTKAEQoSU3RvcmVDb25maWdTZXJ2aWNlEqQBCgxVcHNlcnRSZWdpb24SJS5jb21tZXJjZS5jYXJ0LnYxLlVwc2VydFJlZ2lvblJlcXVlc3QaJi5jb21tZXJjZS5jYXJ0LnYxLlVwc2VydFJlZ2lvblJlc3BvbnNlIkWQAgKKtRgPCg1jYXRhbG9nOndyaXRlgtPkkwIpOgZyZWdpb25iBnJlZ2lvbhoXL3YxL3JlZ2lvbnMve3JlZ2lvbi5pZH0SfQoJR2V0UmVnaW9uEiIuY29tbWVyY2UuY2FydC52MS5HZXRSZWdpb25SZXF1ZXN0GiMuY29tbWVyY2UuY2FydC52MS5HZXRSZWdpb25SZXNwb25zZSInkAIBirUYAILT5JMCGmIGcmVnaW9uEhAvdjEvcmVnaW9ucy97aWR9EnYKC0xpc3RSZWdpb25zEiQuY29tbWVyY2UuY2FydC52MS5MaXN0UmVnaW9uc1JlcXVlc3QaJS5jb21tZXJjZS5jYXJ0LnYxLkxpc3RSZWdpb25zUmVzcG9uc2UiGpACAYq1GACC0+STAg0SCy92MS9yZWdpb25zEq8BChRMaXN0UGF5bWVudFByb3ZpZGVycxItLmNvbW1lcmNlLmNhcnQudjEuTGlzdFBheW1lbnRQcm92aWRlcnNSZXF1ZXN0Gi4uY29tbWVyY2UuY2FydC52MS5MaXN0UGF5bWVudFByb3ZpZGVyc1Jlc3BvbnNlIjiQAgGKtRgAgtPkkwIrEikvdjEvcmVnaW9ucy97cmVnaW9uX2lkfS9wYXltZW50LXByb3ZpZGVycxLSAQoSVXBzZXJ0U2FsZXNDaGFubmVsEisuY29tbWVyY2UuY2FydC52MS5VcHNlcnRTYWxlc0NoYW5uZWxSZXF1ZXN0GiwuY29tbWVyY2UuY2FydC52MS5VcHNlcnRTYWxlc0NoYW5uZWxSZXNwb25zZSJhkAICirUYDwoNY2F0YWxvZzp3cml0ZYLT5JMCRToNc2FsZXNfY2hhbm5lbGINc2FsZXNfY2hhbm5lbBolL3YxL3NhbGVzLWNoYW5uZWxzL3tzYWxlc19jaGFubmVsLmlkfRKdAQoPR2V0U2FsZXNDaGFubmVsEiguY29tbWVyY2UuY2FydC52MS5HZXRTYWxlc0NoYW5uZWxSZXF1ZXN0GikuY29tbWVyY2UuY2FydC52MS5HZXRTYWxlc0NoYW5uZWxSZXNwb25zZSI1kAIBirUYAILT5JMCKGINc2FsZXNfY2hhbm5lbBIXL3YxL3NhbGVzLWNoYW5uZWxzL3tpZH0SjwEKEUxpc3RTYWxlc0NoYW5uZWxzEiouY29tbWVyY2UuY2FydC52MS5MaXN0U2FsZXNDaGFubmVsc1JlcXVlc3QaKy5jb21tZXJjZS5jYXJ0LnYxLkxpc3RTYWxlc0NoYW5uZWxzUmVzcG9uc2UiIZACAYq1GACC0+STAhQSEi92MS9zYWxlcy1jaGFubmVscxLgAQoUVXBzZXJ0U2hpcHBpbmdPcHRpb24SLS5jb21tZXJjZS5jYXJ0LnYxLlVwc2VydFNoaXBwaW5nT3B0aW9uUmVxdWVzdBouLmNvbW1lcmNlLmNhcnQudjEuVXBzZXJ0U2hpcHBpbmdPcHRpb25SZXNwb25zZSJpkAICirUYDwoNY2F0YWxvZzp3cml0ZYLT5JMCTToPc2hpcHBpbmdfb3B0aW9uYg9zaGlwcGluZ19vcHRpb24aKS92MS9zaGlwcGluZy1vcHRpb25zL3tzaGlwcGluZ19vcHRpb24uaWR9EqcBChFHZXRTaGlwcGluZ09wdGlvbhIqLmNvbW1lcmNlLmNhcnQudjEuR2V0U2hpcHBpbmdPcHRpb25SZXF1ZXN0GisuY29tbWVyY2UuY2FydC52MS5HZXRTaGlwcGluZ09wdGlvblJlc3BvbnNlIjmQAgGKtRgAgtPkkwIsYg9zaGlwcGluZ19vcHRpb24SGS92MS9zaGlwcGluZy1vcHRpb25zL3tpZH0SlwEKE0xpc3RTaGlwcGluZ09wdGlvbnMSLC5jb21tZXJjZS5jYXJ0LnYxLkxpc3RTaGlwcGluZ09wdGlvbnNSZXF1ZXN0Gi0uY29tbWVyY2UuY2FydC52MS5MaXN0U2hpcHBpbmdPcHRpb25zUmVzcG9uc2UiI5ACAYq1GACC0+STAhYSFC92MS9zaGlwcGluZy1vcHRpb25zErkBCg9VcHNlcnRQcm9tb3Rpb24SKC5jb21tZXJjZS5jYXJ0LnYxLlVwc2VydFByb21vdGlvblJlcXVlc3QaKS5jb21tZXJjZS5jYXJ0LnYxLlVwc2VydFByb21vdGlvblJlc3BvbnNlIlGQAgKKtRgPCg1jYXRhbG9nOndyaXRlgtPkkwI1Oglwcm9tb3Rpb25iCXByb21vdGlvbhodL3YxL3Byb21vdGlvbnMve3Byb21vdGlvbi5pZH0SmwEKDEdldFByb21vdGlvbhIlLmNvbW1lcmNlLmNhcnQudjEuR2V0UHJvbW90aW9uUmVxdWVzdBomLmNvbW1lcmNlLmNhcnQudjEuR2V0UHJvbW90aW9uUmVzcG9uc2UiPJACAYq1GA8KDWNhdGFsb2c6d3JpdGWC0+STAiBiCXByb21vdGlvbhITL3YxL3Byb21vdGlvbnMve2lkfRKRAQoOTGlzdFByb21vdGlvbnMSJy5jb21tZXJjZS5jYXJ0LnYxLkxpc3RQcm9tb3Rpb25zUmVxdWVzdBooLmNvbW1lcmNlLmNhcnQudjEuTGlzdFByb21vdGlvbnNSZXNwb25zZSIskAIBirUYDwoNY2F0YWxvZzp3cml0ZYLT5JMCEBIOL3YxL3Byb21vdGlvbnNiBnByb3RvMw", [file_buf_validate_validate, file_commerce_cart_v1_access, file_commerce_cart_v1_payment, file_commerce_cart_v1_promotion, file_commerce_cart_v1_region, file_commerce_cart_v1_sales_channel, file_commerce_cart_v1_shipping_option, file_google_api_annotations]);
 
 /**
  * @generated from message commerce.cart.v1.UpsertRegionRequest
@@ -154,6 +156,44 @@ export const ListRegionsResponseSchema: GenMessage<ListRegionsResponse> = /*@__P
   messageDesc(file_commerce_cart_v1_store_config_service, 5);
 
 /**
+ * @generated from message commerce.cart.v1.ListPaymentProvidersRequest
+ */
+export type ListPaymentProvidersRequest = Message<"commerce.cart.v1.ListPaymentProvidersRequest"> & {
+  /**
+   * The region's id.
+   *
+   * @generated from field: string region_id = 1;
+   */
+  regionId: string;
+};
+
+/**
+ * Describes the message commerce.cart.v1.ListPaymentProvidersRequest.
+ * Use `create(ListPaymentProvidersRequestSchema)` to create a new message.
+ */
+export const ListPaymentProvidersRequestSchema: GenMessage<ListPaymentProvidersRequest> = /*@__PURE__*/
+  messageDesc(file_commerce_cart_v1_store_config_service, 6);
+
+/**
+ * @generated from message commerce.cart.v1.ListPaymentProvidersResponse
+ */
+export type ListPaymentProvidersResponse = Message<"commerce.cart.v1.ListPaymentProvidersResponse"> & {
+  /**
+   * At most 10 (a region names at most 10).
+   *
+   * @generated from field: repeated commerce.cart.v1.PaymentProvider payment_providers = 1;
+   */
+  paymentProviders: PaymentProvider[];
+};
+
+/**
+ * Describes the message commerce.cart.v1.ListPaymentProvidersResponse.
+ * Use `create(ListPaymentProvidersResponseSchema)` to create a new message.
+ */
+export const ListPaymentProvidersResponseSchema: GenMessage<ListPaymentProvidersResponse> = /*@__PURE__*/
+  messageDesc(file_commerce_cart_v1_store_config_service, 7);
+
+/**
  * @generated from message commerce.cart.v1.UpsertSalesChannelRequest
  */
 export type UpsertSalesChannelRequest = Message<"commerce.cart.v1.UpsertSalesChannelRequest"> & {
@@ -178,7 +218,7 @@ export type UpsertSalesChannelRequest = Message<"commerce.cart.v1.UpsertSalesCha
  * Use `create(UpsertSalesChannelRequestSchema)` to create a new message.
  */
 export const UpsertSalesChannelRequestSchema: GenMessage<UpsertSalesChannelRequest> = /*@__PURE__*/
-  messageDesc(file_commerce_cart_v1_store_config_service, 6);
+  messageDesc(file_commerce_cart_v1_store_config_service, 8);
 
 /**
  * @generated from message commerce.cart.v1.UpsertSalesChannelResponse
@@ -195,7 +235,7 @@ export type UpsertSalesChannelResponse = Message<"commerce.cart.v1.UpsertSalesCh
  * Use `create(UpsertSalesChannelResponseSchema)` to create a new message.
  */
 export const UpsertSalesChannelResponseSchema: GenMessage<UpsertSalesChannelResponse> = /*@__PURE__*/
-  messageDesc(file_commerce_cart_v1_store_config_service, 7);
+  messageDesc(file_commerce_cart_v1_store_config_service, 9);
 
 /**
  * @generated from message commerce.cart.v1.GetSalesChannelRequest
@@ -214,7 +254,7 @@ export type GetSalesChannelRequest = Message<"commerce.cart.v1.GetSalesChannelRe
  * Use `create(GetSalesChannelRequestSchema)` to create a new message.
  */
 export const GetSalesChannelRequestSchema: GenMessage<GetSalesChannelRequest> = /*@__PURE__*/
-  messageDesc(file_commerce_cart_v1_store_config_service, 8);
+  messageDesc(file_commerce_cart_v1_store_config_service, 10);
 
 /**
  * @generated from message commerce.cart.v1.GetSalesChannelResponse
@@ -231,7 +271,7 @@ export type GetSalesChannelResponse = Message<"commerce.cart.v1.GetSalesChannelR
  * Use `create(GetSalesChannelResponseSchema)` to create a new message.
  */
 export const GetSalesChannelResponseSchema: GenMessage<GetSalesChannelResponse> = /*@__PURE__*/
-  messageDesc(file_commerce_cart_v1_store_config_service, 9);
+  messageDesc(file_commerce_cart_v1_store_config_service, 11);
 
 /**
  * @generated from message commerce.cart.v1.ListSalesChannelsRequest
@@ -257,7 +297,7 @@ export type ListSalesChannelsRequest = Message<"commerce.cart.v1.ListSalesChanne
  * Use `create(ListSalesChannelsRequestSchema)` to create a new message.
  */
 export const ListSalesChannelsRequestSchema: GenMessage<ListSalesChannelsRequest> = /*@__PURE__*/
-  messageDesc(file_commerce_cart_v1_store_config_service, 10);
+  messageDesc(file_commerce_cart_v1_store_config_service, 12);
 
 /**
  * @generated from message commerce.cart.v1.ListSalesChannelsResponse
@@ -281,7 +321,7 @@ export type ListSalesChannelsResponse = Message<"commerce.cart.v1.ListSalesChann
  * Use `create(ListSalesChannelsResponseSchema)` to create a new message.
  */
 export const ListSalesChannelsResponseSchema: GenMessage<ListSalesChannelsResponse> = /*@__PURE__*/
-  messageDesc(file_commerce_cart_v1_store_config_service, 11);
+  messageDesc(file_commerce_cart_v1_store_config_service, 13);
 
 /**
  * @generated from message commerce.cart.v1.UpsertShippingOptionRequest
@@ -308,7 +348,7 @@ export type UpsertShippingOptionRequest = Message<"commerce.cart.v1.UpsertShippi
  * Use `create(UpsertShippingOptionRequestSchema)` to create a new message.
  */
 export const UpsertShippingOptionRequestSchema: GenMessage<UpsertShippingOptionRequest> = /*@__PURE__*/
-  messageDesc(file_commerce_cart_v1_store_config_service, 12);
+  messageDesc(file_commerce_cart_v1_store_config_service, 14);
 
 /**
  * @generated from message commerce.cart.v1.UpsertShippingOptionResponse
@@ -325,7 +365,7 @@ export type UpsertShippingOptionResponse = Message<"commerce.cart.v1.UpsertShipp
  * Use `create(UpsertShippingOptionResponseSchema)` to create a new message.
  */
 export const UpsertShippingOptionResponseSchema: GenMessage<UpsertShippingOptionResponse> = /*@__PURE__*/
-  messageDesc(file_commerce_cart_v1_store_config_service, 13);
+  messageDesc(file_commerce_cart_v1_store_config_service, 15);
 
 /**
  * @generated from message commerce.cart.v1.GetShippingOptionRequest
@@ -344,7 +384,7 @@ export type GetShippingOptionRequest = Message<"commerce.cart.v1.GetShippingOpti
  * Use `create(GetShippingOptionRequestSchema)` to create a new message.
  */
 export const GetShippingOptionRequestSchema: GenMessage<GetShippingOptionRequest> = /*@__PURE__*/
-  messageDesc(file_commerce_cart_v1_store_config_service, 14);
+  messageDesc(file_commerce_cart_v1_store_config_service, 16);
 
 /**
  * @generated from message commerce.cart.v1.GetShippingOptionResponse
@@ -361,7 +401,7 @@ export type GetShippingOptionResponse = Message<"commerce.cart.v1.GetShippingOpt
  * Use `create(GetShippingOptionResponseSchema)` to create a new message.
  */
 export const GetShippingOptionResponseSchema: GenMessage<GetShippingOptionResponse> = /*@__PURE__*/
-  messageDesc(file_commerce_cart_v1_store_config_service, 15);
+  messageDesc(file_commerce_cart_v1_store_config_service, 17);
 
 /**
  * @generated from message commerce.cart.v1.ListShippingOptionsRequest
@@ -395,7 +435,7 @@ export type ListShippingOptionsRequest = Message<"commerce.cart.v1.ListShippingO
  * Use `create(ListShippingOptionsRequestSchema)` to create a new message.
  */
 export const ListShippingOptionsRequestSchema: GenMessage<ListShippingOptionsRequest> = /*@__PURE__*/
-  messageDesc(file_commerce_cart_v1_store_config_service, 16);
+  messageDesc(file_commerce_cart_v1_store_config_service, 18);
 
 /**
  * @generated from message commerce.cart.v1.ListShippingOptionsResponse
@@ -419,7 +459,7 @@ export type ListShippingOptionsResponse = Message<"commerce.cart.v1.ListShipping
  * Use `create(ListShippingOptionsResponseSchema)` to create a new message.
  */
 export const ListShippingOptionsResponseSchema: GenMessage<ListShippingOptionsResponse> = /*@__PURE__*/
-  messageDesc(file_commerce_cart_v1_store_config_service, 17);
+  messageDesc(file_commerce_cart_v1_store_config_service, 19);
 
 /**
  * @generated from message commerce.cart.v1.UpsertPromotionRequest
@@ -446,7 +486,7 @@ export type UpsertPromotionRequest = Message<"commerce.cart.v1.UpsertPromotionRe
  * Use `create(UpsertPromotionRequestSchema)` to create a new message.
  */
 export const UpsertPromotionRequestSchema: GenMessage<UpsertPromotionRequest> = /*@__PURE__*/
-  messageDesc(file_commerce_cart_v1_store_config_service, 18);
+  messageDesc(file_commerce_cart_v1_store_config_service, 20);
 
 /**
  * @generated from message commerce.cart.v1.UpsertPromotionResponse
@@ -463,7 +503,7 @@ export type UpsertPromotionResponse = Message<"commerce.cart.v1.UpsertPromotionR
  * Use `create(UpsertPromotionResponseSchema)` to create a new message.
  */
 export const UpsertPromotionResponseSchema: GenMessage<UpsertPromotionResponse> = /*@__PURE__*/
-  messageDesc(file_commerce_cart_v1_store_config_service, 19);
+  messageDesc(file_commerce_cart_v1_store_config_service, 21);
 
 /**
  * @generated from message commerce.cart.v1.GetPromotionRequest
@@ -482,7 +522,7 @@ export type GetPromotionRequest = Message<"commerce.cart.v1.GetPromotionRequest"
  * Use `create(GetPromotionRequestSchema)` to create a new message.
  */
 export const GetPromotionRequestSchema: GenMessage<GetPromotionRequest> = /*@__PURE__*/
-  messageDesc(file_commerce_cart_v1_store_config_service, 20);
+  messageDesc(file_commerce_cart_v1_store_config_service, 22);
 
 /**
  * @generated from message commerce.cart.v1.GetPromotionResponse
@@ -499,7 +539,7 @@ export type GetPromotionResponse = Message<"commerce.cart.v1.GetPromotionRespons
  * Use `create(GetPromotionResponseSchema)` to create a new message.
  */
 export const GetPromotionResponseSchema: GenMessage<GetPromotionResponse> = /*@__PURE__*/
-  messageDesc(file_commerce_cart_v1_store_config_service, 21);
+  messageDesc(file_commerce_cart_v1_store_config_service, 23);
 
 /**
  * @generated from message commerce.cart.v1.ListPromotionsRequest
@@ -525,7 +565,7 @@ export type ListPromotionsRequest = Message<"commerce.cart.v1.ListPromotionsRequ
  * Use `create(ListPromotionsRequestSchema)` to create a new message.
  */
 export const ListPromotionsRequestSchema: GenMessage<ListPromotionsRequest> = /*@__PURE__*/
-  messageDesc(file_commerce_cart_v1_store_config_service, 22);
+  messageDesc(file_commerce_cart_v1_store_config_service, 24);
 
 /**
  * @generated from message commerce.cart.v1.ListPromotionsResponse
@@ -549,7 +589,7 @@ export type ListPromotionsResponse = Message<"commerce.cart.v1.ListPromotionsRes
  * Use `create(ListPromotionsResponseSchema)` to create a new message.
  */
 export const ListPromotionsResponseSchema: GenMessage<ListPromotionsResponse> = /*@__PURE__*/
-  messageDesc(file_commerce_cart_v1_store_config_service, 23);
+  messageDesc(file_commerce_cart_v1_store_config_service, 25);
 
 /**
  * The store's reference data that carts are priced with: regions (currency,
@@ -589,6 +629,16 @@ export const StoreConfigService: GenService<{
     methodKind: "unary";
     input: typeof ListRegionsRequestSchema;
     output: typeof ListRegionsResponseSchema;
+  },
+  /**
+   * Lists the payment providers carts of a region may pay with, ordered by id.
+   *
+   * @generated from rpc commerce.cart.v1.StoreConfigService.ListPaymentProviders
+   */
+  listPaymentProviders: {
+    methodKind: "unary";
+    input: typeof ListPaymentProvidersRequestSchema;
+    output: typeof ListPaymentProvidersResponseSchema;
   },
   /**
    * Creates the sales channel or replaces it entirely.
