@@ -31,13 +31,14 @@ export function openApiDocumentFromProtos(): JsonObject {
       "names (snake_case; requests also accept lowerCamelCase), 64-bit integers as strings, enums by name " +
       "and timestamps in RFC 3339. Every error answers with the `Error` body. Under /store: Medusa's Store API " +
       "for carts and checkout, in Medusa's JSON and errors.",
-  }) as { paths: JsonObject; tags: JsonObject[]; components: { schemas: JsonObject; securitySchemes: JsonObject } };
+  }) as { paths: JsonObject; tags: JsonObject[]; components: { schemas: JsonObject; responses: JsonObject; securitySchemes: JsonObject } };
   const store = storeOpenApi();
   return {
     ...document,
     tags: [...document.tags, store.tag],
     paths: { ...document.paths, ...store.paths },
     components: {
+      ...document.components,
       schemas: { ...document.components.schemas, ...store.schemas },
       securitySchemes: { ...document.components.securitySchemes, ...store.securitySchemes },
     },
