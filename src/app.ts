@@ -3,6 +3,7 @@ import type { Config } from "./config.js";
 import type { Logger } from "./logger.js";
 import { Metrics } from "./metrics.js";
 import { CartExpiry } from "./service/cart-expiry.js";
+import { createCartEventDescriber } from "./service/cart-events.js";
 import { createCartService } from "./service/cart-service.js";
 import { createCatalogService } from "./service/catalog-service.js";
 import { createDatabaseOutageInterceptor, errorMappingInterceptor } from "./service/errors.js";
@@ -50,7 +51,7 @@ export function createApp(
   log: Logger,
   verifyToken: (token: string) => Promise<Principal>,
 ): App {
-  const carts = new CartRepository(database.sql);
+  const carts = new CartRepository(database.sql, createCartEventDescriber(uuidv7));
   const catalog = new CatalogRepository(database.db, database.sql);
   const storeConfig = new StoreConfigRepository(database.sql);
   const orders = new OrderRepository(database.sql);
@@ -66,7 +67,7 @@ export function createApp(
     databaseAvailable: () => !readiness.databaseUnavailable,
   });
   const cartExpiry = new CartExpiry({
-    carts: new CartExpiryRepository(database.sql),
+    carts: new CartExpiryRepository(database.sql, carts),
     now,
     batchSize: config.cartSweepBatchSize,
     log,

@@ -320,3 +320,32 @@ export const idempotencyRecords = pgTable(
   },
   (t) => [primaryKey({ columns: [t.principal, t.method, t.key] }), index("idempotency_records_created_at_idx").on(t.createdAt)],
 );
+
+/**
+ * The transactional outbox: one row per cart event, inserted in the
+ * transaction of the change it describes (see outbox-repository.ts). `seq`
+ * orders a cart's events (they are inserted under the cart's row lock) and
+ * is the change feed's cursor; `data` is the CartEvent message in protobuf
+ * binary. `sent_at` is set once the relay's broker acknowledged the event;
+ * rows are pruned after EVENTS_RETENTION_HOURS. No foreign key: events
+ * outlive the carts they describe.
+ */
+export const cartEvents = pgTable(
+  "cart_events",
+  {
+    seq: bigint("seq", { mode: "bigint" }).primaryKey().generatedAlwaysAsIdentity(),
+    id: uuid("id").notNull().unique("cart_events_id_key"),
+    type: text("type").notNull(),
+    cartId: uuid("cart_id").notNull(),
+    cartVersion: bigint("cart_version", { mode: "bigint" }).notNull(),
+    time: timestamp("time", { withTimezone: true, mode: "date" }).notNull(),
+    data: bytea("data").notNull(),
+    sentAt: timestamp("sent_at", { withTimezone: true, mode: "date" }),
+  },
+  (t) => [
+    // The relay's claim: unsent rows in order, and a cart's earlier unsent rows.
+    index("cart_events_unsent_idx").on(t.seq).where(sql`${t.sentAt} is null`),
+    index("cart_events_unsent_cart_idx").on(t.cartId, t.seq).where(sql`${t.sentAt} is null`),
+    index("cart_events_time_idx").on(t.time),
+  ],
+);
