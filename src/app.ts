@@ -17,6 +17,7 @@ import { type Database, transactionsInFlight } from "./storage/database.js";
 import { IdempotencyRepository } from "./storage/idempotency-repository.js";
 import { uuidv7 } from "./storage/ids.js";
 import { OrderRepository } from "./storage/order-repository.js";
+import { OutboxRepository } from "./storage/outbox-repository.js";
 import { StoreConfigRepository } from "./storage/store-config-repository.js";
 import type { Principal } from "./service/principal.js";
 import { createAuthInterceptor } from "./transport/interceptors/auth.js";
@@ -39,6 +40,8 @@ export interface App {
   readonly metrics: Metrics;
   /** Whether to take traffic: the database answers and shutdown has not begun. */
   readonly readiness: Readiness;
+  /** The cart events' transactional outbox, for their delivery (events/delivery.ts). */
+  readonly outbox: OutboxRepository;
 }
 
 /** Services anyone may call without a token: probes and schema discovery. */
@@ -61,10 +64,12 @@ export function createApp(
     leaseMs: config.maxTimeoutMs + 60_000,
   });
   const readiness = new Readiness({ probeDatabase: database.ping });
+  const outbox = new OutboxRepository(database.sql);
   const metrics = new Metrics({
     dbPoolSize: config.dbPoolSize,
     dbTransactionsInFlight: transactionsInFlight,
     databaseAvailable: () => !readiness.databaseUnavailable,
+    eventBacklog: () => outbox.backlog(),
   });
   const cartExpiry = new CartExpiry({
     carts: new CartExpiryRepository(database.sql, carts),
@@ -100,6 +105,7 @@ export function createApp(
     registration(OrderService, createOrderService({ orders })),
   ];
   return {
+    outbox,
     idempotencyRecords,
     cartExpiry,
     metrics,
