@@ -96,23 +96,22 @@ function matching(env: NodeJS.ProcessEnv, name: string, fallback: string, patter
   return value;
 }
 
+/** Read, and so checked, even without EVENTS_NATS_URL: a mistake shows before the relay is turned on. */
 function eventsNats(env: NodeJS.ProcessEnv): EventsNatsConfig | undefined {
   const servers = natsServers(env, "EVENTS_NATS_URL");
-  return (
-    servers && {
-      servers,
-      stream: matching(env, "EVENTS_NATS_STREAM", "CART_EVENTS", /^[A-Za-z0-9_-]{1,64}$/, "1-64 letters, digits, '_' or '-'"),
-      subjectPrefix: matching(
-        env,
-        "EVENTS_NATS_SUBJECT_PREFIX",
-        "cart.events",
-        /^(?=.{1,100}$)[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/,
-        "up to 100 characters: dot-separated tokens of letters, digits, '_' or '-'",
-      ),
-      format: choice(env, "EVENTS_NATS_FORMAT", eventFormats, "json"),
-      batchSize: integer(env, "EVENTS_RELAY_BATCH_SIZE", 100, 1, 1000),
-    }
-  );
+  const settings = {
+    stream: matching(env, "EVENTS_NATS_STREAM", "CART_EVENTS", /^[A-Za-z0-9_-]{1,64}$/, "1-64 letters, digits, '_' or '-'"),
+    subjectPrefix: matching(
+      env,
+      "EVENTS_NATS_SUBJECT_PREFIX",
+      "cart.events",
+      /^(?=.{1,100}$)[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/,
+      "up to 100 characters: dot-separated tokens of letters, digits, '_' or '-'",
+    ),
+    format: choice(env, "EVENTS_NATS_FORMAT", eventFormats, "json"),
+    batchSize: integer(env, "EVENTS_RELAY_BATCH_SIZE", 100, 1, 1000),
+  };
+  return servers && { servers, ...settings };
 }
 
 /**
