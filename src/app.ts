@@ -6,6 +6,8 @@ import { CartExpiry } from "./service/cart-expiry.js";
 import { createCartEventDescriber } from "./service/cart-events.js";
 import { createCartService } from "./service/cart-service.js";
 import { createCatalogService } from "./service/catalog-service.js";
+import { createCartEventService } from "./service/event-service.js";
+import { EventWatchers } from "./service/event-watchers.js";
 import { createDatabaseOutageInterceptor, errorMappingInterceptor } from "./service/errors.js";
 import { createIdempotencyInterceptor } from "./service/idempotency.js";
 import { createOrderService } from "./service/order-service.js";
@@ -26,6 +28,7 @@ import { createDrainingInterceptor, Readiness } from "./transport/health/readine
 import { registration, type ServiceRegistration } from "./transport/protocols/services.js";
 import { CartService } from "../gen/commerce/cart/v1/cart_service_pb.js";
 import { CatalogService } from "../gen/commerce/cart/v1/catalog_service_pb.js";
+import { CartEventService } from "../gen/commerce/cart/v1/event_service_pb.js";
 import { OrderService } from "../gen/commerce/cart/v1/order_service_pb.js";
 import { StoreConfigService } from "../gen/commerce/cart/v1/store_config_service_pb.js";
 import type { Interceptor } from "@connectrpc/connect";
@@ -42,6 +45,8 @@ export interface App {
   readonly readiness: Readiness;
   /** The cart events' transactional outbox, for their delivery (events/delivery.ts). */
   readonly outbox: OutboxRepository;
+  /** The WatchCart and WatchEvents streams, woken by events/delivery.ts. */
+  readonly watchers: EventWatchers;
 }
 
 /** Services anyone may call without a token: probes and schema discovery. */
@@ -65,6 +70,7 @@ export function createApp(
   });
   const readiness = new Readiness({ probeDatabase: database.ping });
   const outbox = new OutboxRepository(database.sql);
+  const watchers = new EventWatchers(config.eventsMaxWatchers);
   const metrics = new Metrics({
     dbPoolSize: config.dbPoolSize,
     dbTransactionsInFlight: transactionsInFlight,
@@ -98,14 +104,17 @@ export function createApp(
         },
         now,
         newId: uuidv7,
+        watchers,
       }),
     ),
+    registration(CartEventService, createCartEventService({ outbox, watchers })),
     registration(CatalogService, createCatalogService({ catalog, now })),
     registration(StoreConfigService, createStoreConfigService({ storeConfig, now })),
     registration(OrderService, createOrderService({ orders })),
   ];
   return {
     outbox,
+    watchers,
     idempotencyRecords,
     cartExpiry,
     metrics,

@@ -56,6 +56,8 @@ export interface Config {
   readonly eventsNats: EventsNatsConfig | undefined;
   /** How long cart events stay in the outbox (once sent, when a relay runs). */
   readonly eventsRetentionMs: number;
+  /** WatchCart and WatchEvents streams one process serves at once. */
+  readonly eventsMaxWatchers: number;
   /** The least severe level logged. */
   readonly logLevel: LogLevel;
   /** Pretty lines for a developer's terminal, else JSON lines. */
@@ -230,6 +232,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, stdoutIsTermina
     corsOrigins: originList(env, "CORS_ORIGINS"),
     eventsNats: eventsNats(env),
     eventsRetentionMs: integer(env, "EVENTS_RETENTION_HOURS", 7 * 24, 1, maxRetentionHours) * 3_600_000,
+    eventsMaxWatchers: integer(env, "EVENTS_MAX_WATCHERS", 1000, 1, 100_000),
     logLevel: choice(env, "LOG_LEVEL", logLevels, "info"),
     logFormat: choice(env, "LOG_FORMAT", logFormats, stdoutIsTerminal && !production ? "pretty" : "json"),
   };

@@ -59,7 +59,7 @@ const stopCartSweepers = [
   cartSweeper("cart_expiry", () => app.cartExpiry.expireDue()),
   ...(retentionMs === undefined ? [] : [cartSweeper("expired_cart_deletion", () => app.cartExpiry.deleteExpiredLongerThan(retentionMs))]),
 ];
-const stopEventDelivery = await startEventDelivery({ config, sql: database.sql, outbox: app.outbox, log, metrics: app.metrics });
+const stopEventDelivery = await startEventDelivery({ config, sql: database.sql, ...app, log });
 const server = await startServer({
   host: config.host,
   port: config.port,

@@ -65,6 +65,17 @@ const toStoredEvent = (row: EventRow): StoredEvent => ({
   data: row.data,
 });
 
+/** A place in the change feed: after the event of this transaction and sequence number. */
+export interface FeedPosition {
+  /** The writing transaction's id (xid8, as text). */
+  readonly xid: string;
+  readonly seq: bigint;
+}
+
+export interface FeedEvent extends StoredEvent {
+  readonly position: FeedPosition;
+}
+
 export interface OutboxBacklog {
   /** Events not yet acknowledged by the broker. */
   readonly unsent: number;
@@ -129,5 +140,39 @@ export class OutboxRepository {
         order by seq limit ${limit})
       returning seq`;
     return rows.length;
+  }
+
+  /** Where the event with this id is in the change feed; undefined when it is not (or no longer) in the outbox. */
+  async feedPosition(eventId: string): Promise<FeedPosition | undefined> {
+    const [row] = await this.sql<FeedPosition[]>`select xid::text as xid, seq from cart_events where id = ${eventId}`;
+    return row;
+  }
+
+  /**
+   * The change feed's next page: up to `limit` events after `after` (from
+   * the first when undefined), of `types` only when given, in (xid, seq)
+   * order, and only events of transactions older than the oldest one still
+   * running. An event of a transaction that commits late therefore waits
+   * until it is over instead of appearing behind a reader's position; then
+   * it is next. `heldBack` says whether events wait so (the reader should
+   * look again soon even without a notification: the transaction holding
+   * them back may write no event).
+   */
+  async feedAfter(
+    after: FeedPosition | undefined,
+    types: readonly string[] | undefined,
+    limit: number,
+  ): Promise<{ events: FeedEvent[]; heldBack: boolean }> {
+    const [rows, [held]] = await Promise.all([
+      this.sql<(EventRow & FeedPosition)[]>`
+        select seq, id, type, cart_id, cart_version, time, data, xid::text as xid from cart_events
+        where (${after === undefined}::bool or (xid, seq) > (${after?.xid ?? "0"}::xid8, ${after?.seq.toString() ?? "0"}::int8))
+          and xid < pg_snapshot_xmin(pg_current_snapshot())
+          and (${types === undefined}::bool or type = any(${(types ?? []) as string[]}::text[]))
+        order by xid, seq limit ${limit}`,
+      this.sql<{ held: boolean }[]>`
+        select exists (select 1 from cart_events where xid >= pg_snapshot_xmin(pg_current_snapshot())) as held`,
+    ]);
+    return { events: rows.map((row) => ({ ...toStoredEvent(row), position: { xid: row.xid, seq: row.seq } })), heldBack: held!.held };
   }
 }

@@ -7,10 +7,12 @@ import { connect, type NatsConnection } from "nats";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { CartService } from "../../gen/commerce/cart/v1/cart_service_pb.js";
+import { CartEventService } from "../../gen/commerce/cart/v1/event_service_pb.js";
 import { CatalogService } from "../../gen/commerce/cart/v1/catalog_service_pb.js";
 import { type CartEvent, CartAspect, CartEventSchema, CartEventType } from "../../gen/commerce/cart/v1/events_pb.js";
 import { StoreConfigService } from "../../gen/commerce/cart/v1/store_config_service_pb.js";
-import { adminToken, customerToken } from "../support/auth.js";
+import { adminToken, customerToken, token } from "../support/auth.js";
+import { grpcJsServerStream } from "../support/grpc-js-client.js";
 import { clientFor, connectTransports } from "../support/clients.js";
 import { cloudEvent, machineNatsUrl, natsReachable, natsServerBinary, ownNats, streamMessages } from "../support/nats.js";
 import { refusal } from "../support/rpc-errors.js";
@@ -390,4 +392,155 @@ describe.skipIf(!natsServerInstalled)("while NATS is down", () => {
       await broker.dispose();
     }
   }, 120_000);
+});
+
+/** The next message of a stream, or a failure after `timeoutMs`: a watch that stays silent fails the test instead of hanging it. */
+async function nextWithin<T>(messages: AsyncIterator<T>, timeoutMs = 10_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error("no message in time")), timeoutMs)));
+  try {
+    const next = await Promise.race([messages.next(), timeout]);
+    if (next.done) throw new Error("the stream ended");
+    return next.value;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+describe("watching", () => {
+  afterAll(stopServers);
+  let watched: TestServer;
+  let changer: TestServer;
+  beforeAll(async () => {
+    [watched, changer] = await Promise.all([serve({}), serve({})]);
+    await prepareStore(changer);
+  });
+
+  it("WatchCart over Connect, gRPC-Web and grpc-js streams the cart, then each change made through another process", async () => {
+    const alice = await customerToken("events-watcher");
+    const { cart } = await client(changer, alice).createCart({ customerId: "events-watcher", regionId: "events-us" });
+    const id = cart!.id;
+    for (const [name, transport] of Object.entries(connectTransports(watched.baseUrl, alice))) {
+      const abort = new AbortController();
+      const messages = clientFor(CartService, transport).watchCart({ id }, { signal: abort.signal })[Symbol.asyncIterator]();
+      try {
+        const first = (await nextWithin(messages)).cart!;
+        const { cart: changed } = await client(changer, alice).addLineItem({ cartId: id, productId: "events-tee", quantity: 1 });
+        const next = (await nextWithin(messages)).cart!;
+        expect(next, name).toEqual(changed);
+        expect(Number(next.etag), name).toBe(Number(first.etag) + 1);
+      } finally {
+        abort.abort();
+      }
+    }
+    const { stream, close } = grpcJsServerStream("CartService", "WatchCart", watched.port, { id }, alice);
+    try {
+      const messages = (stream as AsyncIterable<{ cart: { etag: string; items: { quantity: number }[] } }>)[Symbol.asyncIterator]();
+      const first = (await nextWithin(messages)).cart;
+      await client(changer, alice).addLineItem({ cartId: id, productId: "events-tee", quantity: 1 });
+      const next = (await nextWithin(messages)).cart;
+      expect(Number(next.etag)).toBe(Number(first.etag) + 1);
+      expect(next.items[0]!.quantity).toBe(first.items[0]!.quantity + 1);
+    } finally {
+      close();
+    }
+  });
+
+  it("WatchCart refuses another customer's cart, and an unknown one, like GetCart", async () => {
+    const { cart } = await client(changer).createCart({ customerId: "events-owner", regionId: "events-us" });
+    const mallory = await customerToken("events-mallory");
+    const unknown = "00000000-0000-7000-8000-000000000000";
+    for (const [name, transport] of Object.entries(connectTransports(watched.baseUrl, mallory))) {
+      const carts = clientFor(CartService, transport);
+      const getRefused = await refusal(carts.getCart({ id: cart!.id }));
+      const watchRefused = await refusal(nextWithin(carts.watchCart({ id: cart!.id })[Symbol.asyncIterator]()));
+      expect([watchRefused.code, watchRefused.rawMessage], name).toEqual([getRefused.code, getRefused.rawMessage]);
+      expect(watchRefused.code, name).toBe(Code.PermissionDenied);
+      const getMissing = await refusal(carts.getCart({ id: unknown }));
+      const watchMissing = await refusal(nextWithin(carts.watchCart({ id: unknown })[Symbol.asyncIterator]()));
+      expect([watchMissing.code, watchMissing.rawMessage], name).toEqual([getMissing.code, getMissing.rawMessage]);
+    }
+    const { stream, close } = grpcJsServerStream("CartService", "WatchCart", watched.port, { id: cart!.id }, mallory);
+    try {
+      await expect(nextWithin(stream[Symbol.asyncIterator]())).rejects.toMatchObject({ code: Code.PermissionDenied });
+    } finally {
+      close();
+    }
+  });
+
+  it("WatchEvents replays after a cursor, follows live, and resumes after a disconnect without gaps or repeats", async () => {
+    const reader = await token({ sub: "events-feed", scope: "events:read" });
+    const feed = clientFor(CartEventService, connectTransports(watched.baseUrl, reader)["connect+proto (HTTP/2)"]!);
+    const { cart } = await client(changer).createCart({ customerId: "events-feed", regionId: "events-us" });
+    const [marker] = await outboxEvents([cart!.id]);
+    const watch = (afterEventId: string, types: CartEventType[] = []) => {
+      const abort = new AbortController();
+      return { abort, messages: feed.watchEvents({ afterEventId, types }, { signal: abort.signal })[Symbol.asyncIterator]() };
+    };
+    // Two changes before the watch starts (replayed), three while it runs (followed).
+    const add = () => client(changer).addLineItem({ cartId: cart!.id, productId: "events-tee", quantity: 1 });
+    await add();
+    await add();
+    const first = watch(marker!.id);
+    const received: CartEvent[] = [];
+    const take = async (messages: AsyncIterator<{ event?: CartEvent }>, count: number) => {
+      for (let n = 0; n < count; n++) received.push((await nextWithin(messages)).event!);
+    };
+    await take(first.messages, 2);
+    for (let n = 0; n < 3; n++) {
+      await add();
+      await take(first.messages, 1);
+    }
+    first.abort.abort();
+    // Changes while disconnected, then a resumption after the last event received.
+    for (let n = 0; n < 4; n++) await add();
+    const resumed = watch(received.at(-1)!.id);
+    await take(resumed.messages, 4);
+    resumed.abort.abort();
+    const expected = (await outboxEvents([cart!.id])).slice(1);
+    expect(received.map((event) => event.id)).toEqual(expected.map((event) => event.id));
+    expect(received.map((event) => Number(event.cartVersion))).toEqual(Array.from({ length: 9 }, (_, n) => n + 2));
+
+    // Only the types asked for.
+    const created = watch(marker!.id, [CartEventType.CART_CREATED]);
+    const { cart: other } = await client(changer).createCart({ customerId: "events-feed", regionId: "events-us" });
+    const next = (await nextWithin(created.messages)).event!;
+    created.abort.abort();
+    expect([next.type, next.cartId]).toEqual([CartEventType.CART_CREATED, other!.id]);
+  });
+
+  it("WatchEvents needs the events:read scope and a cursor still in the outbox", async () => {
+    const feed = (bearerToken: string) => clientFor(CartEventService, connectTransports(watched.baseUrl, bearerToken)["connect+json (HTTP/1.1)"]!);
+    const withoutScope = await refusal(nextWithin(feed(adminToken).watchEvents({})[Symbol.asyncIterator]()));
+    expect(withoutScope.code).toBe(Code.PermissionDenied);
+    const reader = await token({ sub: "events-feed", scope: "events:read" });
+    const unknown = await refusal(nextWithin(feed(reader).watchEvents({ afterEventId: "00000000-0000-7000-8000-000000000000" })[Symbol.asyncIterator]()));
+    expect(unknown.code).toBe(Code.NotFound);
+    expect(unknown.rawMessage).toMatch(/event 00000000-0000-7000-8000-000000000000 is not in the change feed/);
+  });
+});
+
+describe("the watches of one process", () => {
+  afterAll(stopServers);
+  it("are at most EVENTS_MAX_WATCHERS: beyond, a watch is refused with RESOURCE_EXHAUSTED, and freed places are taken again", async () => {
+    const server = await serve({ EVENTS_MAX_WATCHERS: "1" });
+    const { cart } = await client(server).createCart({ customerId: "events-few", regionId: "events-us" });
+    const abort = new AbortController();
+    const open = client(server).watchCart({ id: cart!.id }, { signal: abort.signal })[Symbol.asyncIterator]();
+    await nextWithin(open);
+    const refused = await refusal(nextWithin(client(server).watchCart({ id: cart!.id })[Symbol.asyncIterator]()));
+    expect(refused.code).toBe(Code.ResourceExhausted);
+    abort.abort();
+    await eventually("the place to be free again", async () => {
+      const again = new AbortController();
+      try {
+        await nextWithin(client(server).watchCart({ id: cart!.id }, { signal: again.signal })[Symbol.asyncIterator]());
+        return true;
+      } catch {
+        return undefined;
+      } finally {
+        again.abort();
+      }
+    });
+  });
 });

@@ -19,7 +19,45 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file commerce/cart/v1/cart_service.proto.
  */
 export const file_commerce_cart_v1_cart_service: GenFile = /*@__PURE__*/
-  fileDesc("CiNjb21tZXJjZS9jYXJ0L3YxL2NhcnRfc2VydmljZS5wcm90bxIQY29tbWVyY2UuY2FydC52MSJsCg1DYXJ0SXRlbUlucHV0EjwKCnByb2R1Y3RfaWQYASABKAlCKLpIJXIjMiFeW0EtWmEtejAtOV1bQS1aYS16MC05Ll8tXXswLDYzfSQSHQoIcXVhbnRpdHkYAiABKAVCC7pICBoGGMCEPSAAIrAFChFDcmVhdGVDYXJ0UmVxdWVzdBIfCgtjdXN0b21lcl9pZBgBIAEoCUIKukgHcgUQARiAAhImCghjdXJyZW5jeRgCIAEoCUIUukgR2AEBcgwyCl5bQS1aXXszfSQSOAoFaXRlbXMYAyADKAsyHy5jb21tZXJjZS5jYXJ0LnYxLkNhcnRJdGVtSW5wdXRCCLpIBZIBAhBkEhwKBWVtYWlsGAQgASgJQg26SArYAQFyBRj+AWABElwKCG1ldGFkYXRhGAUgAygLMjEuY29tbWVyY2UuY2FydC52MS5DcmVhdGVDYXJ0UmVxdWVzdC5NZXRhZGF0YUVudHJ5Qhe6SBSaAREQMiIGcgQQARgoKgVyAxj0AxI2CgpyZXF1ZXN0X2lkGAYgASgJQiK6SB/YAQFyGjIYXltBLVphLXowLTkuXzotXXsxLDEyOH0kEj4KCXJlZ2lvbl9pZBgHIAEoCUIrukgo2AEBciMyIV5bQS1aYS16MC05XVtBLVphLXowLTkuXy1dezAsNjN9JBJFChBzYWxlc19jaGFubmVsX2lkGAggASgJQiu6SCjYAQFyIzIhXltBLVphLXowLTldW0EtWmEtejAtOS5fLV17MCw2M30kEjMKEHNoaXBwaW5nX2FkZHJlc3MYCSABKAsyGS5jb21tZXJjZS5jYXJ0LnYxLkFkZHJlc3MSMgoPYmlsbGluZ19hZGRyZXNzGAogASgLMhkuY29tbWVyY2UuY2FydC52MS5BZGRyZXNzEkMKC3Byb21vX2NvZGVzGAsgAygJQi66SCuSASgQCiIkciIyIF5bQS1aYS16MC05XVtBLVphLXowLTlfLV17MCw2M30kGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASI6ChJDcmVhdGVDYXJ0UmVzcG9uc2USJAoEY2FydBgBIAEoCzIWLmNvbW1lcmNlLmNhcnQudjEuQ2FydCJVCg5HZXRDYXJ0UmVxdWVzdBIUCgJpZBgBIAEoCUIIukgFcgOwAQESLQoJcmVhZF9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzayI3Cg9HZXRDYXJ0UmVzcG9uc2USJAoEY2FydBgBIAEoCzIWLmNvbW1lcmNlLmNhcnQudjEuQ2FydCLSAQoQTGlzdENhcnRzUmVxdWVzdBIdCgtjdXN0b21lcl9pZBgBIAEoCUIIukgFcgMYgAISNgoGc3RhdHVzGAIgASgOMhwuY29tbWVyY2UuY2FydC52MS5DYXJ0U3RhdHVzQgi6SAWCAQIQARIaCglwYWdlX3NpemUYAyABKAVCB7pIBBoCKAASHAoKcGFnZV90b2tlbhgEIAEoCUIIukgFcgMYgAgSLQoJcmVhZF9tYXNrGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzayJTChFMaXN0Q2FydHNSZXNwb25zZRIlCgVjYXJ0cxgBIAMoCzIWLmNvbW1lcmNlLmNhcnQudjEuQ2FydBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAki0AIKEVVwZGF0ZUNhcnRSZXF1ZXN0EiwKBGNhcnQYASABKAsyFi5jb21tZXJjZS5jYXJ0LnYxLkNhcnRCBrpIA8gBARI3Cgt1cGRhdGVfbWFzaxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2tCBrpIA8gBARI2CgpyZXF1ZXN0X2lkGAMgASgJQiK6SB/YAQFyGjIYXltBLVphLXowLTkuXzotXXsxLDEyOH0kOpsBukiXARqUAQoTdXBkYXRlX2NhcnQuY2FydF9pZBIWY2FydC5pZCBtdXN0IGJlIGEgVVVJRBpldGhpcy5jYXJ0LmlkLm1hdGNoZXMoJ15bMC05YS1mQS1GXXs4fS1bMC05YS1mQS1GXXs0fS1bMC05YS1mQS1GXXs0fS1bMC05YS1mQS1GXXs0fS1bMC05YS1mQS1GXXsxMn0kJykiOgoSVXBkYXRlQ2FydFJlc3BvbnNlEiQKBGNhcnQYASABKAsyFi5jb21tZXJjZS5jYXJ0LnYxLkNhcnQieAoRRGVsZXRlQ2FydFJlcXVlc3QSFAoCaWQYASABKAlCCLpIBXIDsAEBEhUKBGV0YWcYAiABKAlCB7pIBHICGEASNgoKcmVxdWVzdF9pZBgDIAEoCUIiukgf2AEBchoyGF5bQS1aYS16MC05Ll86LV17MSwxMjh9JCI6ChJEZWxldGVDYXJ0UmVzcG9uc2USJAoEY2FydBgBIAEoCzIWLmNvbW1lcmNlLmNhcnQudjEuQ2FydCLbAQoSQWRkTGluZUl0ZW1SZXF1ZXN0EhkKB2NhcnRfaWQYASABKAlCCLpIBXIDsAEBEjwKCnByb2R1Y3RfaWQYAiABKAlCKLpIJXIjMiFeW0EtWmEtejAtOV1bQS1aYS16MC05Ll8tXXswLDYzfSQSHQoIcXVhbnRpdHkYAyABKAVCC7pICBoGGMCEPSAAEhUKBGV0YWcYBCABKAlCB7pIBHICGEASNgoKcmVxdWVzdF9pZBgFIAEoCUIiukgf2AEBchoyGF5bQS1aYS16MC05Ll86LV17MSwxMjh9JCI7ChNBZGRMaW5lSXRlbVJlc3BvbnNlEiQKBGNhcnQYASABKAsyFi5jb21tZXJjZS5jYXJ0LnYxLkNhcnQiuwEKFVVwZGF0ZUxpbmVJdGVtUmVxdWVzdBIZCgdjYXJ0X2lkGAEgASgJQgi6SAVyA7ABARIZCgdpdGVtX2lkGAIgASgJQgi6SAVyA7ABARIdCghxdWFudGl0eRgDIAEoBUILukgIGgYYwIQ9KAASFQoEZXRhZxgEIAEoCUIHukgEcgIYQBI2CgpyZXF1ZXN0X2lkGAUgASgJQiK6SB/YAQFyGjIYXltBLVphLXowLTkuXzotXXsxLDEyOH0kIj4KFlVwZGF0ZUxpbmVJdGVtUmVzcG9uc2USJAoEY2FydBgBIAEoCzIWLmNvbW1lcmNlLmNhcnQudjEuQ2FydCKcAQoVUmVtb3ZlTGluZUl0ZW1SZXF1ZXN0EhkKB2NhcnRfaWQYASABKAlCCLpIBXIDsAEBEhkKB2l0ZW1faWQYAiABKAlCCLpIBXIDsAEBEhUKBGV0YWcYAyABKAlCB7pIBHICGEASNgoKcmVxdWVzdF9pZBgEIAEoCUIiukgf2AEBchoyGF5bQS1aYS16MC05Ll86LV17MSwxMjh9JCI+ChZSZW1vdmVMaW5lSXRlbVJlc3BvbnNlEiQKBGNhcnQYASABKAsyFi5jb21tZXJjZS5jYXJ0LnYxLkNhcnQixwEKGkFwcGx5UHJvbW90aW9uQ29kZXNSZXF1ZXN0EhkKB2NhcnRfaWQYASABKAlCCLpIBXIDsAEBEj8KBWNvZGVzGAIgAygJQjC6SC2SASoIARAKIiRyIjIgXltBLVphLXowLTldW0EtWmEtejAtOV8tXXswLDYzfSQSFQoEZXRhZxgDIAEoCUIHukgEcgIYQBI2CgpyZXF1ZXN0X2lkGAQgASgJQiK6SB/YAQFyGjIYXltBLVphLXowLTkuXzotXXsxLDEyOH0kIkMKG0FwcGx5UHJvbW90aW9uQ29kZXNSZXNwb25zZRIkCgRjYXJ0GAEgASgLMhYuY29tbWVyY2UuY2FydC52MS5DYXJ0IsgBChtSZW1vdmVQcm9tb3Rpb25Db2Rlc1JlcXVlc3QSGQoHY2FydF9pZBgBIAEoCUIIukgFcgOwAQESPwoFY29kZXMYAiADKAlCMLpILZIBKggBEAoiJHIiMiBeW0EtWmEtejAtOV1bQS1aYS16MC05Xy1dezAsNjN9JBIVCgRldGFnGAMgASgJQge6SARyAhhAEjYKCnJlcXVlc3RfaWQYBCABKAlCIrpIH9gBAXIaMhheW0EtWmEtejAtOS5fOi1dezEsMTI4fSQiRAocUmVtb3ZlUHJvbW90aW9uQ29kZXNSZXNwb25zZRIkCgRjYXJ0GAEgASgLMhYuY29tbWVyY2UuY2FydC52MS5DYXJ0IsoBChhBZGRTaGlwcGluZ01ldGhvZFJlcXVlc3QSGQoHY2FydF9pZBgBIAEoCUIIukgFcgOwAQESRAoSc2hpcHBpbmdfb3B0aW9uX2lkGAIgASgJQii6SCVyIzIhXltBLVphLXowLTldW0EtWmEtejAtOS5fLV17MCw2M30kEhUKBGV0YWcYAyABKAlCB7pIBHICGEASNgoKcmVxdWVzdF9pZBgEIAEoCUIiukgf2AEBchoyGF5bQS1aYS16MC05Ll86LV17MSwxMjh9JCJBChlBZGRTaGlwcGluZ01ldGhvZFJlc3BvbnNlEiQKBGNhcnQYASABKAsyFi5jb21tZXJjZS5jYXJ0LnYxLkNhcnQirQEKG1JlbW92ZVNoaXBwaW5nTWV0aG9kUmVxdWVzdBIZCgdjYXJ0X2lkGAEgASgJQgi6SAVyA7ABARIkChJzaGlwcGluZ19tZXRob2RfaWQYAiABKAlCCLpIBXIDsAEBEhUKBGV0YWcYAyABKAlCB7pIBHICGEASNgoKcmVxdWVzdF9pZBgEIAEoCUIiukgf2AEBchoyGF5bQS1aYS16MC05Ll86LV17MSwxMjh9JCJEChxSZW1vdmVTaGlwcGluZ01ldGhvZFJlc3BvbnNlEiQKBGNhcnQYASABKAsyFi5jb21tZXJjZS5jYXJ0LnYxLkNhcnQinwEKE0NvbXBsZXRlQ2FydFJlcXVlc3QSFAoCaWQYASABKAlCCLpIBXIDsAEBEhUKBGV0YWcYAiABKAlCB7pIBHICGEASIwoRcGF5bWVudF9yZWZlcmVuY2UYAyABKAlCCLpIBXIDGIACEjYKCnJlcXVlc3RfaWQYBCABKAlCIrpIH9gBAXIaMhheW0EtWmEtejAtOS5fOi1dezEsMTI4fSQiZAoUQ29tcGxldGVDYXJ0UmVzcG9uc2USJgoFb3JkZXIYASABKAsyFy5jb21tZXJjZS5jYXJ0LnYxLk9yZGVyEiQKBGNhcnQYAiABKAsyFi5jb21tZXJjZS5jYXJ0LnYxLkNhcnQimwEKE1RyYW5zZmVyQ2FydFJlcXVlc3QSFAoCaWQYASABKAlCCLpIBXIDsAEBEh8KC2N1c3RvbWVyX2lkGAIgASgJQgq6SAdyBRABGIACEhUKBGV0YWcYAyABKAlCB7pIBHICGEASNgoKcmVxdWVzdF9pZBgEIAEoCUIiukgf2AEBchoyGF5bQS1aYS16MC05Ll86LV17MSwxMjh9JCI8ChRUcmFuc2ZlckNhcnRSZXNwb25zZRIkCgRjYXJ0GAEgASgLMhYuY29tbWVyY2UuY2FydC52MS5DYXJ0IqYBChFNZXJnZUNhcnRzUmVxdWVzdBIgCg5zb3VyY2VfY2FydF9pZBgBIAEoCUIIukgFcgOwAQESIAoOdGFyZ2V0X2NhcnRfaWQYAiABKAlCCLpIBXIDsAEBEhUKBGV0YWcYAyABKAlCB7pIBHICGEASNgoKcmVxdWVzdF9pZBgEIAEoCUIiukgf2AEBchoyGF5bQS1aYS16MC05Ll86LV17MSwxMjh9JCJpChJNZXJnZUNhcnRzUmVzcG9uc2USJAoEY2FydBgBIAEoCzIWLmNvbW1lcmNlLmNhcnQudjEuQ2FydBItCgZyZXBvcnQYAiABKAsyHS5jb21tZXJjZS5jYXJ0LnYxLk1lcmdlUmVwb3J0ImoKC01lcmdlUmVwb3J0EhYKDnNvdXJjZV9jYXJ0X2lkGAEgASgJEhYKDnRhcmdldF9jYXJ0X2lkGAIgASgJEisKBWxpbmVzGAMgAygLMhwuY29tbWVyY2UuY2FydC52MS5NZXJnZWRMaW5lIqIBCgpNZXJnZWRMaW5lEhIKCnByb2R1Y3RfaWQYASABKAkSFwoPc291cmNlX3F1YW50aXR5GAIgASgFEhAKCHF1YW50aXR5GAMgASgFEi8KB291dGNvbWUYBCABKA4yHi5jb21tZXJjZS5jYXJ0LnYxLk1lcmdlT3V0Y29tZRIUCgxsaW5lX2l0ZW1faWQYBSABKAkSDgoGcmVhc29uGAYgASgJKpUBCgxNZXJnZU91dGNvbWUSHQoZTUVSR0VfT1VUQ09NRV9VTlNQRUNJRklFRBAAEhcKE01FUkdFX09VVENPTUVfTU9WRUQQARIYChRNRVJHRV9PVVRDT01FX01FUkdFRBACEhgKFE1FUkdFX09VVENPTUVfQ0FQUEVEEAMSGQoVTUVSR0VfT1VUQ09NRV9EUk9QUEVEEAQyihMKC0NhcnRTZXJ2aWNlEoYBCgpDcmVhdGVDYXJ0EiMuY29tbWVyY2UuY2FydC52MS5DcmVhdGVDYXJ0UmVxdWVzdBokLmNvbW1lcmNlLmNhcnQudjEuQ3JlYXRlQ2FydFJlc3BvbnNlIi2KtRgPCgtjYXJ0czp3cml0ZRABgtPkkwIUOgEqYgRjYXJ0IgkvdjEvY2FydHMSgQEKB0dldENhcnQSIC5jb21tZXJjZS5jYXJ0LnYxLkdldENhcnRSZXF1ZXN0GiEuY29tbWVyY2UuY2FydC52MS5HZXRDYXJ0UmVzcG9uc2UiMZACAYq1GA4KCmNhcnRzOnJlYWQQAYLT5JMCFmIEY2FydBIOL3YxL2NhcnRzL3tpZH0SfAoJTGlzdENhcnRzEiIuY29tbWVyY2UuY2FydC52MS5MaXN0Q2FydHNSZXF1ZXN0GiMuY29tbWVyY2UuY2FydC52MS5MaXN0Q2FydHNSZXNwb25zZSImkAIBirUYDgoKY2FydHM6cmVhZBABgtPkkwILEgkvdjEvY2FydHMSkwEKClVwZGF0ZUNhcnQSIy5jb21tZXJjZS5jYXJ0LnYxLlVwZGF0ZUNhcnRSZXF1ZXN0GiQuY29tbWVyY2UuY2FydC52MS5VcGRhdGVDYXJ0UmVzcG9uc2UiOoq1GA8KC2NhcnRzOndyaXRlEAGC0+STAiE6BGNhcnRiBGNhcnQyEy92MS9jYXJ0cy97Y2FydC5pZH0SiAEKCkRlbGV0ZUNhcnQSIy5jb21tZXJjZS5jYXJ0LnYxLkRlbGV0ZUNhcnRSZXF1ZXN0GiQuY29tbWVyY2UuY2FydC52MS5EZWxldGVDYXJ0UmVzcG9uc2UiL4q1GA8KC2NhcnRzOndyaXRlEAGC0+STAhZiBGNhcnQqDi92MS9jYXJ0cy97aWR9EpkBCgtBZGRMaW5lSXRlbRIkLmNvbW1lcmNlLmNhcnQudjEuQWRkTGluZUl0ZW1SZXF1ZXN0GiUuY29tbWVyY2UuY2FydC52MS5BZGRMaW5lSXRlbVJlc3BvbnNlIj2KtRgPCgtjYXJ0czp3cml0ZRABgtPkkwIkOgEqYgRjYXJ0IhkvdjEvY2FydHMve2NhcnRfaWR9L2l0ZW1zEqwBCg5VcGRhdGVMaW5lSXRlbRInLmNvbW1lcmNlLmNhcnQudjEuVXBkYXRlTGluZUl0ZW1SZXF1ZXN0GiguY29tbWVyY2UuY2FydC52MS5VcGRhdGVMaW5lSXRlbVJlc3BvbnNlIkeKtRgPCgtjYXJ0czp3cml0ZRABgtPkkwIuOgEqYgRjYXJ0MiMvdjEvY2FydHMve2NhcnRfaWR9L2l0ZW1zL3tpdGVtX2lkfRKpAQoOUmVtb3ZlTGluZUl0ZW0SJy5jb21tZXJjZS5jYXJ0LnYxLlJlbW92ZUxpbmVJdGVtUmVxdWVzdBooLmNvbW1lcmNlLmNhcnQudjEuUmVtb3ZlTGluZUl0ZW1SZXNwb25zZSJEirUYDwoLY2FydHM6d3JpdGUQAYLT5JMCK2IEY2FydCojL3YxL2NhcnRzL3tjYXJ0X2lkfS9pdGVtcy97aXRlbV9pZH0StgEKE0FwcGx5UHJvbW90aW9uQ29kZXMSLC5jb21tZXJjZS5jYXJ0LnYxLkFwcGx5UHJvbW90aW9uQ29kZXNSZXF1ZXN0Gi0uY29tbWVyY2UuY2FydC52MS5BcHBseVByb21vdGlvbkNvZGVzUmVzcG9uc2UiQoq1GA8KC2NhcnRzOndyaXRlEAGC0+STAik6ASpiBGNhcnQiHi92MS9jYXJ0cy97Y2FydF9pZH0vcHJvbW90aW9ucxLAAQoUUmVtb3ZlUHJvbW90aW9uQ29kZXMSLS5jb21tZXJjZS5jYXJ0LnYxLlJlbW92ZVByb21vdGlvbkNvZGVzUmVxdWVzdBouLmNvbW1lcmNlLmNhcnQudjEuUmVtb3ZlUHJvbW90aW9uQ29kZXNSZXNwb25zZSJJirUYDwoLY2FydHM6d3JpdGUQAYLT5JMCMDoBKmIEY2FydCIlL3YxL2NhcnRzL3tjYXJ0X2lkfS9wcm9tb3Rpb25zOnJlbW92ZRK2AQoRQWRkU2hpcHBpbmdNZXRob2QSKi5jb21tZXJjZS5jYXJ0LnYxLkFkZFNoaXBwaW5nTWV0aG9kUmVxdWVzdBorLmNvbW1lcmNlLmNhcnQudjEuQWRkU2hpcHBpbmdNZXRob2RSZXNwb25zZSJIirUYDwoLY2FydHM6d3JpdGUQAYLT5JMCLzoBKmIEY2FydCIkL3YxL2NhcnRzL3tjYXJ0X2lkfS9zaGlwcGluZy1tZXRob2RzEtEBChRSZW1vdmVTaGlwcGluZ01ldGhvZBItLmNvbW1lcmNlLmNhcnQudjEuUmVtb3ZlU2hpcHBpbmdNZXRob2RSZXF1ZXN0Gi4uY29tbWVyY2UuY2FydC52MS5SZW1vdmVTaGlwcGluZ01ldGhvZFJlc3BvbnNlIlqKtRgPCgtjYXJ0czp3cml0ZRABgtPkkwJBYgRjYXJ0KjkvdjEvY2FydHMve2NhcnRfaWR9L3NoaXBwaW5nLW1ldGhvZHMve3NoaXBwaW5nX21ldGhvZF9pZH0SlwEKDENvbXBsZXRlQ2FydBIlLmNvbW1lcmNlLmNhcnQudjEuQ29tcGxldGVDYXJ0UmVxdWVzdBomLmNvbW1lcmNlLmNhcnQudjEuQ29tcGxldGVDYXJ0UmVzcG9uc2UiOIq1GBIKDmNhcnRzOmNoZWNrb3V0EAGC0+STAhw6ASoiFy92MS9jYXJ0cy97aWR9OmNvbXBsZXRlEpoBCgxUcmFuc2ZlckNhcnQSJS5jb21tZXJjZS5jYXJ0LnYxLlRyYW5zZmVyQ2FydFJlcXVlc3QaJi5jb21tZXJjZS5jYXJ0LnYxLlRyYW5zZmVyQ2FydFJlc3BvbnNlIjuKtRgPCgtjYXJ0czp3cml0ZRABgtPkkwIiOgEqYgRjYXJ0IhcvdjEvY2FydHMve2lkfTp0cmFuc2ZlchKXAQoKTWVyZ2VDYXJ0cxIjLmNvbW1lcmNlLmNhcnQudjEuTWVyZ2VDYXJ0c1JlcXVlc3QaJC5jb21tZXJjZS5jYXJ0LnYxLk1lcmdlQ2FydHNSZXNwb25zZSI+irUYDwoLY2FydHM6d3JpdGUQAYLT5JMCJToBKiIgL3YxL2NhcnRzL3t0YXJnZXRfY2FydF9pZH06bWVyZ2ViBnByb3RvMw", [file_buf_validate_validate, file_commerce_cart_v1_access, file_commerce_cart_v1_cart, file_commerce_cart_v1_order, file_google_api_annotations, file_google_protobuf_field_mask]);
+  fileDesc("CiNjb21tZXJjZS9jYXJ0L3YxL2NhcnRfc2VydmljZS5wcm90bxIQY29tbWVyY2UuY2FydC52MSIoChBXYXRjaENhcnRSZXF1ZXN0EhQKAmlkGAEgASgJQgi6SAVyA7ABASI5ChFXYXRjaENhcnRSZXNwb25zZRIkCgRjYXJ0GAEgASgLMhYuY29tbWVyY2UuY2FydC52MS5DYXJ0ImwKDUNhcnRJdGVtSW5wdXQSPAoKcHJvZHVjdF9pZBgBIAEoCUIoukglciMyIV5bQS1aYS16MC05XVtBLVphLXowLTkuXy1dezAsNjN9JBIdCghxdWFudGl0eRgCIAEoBUILukgIGgYYwIQ9IAAisAUKEUNyZWF0ZUNhcnRSZXF1ZXN0Eh8KC2N1c3RvbWVyX2lkGAEgASgJQgq6SAdyBRABGIACEiYKCGN1cnJlbmN5GAIgASgJQhS6SBHYAQFyDDIKXltBLVpdezN9JBI4CgVpdGVtcxgDIAMoCzIfLmNvbW1lcmNlLmNhcnQudjEuQ2FydEl0ZW1JbnB1dEIIukgFkgECEGQSHAoFZW1haWwYBCABKAlCDbpICtgBAXIFGP4BYAESXAoIbWV0YWRhdGEYBSADKAsyMS5jb21tZXJjZS5jYXJ0LnYxLkNyZWF0ZUNhcnRSZXF1ZXN0Lk1ldGFkYXRhRW50cnlCF7pIFJoBERAyIgZyBBABGCgqBXIDGPQDEjYKCnJlcXVlc3RfaWQYBiABKAlCIrpIH9gBAXIaMhheW0EtWmEtejAtOS5fOi1dezEsMTI4fSQSPgoJcmVnaW9uX2lkGAcgASgJQiu6SCjYAQFyIzIhXltBLVphLXowLTldW0EtWmEtejAtOS5fLV17MCw2M30kEkUKEHNhbGVzX2NoYW5uZWxfaWQYCCABKAlCK7pIKNgBAXIjMiFeW0EtWmEtejAtOV1bQS1aYS16MC05Ll8tXXswLDYzfSQSMwoQc2hpcHBpbmdfYWRkcmVzcxgJIAEoCzIZLmNvbW1lcmNlLmNhcnQudjEuQWRkcmVzcxIyCg9iaWxsaW5nX2FkZHJlc3MYCiABKAsyGS5jb21tZXJjZS5jYXJ0LnYxLkFkZHJlc3MSQwoLcHJvbW9fY29kZXMYCyADKAlCLrpIK5IBKBAKIiRyIjIgXltBLVphLXowLTldW0EtWmEtejAtOV8tXXswLDYzfSQaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIjoKEkNyZWF0ZUNhcnRSZXNwb25zZRIkCgRjYXJ0GAEgASgLMhYuY29tbWVyY2UuY2FydC52MS5DYXJ0IlUKDkdldENhcnRSZXF1ZXN0EhQKAmlkGAEgASgJQgi6SAVyA7ABARItCglyZWFkX21hc2sYAiABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrIjcKD0dldENhcnRSZXNwb25zZRIkCgRjYXJ0GAEgASgLMhYuY29tbWVyY2UuY2FydC52MS5DYXJ0ItIBChBMaXN0Q2FydHNSZXF1ZXN0Eh0KC2N1c3RvbWVyX2lkGAEgASgJQgi6SAVyAxiAAhI2CgZzdGF0dXMYAiABKA4yHC5jb21tZXJjZS5jYXJ0LnYxLkNhcnRTdGF0dXNCCLpIBYIBAhABEhoKCXBhZ2Vfc2l6ZRgDIAEoBUIHukgEGgIoABIcCgpwYWdlX3Rva2VuGAQgASgJQgi6SAVyAxiACBItCglyZWFkX21hc2sYBSABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrIlMKEUxpc3RDYXJ0c1Jlc3BvbnNlEiUKBWNhcnRzGAEgAygLMhYuY29tbWVyY2UuY2FydC52MS5DYXJ0EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSLQAgoRVXBkYXRlQ2FydFJlcXVlc3QSLAoEY2FydBgBIAEoCzIWLmNvbW1lcmNlLmNhcnQudjEuQ2FydEIGukgDyAEBEjcKC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFza0IGukgDyAEBEjYKCnJlcXVlc3RfaWQYAyABKAlCIrpIH9gBAXIaMhheW0EtWmEtejAtOS5fOi1dezEsMTI4fSQ6mwG6SJcBGpQBChN1cGRhdGVfY2FydC5jYXJ0X2lkEhZjYXJ0LmlkIG11c3QgYmUgYSBVVUlEGmV0aGlzLmNhcnQuaWQubWF0Y2hlcygnXlswLTlhLWZBLUZdezh9LVswLTlhLWZBLUZdezR9LVswLTlhLWZBLUZdezR9LVswLTlhLWZBLUZdezR9LVswLTlhLWZBLUZdezEyfSQnKSI6ChJVcGRhdGVDYXJ0UmVzcG9uc2USJAoEY2FydBgBIAEoCzIWLmNvbW1lcmNlLmNhcnQudjEuQ2FydCJ4ChFEZWxldGVDYXJ0UmVxdWVzdBIUCgJpZBgBIAEoCUIIukgFcgOwAQESFQoEZXRhZxgCIAEoCUIHukgEcgIYQBI2CgpyZXF1ZXN0X2lkGAMgASgJQiK6SB/YAQFyGjIYXltBLVphLXowLTkuXzotXXsxLDEyOH0kIjoKEkRlbGV0ZUNhcnRSZXNwb25zZRIkCgRjYXJ0GAEgASgLMhYuY29tbWVyY2UuY2FydC52MS5DYXJ0ItsBChJBZGRMaW5lSXRlbVJlcXVlc3QSGQoHY2FydF9pZBgBIAEoCUIIukgFcgOwAQESPAoKcHJvZHVjdF9pZBgCIAEoCUIoukglciMyIV5bQS1aYS16MC05XVtBLVphLXowLTkuXy1dezAsNjN9JBIdCghxdWFudGl0eRgDIAEoBUILukgIGgYYwIQ9IAASFQoEZXRhZxgEIAEoCUIHukgEcgIYQBI2CgpyZXF1ZXN0X2lkGAUgASgJQiK6SB/YAQFyGjIYXltBLVphLXowLTkuXzotXXsxLDEyOH0kIjsKE0FkZExpbmVJdGVtUmVzcG9uc2USJAoEY2FydBgBIAEoCzIWLmNvbW1lcmNlLmNhcnQudjEuQ2FydCK7AQoVVXBkYXRlTGluZUl0ZW1SZXF1ZXN0EhkKB2NhcnRfaWQYASABKAlCCLpIBXIDsAEBEhkKB2l0ZW1faWQYAiABKAlCCLpIBXIDsAEBEh0KCHF1YW50aXR5GAMgASgFQgu6SAgaBhjAhD0oABIVCgRldGFnGAQgASgJQge6SARyAhhAEjYKCnJlcXVlc3RfaWQYBSABKAlCIrpIH9gBAXIaMhheW0EtWmEtejAtOS5fOi1dezEsMTI4fSQiPgoWVXBkYXRlTGluZUl0ZW1SZXNwb25zZRIkCgRjYXJ0GAEgASgLMhYuY29tbWVyY2UuY2FydC52MS5DYXJ0IpwBChVSZW1vdmVMaW5lSXRlbVJlcXVlc3QSGQoHY2FydF9pZBgBIAEoCUIIukgFcgOwAQESGQoHaXRlbV9pZBgCIAEoCUIIukgFcgOwAQESFQoEZXRhZxgDIAEoCUIHukgEcgIYQBI2CgpyZXF1ZXN0X2lkGAQgASgJQiK6SB/YAQFyGjIYXltBLVphLXowLTkuXzotXXsxLDEyOH0kIj4KFlJlbW92ZUxpbmVJdGVtUmVzcG9uc2USJAoEY2FydBgBIAEoCzIWLmNvbW1lcmNlLmNhcnQudjEuQ2FydCLHAQoaQXBwbHlQcm9tb3Rpb25Db2Rlc1JlcXVlc3QSGQoHY2FydF9pZBgBIAEoCUIIukgFcgOwAQESPwoFY29kZXMYAiADKAlCMLpILZIBKggBEAoiJHIiMiBeW0EtWmEtejAtOV1bQS1aYS16MC05Xy1dezAsNjN9JBIVCgRldGFnGAMgASgJQge6SARyAhhAEjYKCnJlcXVlc3RfaWQYBCABKAlCIrpIH9gBAXIaMhheW0EtWmEtejAtOS5fOi1dezEsMTI4fSQiQwobQXBwbHlQcm9tb3Rpb25Db2Rlc1Jlc3BvbnNlEiQKBGNhcnQYASABKAsyFi5jb21tZXJjZS5jYXJ0LnYxLkNhcnQiyAEKG1JlbW92ZVByb21vdGlvbkNvZGVzUmVxdWVzdBIZCgdjYXJ0X2lkGAEgASgJQgi6SAVyA7ABARI/CgVjb2RlcxgCIAMoCUIwukgtkgEqCAEQCiIkciIyIF5bQS1aYS16MC05XVtBLVphLXowLTlfLV17MCw2M30kEhUKBGV0YWcYAyABKAlCB7pIBHICGEASNgoKcmVxdWVzdF9pZBgEIAEoCUIiukgf2AEBchoyGF5bQS1aYS16MC05Ll86LV17MSwxMjh9JCJEChxSZW1vdmVQcm9tb3Rpb25Db2Rlc1Jlc3BvbnNlEiQKBGNhcnQYASABKAsyFi5jb21tZXJjZS5jYXJ0LnYxLkNhcnQiygEKGEFkZFNoaXBwaW5nTWV0aG9kUmVxdWVzdBIZCgdjYXJ0X2lkGAEgASgJQgi6SAVyA7ABARJEChJzaGlwcGluZ19vcHRpb25faWQYAiABKAlCKLpIJXIjMiFeW0EtWmEtejAtOV1bQS1aYS16MC05Ll8tXXswLDYzfSQSFQoEZXRhZxgDIAEoCUIHukgEcgIYQBI2CgpyZXF1ZXN0X2lkGAQgASgJQiK6SB/YAQFyGjIYXltBLVphLXowLTkuXzotXXsxLDEyOH0kIkEKGUFkZFNoaXBwaW5nTWV0aG9kUmVzcG9uc2USJAoEY2FydBgBIAEoCzIWLmNvbW1lcmNlLmNhcnQudjEuQ2FydCKtAQobUmVtb3ZlU2hpcHBpbmdNZXRob2RSZXF1ZXN0EhkKB2NhcnRfaWQYASABKAlCCLpIBXIDsAEBEiQKEnNoaXBwaW5nX21ldGhvZF9pZBgCIAEoCUIIukgFcgOwAQESFQoEZXRhZxgDIAEoCUIHukgEcgIYQBI2CgpyZXF1ZXN0X2lkGAQgASgJQiK6SB/YAQFyGjIYXltBLVphLXowLTkuXzotXXsxLDEyOH0kIkQKHFJlbW92ZVNoaXBwaW5nTWV0aG9kUmVzcG9uc2USJAoEY2FydBgBIAEoCzIWLmNvbW1lcmNlLmNhcnQudjEuQ2FydCKfAQoTQ29tcGxldGVDYXJ0UmVxdWVzdBIUCgJpZBgBIAEoCUIIukgFcgOwAQESFQoEZXRhZxgCIAEoCUIHukgEcgIYQBIjChFwYXltZW50X3JlZmVyZW5jZRgDIAEoCUIIukgFcgMYgAISNgoKcmVxdWVzdF9pZBgEIAEoCUIiukgf2AEBchoyGF5bQS1aYS16MC05Ll86LV17MSwxMjh9JCJkChRDb21wbGV0ZUNhcnRSZXNwb25zZRImCgVvcmRlchgBIAEoCzIXLmNvbW1lcmNlLmNhcnQudjEuT3JkZXISJAoEY2FydBgCIAEoCzIWLmNvbW1lcmNlLmNhcnQudjEuQ2FydCKbAQoTVHJhbnNmZXJDYXJ0UmVxdWVzdBIUCgJpZBgBIAEoCUIIukgFcgOwAQESHwoLY3VzdG9tZXJfaWQYAiABKAlCCrpIB3IFEAEYgAISFQoEZXRhZxgDIAEoCUIHukgEcgIYQBI2CgpyZXF1ZXN0X2lkGAQgASgJQiK6SB/YAQFyGjIYXltBLVphLXowLTkuXzotXXsxLDEyOH0kIjwKFFRyYW5zZmVyQ2FydFJlc3BvbnNlEiQKBGNhcnQYASABKAsyFi5jb21tZXJjZS5jYXJ0LnYxLkNhcnQipgEKEU1lcmdlQ2FydHNSZXF1ZXN0EiAKDnNvdXJjZV9jYXJ0X2lkGAEgASgJQgi6SAVyA7ABARIgCg50YXJnZXRfY2FydF9pZBgCIAEoCUIIukgFcgOwAQESFQoEZXRhZxgDIAEoCUIHukgEcgIYQBI2CgpyZXF1ZXN0X2lkGAQgASgJQiK6SB/YAQFyGjIYXltBLVphLXowLTkuXzotXXsxLDEyOH0kImkKEk1lcmdlQ2FydHNSZXNwb25zZRIkCgRjYXJ0GAEgASgLMhYuY29tbWVyY2UuY2FydC52MS5DYXJ0Ei0KBnJlcG9ydBgCIAEoCzIdLmNvbW1lcmNlLmNhcnQudjEuTWVyZ2VSZXBvcnQiagoLTWVyZ2VSZXBvcnQSFgoOc291cmNlX2NhcnRfaWQYASABKAkSFgoOdGFyZ2V0X2NhcnRfaWQYAiABKAkSKwoFbGluZXMYAyADKAsyHC5jb21tZXJjZS5jYXJ0LnYxLk1lcmdlZExpbmUiogEKCk1lcmdlZExpbmUSEgoKcHJvZHVjdF9pZBgBIAEoCRIXCg9zb3VyY2VfcXVhbnRpdHkYAiABKAUSEAoIcXVhbnRpdHkYAyABKAUSLwoHb3V0Y29tZRgEIAEoDjIeLmNvbW1lcmNlLmNhcnQudjEuTWVyZ2VPdXRjb21lEhQKDGxpbmVfaXRlbV9pZBgFIAEoCRIOCgZyZWFzb24YBiABKAkqlQEKDE1lcmdlT3V0Y29tZRIdChlNRVJHRV9PVVRDT01FX1VOU1BFQ0lGSUVEEAASFwoTTUVSR0VfT1VUQ09NRV9NT1ZFRBABEhgKFE1FUkdFX09VVENPTUVfTUVSR0VEEAISGAoUTUVSR0VfT1VUQ09NRV9DQVBQRUQQAxIZChVNRVJHRV9PVVRDT01FX0RST1BQRUQQBDL5EwoLQ2FydFNlcnZpY2UShgEKCkNyZWF0ZUNhcnQSIy5jb21tZXJjZS5jYXJ0LnYxLkNyZWF0ZUNhcnRSZXF1ZXN0GiQuY29tbWVyY2UuY2FydC52MS5DcmVhdGVDYXJ0UmVzcG9uc2UiLYq1GA8KC2NhcnRzOndyaXRlEAGC0+STAhQ6ASpiBGNhcnQiCS92MS9jYXJ0cxKBAQoHR2V0Q2FydBIgLmNvbW1lcmNlLmNhcnQudjEuR2V0Q2FydFJlcXVlc3QaIS5jb21tZXJjZS5jYXJ0LnYxLkdldENhcnRSZXNwb25zZSIxkAIBirUYDgoKY2FydHM6cmVhZBABgtPkkwIWYgRjYXJ0Eg4vdjEvY2FydHMve2lkfRJ8CglMaXN0Q2FydHMSIi5jb21tZXJjZS5jYXJ0LnYxLkxpc3RDYXJ0c1JlcXVlc3QaIy5jb21tZXJjZS5jYXJ0LnYxLkxpc3RDYXJ0c1Jlc3BvbnNlIiaQAgGKtRgOCgpjYXJ0czpyZWFkEAGC0+STAgsSCS92MS9jYXJ0cxKTAQoKVXBkYXRlQ2FydBIjLmNvbW1lcmNlLmNhcnQudjEuVXBkYXRlQ2FydFJlcXVlc3QaJC5jb21tZXJjZS5jYXJ0LnYxLlVwZGF0ZUNhcnRSZXNwb25zZSI6irUYDwoLY2FydHM6d3JpdGUQAYLT5JMCIToEY2FydGIEY2FydDITL3YxL2NhcnRzL3tjYXJ0LmlkfRKIAQoKRGVsZXRlQ2FydBIjLmNvbW1lcmNlLmNhcnQudjEuRGVsZXRlQ2FydFJlcXVlc3QaJC5jb21tZXJjZS5jYXJ0LnYxLkRlbGV0ZUNhcnRSZXNwb25zZSIvirUYDwoLY2FydHM6d3JpdGUQAYLT5JMCFmIEY2FydCoOL3YxL2NhcnRzL3tpZH0SmQEKC0FkZExpbmVJdGVtEiQuY29tbWVyY2UuY2FydC52MS5BZGRMaW5lSXRlbVJlcXVlc3QaJS5jb21tZXJjZS5jYXJ0LnYxLkFkZExpbmVJdGVtUmVzcG9uc2UiPYq1GA8KC2NhcnRzOndyaXRlEAGC0+STAiQ6ASpiBGNhcnQiGS92MS9jYXJ0cy97Y2FydF9pZH0vaXRlbXMSrAEKDlVwZGF0ZUxpbmVJdGVtEicuY29tbWVyY2UuY2FydC52MS5VcGRhdGVMaW5lSXRlbVJlcXVlc3QaKC5jb21tZXJjZS5jYXJ0LnYxLlVwZGF0ZUxpbmVJdGVtUmVzcG9uc2UiR4q1GA8KC2NhcnRzOndyaXRlEAGC0+STAi46ASpiBGNhcnQyIy92MS9jYXJ0cy97Y2FydF9pZH0vaXRlbXMve2l0ZW1faWR9EqkBCg5SZW1vdmVMaW5lSXRlbRInLmNvbW1lcmNlLmNhcnQudjEuUmVtb3ZlTGluZUl0ZW1SZXF1ZXN0GiguY29tbWVyY2UuY2FydC52MS5SZW1vdmVMaW5lSXRlbVJlc3BvbnNlIkSKtRgPCgtjYXJ0czp3cml0ZRABgtPkkwIrYgRjYXJ0KiMvdjEvY2FydHMve2NhcnRfaWR9L2l0ZW1zL3tpdGVtX2lkfRK2AQoTQXBwbHlQcm9tb3Rpb25Db2RlcxIsLmNvbW1lcmNlLmNhcnQudjEuQXBwbHlQcm9tb3Rpb25Db2Rlc1JlcXVlc3QaLS5jb21tZXJjZS5jYXJ0LnYxLkFwcGx5UHJvbW90aW9uQ29kZXNSZXNwb25zZSJCirUYDwoLY2FydHM6d3JpdGUQAYLT5JMCKToBKmIEY2FydCIeL3YxL2NhcnRzL3tjYXJ0X2lkfS9wcm9tb3Rpb25zEsABChRSZW1vdmVQcm9tb3Rpb25Db2RlcxItLmNvbW1lcmNlLmNhcnQudjEuUmVtb3ZlUHJvbW90aW9uQ29kZXNSZXF1ZXN0Gi4uY29tbWVyY2UuY2FydC52MS5SZW1vdmVQcm9tb3Rpb25Db2Rlc1Jlc3BvbnNlIkmKtRgPCgtjYXJ0czp3cml0ZRABgtPkkwIwOgEqYgRjYXJ0IiUvdjEvY2FydHMve2NhcnRfaWR9L3Byb21vdGlvbnM6cmVtb3ZlErYBChFBZGRTaGlwcGluZ01ldGhvZBIqLmNvbW1lcmNlLmNhcnQudjEuQWRkU2hpcHBpbmdNZXRob2RSZXF1ZXN0GisuY29tbWVyY2UuY2FydC52MS5BZGRTaGlwcGluZ01ldGhvZFJlc3BvbnNlIkiKtRgPCgtjYXJ0czp3cml0ZRABgtPkkwIvOgEqYgRjYXJ0IiQvdjEvY2FydHMve2NhcnRfaWR9L3NoaXBwaW5nLW1ldGhvZHMS0QEKFFJlbW92ZVNoaXBwaW5nTWV0aG9kEi0uY29tbWVyY2UuY2FydC52MS5SZW1vdmVTaGlwcGluZ01ldGhvZFJlcXVlc3QaLi5jb21tZXJjZS5jYXJ0LnYxLlJlbW92ZVNoaXBwaW5nTWV0aG9kUmVzcG9uc2UiWoq1GA8KC2NhcnRzOndyaXRlEAGC0+STAkFiBGNhcnQqOS92MS9jYXJ0cy97Y2FydF9pZH0vc2hpcHBpbmctbWV0aG9kcy97c2hpcHBpbmdfbWV0aG9kX2lkfRKXAQoMQ29tcGxldGVDYXJ0EiUuY29tbWVyY2UuY2FydC52MS5Db21wbGV0ZUNhcnRSZXF1ZXN0GiYuY29tbWVyY2UuY2FydC52MS5Db21wbGV0ZUNhcnRSZXNwb25zZSI4irUYEgoOY2FydHM6Y2hlY2tvdXQQAYLT5JMCHDoBKiIXL3YxL2NhcnRzL3tpZH06Y29tcGxldGUSmgEKDFRyYW5zZmVyQ2FydBIlLmNvbW1lcmNlLmNhcnQudjEuVHJhbnNmZXJDYXJ0UmVxdWVzdBomLmNvbW1lcmNlLmNhcnQudjEuVHJhbnNmZXJDYXJ0UmVzcG9uc2UiO4q1GA8KC2NhcnRzOndyaXRlEAGC0+STAiI6ASpiBGNhcnQiFy92MS9jYXJ0cy97aWR9OnRyYW5zZmVyEpcBCgpNZXJnZUNhcnRzEiMuY29tbWVyY2UuY2FydC52MS5NZXJnZUNhcnRzUmVxdWVzdBokLmNvbW1lcmNlLmNhcnQudjEuTWVyZ2VDYXJ0c1Jlc3BvbnNlIj6KtRgPCgtjYXJ0czp3cml0ZRABgtPkkwIlOgEqIiAvdjEvY2FydHMve3RhcmdldF9jYXJ0X2lkfTptZXJnZRJtCglXYXRjaENhcnQSIi5jb21tZXJjZS5jYXJ0LnYxLldhdGNoQ2FydFJlcXVlc3QaIy5jb21tZXJjZS5jYXJ0LnYxLldhdGNoQ2FydFJlc3BvbnNlIhWQAgGKtRgOCgpjYXJ0czpyZWFkEAEwAWIGcHJvdG8z", [file_buf_validate_validate, file_commerce_cart_v1_access, file_commerce_cart_v1_cart, file_commerce_cart_v1_order, file_google_api_annotations, file_google_protobuf_field_mask]);
+
+/**
+ * @generated from message commerce.cart.v1.WatchCartRequest
+ */
+export type WatchCartRequest = Message<"commerce.cart.v1.WatchCartRequest"> & {
+  /**
+   * The cart's id.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message commerce.cart.v1.WatchCartRequest.
+ * Use `create(WatchCartRequestSchema)` to create a new message.
+ */
+export const WatchCartRequestSchema: GenMessage<WatchCartRequest> = /*@__PURE__*/
+  messageDesc(file_commerce_cart_v1_cart_service, 0);
+
+/**
+ * @generated from message commerce.cart.v1.WatchCartResponse
+ */
+export type WatchCartResponse = Message<"commerce.cart.v1.WatchCartResponse"> & {
+  /**
+   * The cart as of its latest committed change.
+   *
+   * @generated from field: commerce.cart.v1.Cart cart = 1;
+   */
+  cart?: Cart | undefined;
+};
+
+/**
+ * Describes the message commerce.cart.v1.WatchCartResponse.
+ * Use `create(WatchCartResponseSchema)` to create a new message.
+ */
+export const WatchCartResponseSchema: GenMessage<WatchCartResponse> = /*@__PURE__*/
+  messageDesc(file_commerce_cart_v1_cart_service, 1);
 
 /**
  * A product and quantity to put in a new cart.
@@ -47,7 +85,7 @@ export type CartItemInput = Message<"commerce.cart.v1.CartItemInput"> & {
  * Use `create(CartItemInputSchema)` to create a new message.
  */
 export const CartItemInputSchema: GenMessage<CartItemInput> = /*@__PURE__*/
-  messageDesc(file_commerce_cart_v1_cart_service, 0);
+  messageDesc(file_commerce_cart_v1_cart_service, 2);
 
 /**
  * @generated from message commerce.cart.v1.CreateCartRequest
@@ -142,7 +180,7 @@ export type CreateCartRequest = Message<"commerce.cart.v1.CreateCartRequest"> & 
  * Use `create(CreateCartRequestSchema)` to create a new message.
  */
 export const CreateCartRequestSchema: GenMessage<CreateCartRequest> = /*@__PURE__*/
-  messageDesc(file_commerce_cart_v1_cart_service, 1);
+  messageDesc(file_commerce_cart_v1_cart_service, 3);
 
 /**
  * @generated from message commerce.cart.v1.CreateCartResponse
@@ -159,7 +197,7 @@ export type CreateCartResponse = Message<"commerce.cart.v1.CreateCartResponse"> 
  * Use `create(CreateCartResponseSchema)` to create a new message.
  */
 export const CreateCartResponseSchema: GenMessage<CreateCartResponse> = /*@__PURE__*/
-  messageDesc(file_commerce_cart_v1_cart_service, 2);
+  messageDesc(file_commerce_cart_v1_cart_service, 4);
 
 /**
  * @generated from message commerce.cart.v1.GetCartRequest
@@ -186,7 +224,7 @@ export type GetCartRequest = Message<"commerce.cart.v1.GetCartRequest"> & {
  * Use `create(GetCartRequestSchema)` to create a new message.
  */
 export const GetCartRequestSchema: GenMessage<GetCartRequest> = /*@__PURE__*/
-  messageDesc(file_commerce_cart_v1_cart_service, 3);
+  messageDesc(file_commerce_cart_v1_cart_service, 5);
 
 /**
  * @generated from message commerce.cart.v1.GetCartResponse
@@ -203,7 +241,7 @@ export type GetCartResponse = Message<"commerce.cart.v1.GetCartResponse"> & {
  * Use `create(GetCartResponseSchema)` to create a new message.
  */
 export const GetCartResponseSchema: GenMessage<GetCartResponse> = /*@__PURE__*/
-  messageDesc(file_commerce_cart_v1_cart_service, 4);
+  messageDesc(file_commerce_cart_v1_cart_service, 6);
 
 /**
  * @generated from message commerce.cart.v1.ListCartsRequest
@@ -251,7 +289,7 @@ export type ListCartsRequest = Message<"commerce.cart.v1.ListCartsRequest"> & {
  * Use `create(ListCartsRequestSchema)` to create a new message.
  */
 export const ListCartsRequestSchema: GenMessage<ListCartsRequest> = /*@__PURE__*/
-  messageDesc(file_commerce_cart_v1_cart_service, 5);
+  messageDesc(file_commerce_cart_v1_cart_service, 7);
 
 /**
  * @generated from message commerce.cart.v1.ListCartsResponse
@@ -275,7 +313,7 @@ export type ListCartsResponse = Message<"commerce.cart.v1.ListCartsResponse"> & 
  * Use `create(ListCartsResponseSchema)` to create a new message.
  */
 export const ListCartsResponseSchema: GenMessage<ListCartsResponse> = /*@__PURE__*/
-  messageDesc(file_commerce_cart_v1_cart_service, 6);
+  messageDesc(file_commerce_cart_v1_cart_service, 8);
 
 /**
  * @generated from message commerce.cart.v1.UpdateCartRequest
@@ -311,7 +349,7 @@ export type UpdateCartRequest = Message<"commerce.cart.v1.UpdateCartRequest"> & 
  * Use `create(UpdateCartRequestSchema)` to create a new message.
  */
 export const UpdateCartRequestSchema: GenMessage<UpdateCartRequest> = /*@__PURE__*/
-  messageDesc(file_commerce_cart_v1_cart_service, 7);
+  messageDesc(file_commerce_cart_v1_cart_service, 9);
 
 /**
  * @generated from message commerce.cart.v1.UpdateCartResponse
@@ -328,7 +366,7 @@ export type UpdateCartResponse = Message<"commerce.cart.v1.UpdateCartResponse"> 
  * Use `create(UpdateCartResponseSchema)` to create a new message.
  */
 export const UpdateCartResponseSchema: GenMessage<UpdateCartResponse> = /*@__PURE__*/
-  messageDesc(file_commerce_cart_v1_cart_service, 8);
+  messageDesc(file_commerce_cart_v1_cart_service, 10);
 
 /**
  * @generated from message commerce.cart.v1.DeleteCartRequest
@@ -363,7 +401,7 @@ export type DeleteCartRequest = Message<"commerce.cart.v1.DeleteCartRequest"> & 
  * Use `create(DeleteCartRequestSchema)` to create a new message.
  */
 export const DeleteCartRequestSchema: GenMessage<DeleteCartRequest> = /*@__PURE__*/
-  messageDesc(file_commerce_cart_v1_cart_service, 9);
+  messageDesc(file_commerce_cart_v1_cart_service, 11);
 
 /**
  * @generated from message commerce.cart.v1.DeleteCartResponse
@@ -380,7 +418,7 @@ export type DeleteCartResponse = Message<"commerce.cart.v1.DeleteCartResponse"> 
  * Use `create(DeleteCartResponseSchema)` to create a new message.
  */
 export const DeleteCartResponseSchema: GenMessage<DeleteCartResponse> = /*@__PURE__*/
-  messageDesc(file_commerce_cart_v1_cart_service, 10);
+  messageDesc(file_commerce_cart_v1_cart_service, 12);
 
 /**
  * @generated from message commerce.cart.v1.AddLineItemRequest
@@ -429,7 +467,7 @@ export type AddLineItemRequest = Message<"commerce.cart.v1.AddLineItemRequest"> 
  * Use `create(AddLineItemRequestSchema)` to create a new message.
  */
 export const AddLineItemRequestSchema: GenMessage<AddLineItemRequest> = /*@__PURE__*/
-  messageDesc(file_commerce_cart_v1_cart_service, 11);
+  messageDesc(file_commerce_cart_v1_cart_service, 13);
 
 /**
  * @generated from message commerce.cart.v1.AddLineItemResponse
@@ -446,7 +484,7 @@ export type AddLineItemResponse = Message<"commerce.cart.v1.AddLineItemResponse"
  * Use `create(AddLineItemResponseSchema)` to create a new message.
  */
 export const AddLineItemResponseSchema: GenMessage<AddLineItemResponse> = /*@__PURE__*/
-  messageDesc(file_commerce_cart_v1_cart_service, 12);
+  messageDesc(file_commerce_cart_v1_cart_service, 14);
 
 /**
  * @generated from message commerce.cart.v1.UpdateLineItemRequest
@@ -495,7 +533,7 @@ export type UpdateLineItemRequest = Message<"commerce.cart.v1.UpdateLineItemRequ
  * Use `create(UpdateLineItemRequestSchema)` to create a new message.
  */
 export const UpdateLineItemRequestSchema: GenMessage<UpdateLineItemRequest> = /*@__PURE__*/
-  messageDesc(file_commerce_cart_v1_cart_service, 13);
+  messageDesc(file_commerce_cart_v1_cart_service, 15);
 
 /**
  * @generated from message commerce.cart.v1.UpdateLineItemResponse
@@ -512,7 +550,7 @@ export type UpdateLineItemResponse = Message<"commerce.cart.v1.UpdateLineItemRes
  * Use `create(UpdateLineItemResponseSchema)` to create a new message.
  */
 export const UpdateLineItemResponseSchema: GenMessage<UpdateLineItemResponse> = /*@__PURE__*/
-  messageDesc(file_commerce_cart_v1_cart_service, 14);
+  messageDesc(file_commerce_cart_v1_cart_service, 16);
 
 /**
  * @generated from message commerce.cart.v1.RemoveLineItemRequest
@@ -554,7 +592,7 @@ export type RemoveLineItemRequest = Message<"commerce.cart.v1.RemoveLineItemRequ
  * Use `create(RemoveLineItemRequestSchema)` to create a new message.
  */
 export const RemoveLineItemRequestSchema: GenMessage<RemoveLineItemRequest> = /*@__PURE__*/
-  messageDesc(file_commerce_cart_v1_cart_service, 15);
+  messageDesc(file_commerce_cart_v1_cart_service, 17);
 
 /**
  * @generated from message commerce.cart.v1.RemoveLineItemResponse
@@ -571,7 +609,7 @@ export type RemoveLineItemResponse = Message<"commerce.cart.v1.RemoveLineItemRes
  * Use `create(RemoveLineItemResponseSchema)` to create a new message.
  */
 export const RemoveLineItemResponseSchema: GenMessage<RemoveLineItemResponse> = /*@__PURE__*/
-  messageDesc(file_commerce_cart_v1_cart_service, 16);
+  messageDesc(file_commerce_cart_v1_cart_service, 18);
 
 /**
  * @generated from message commerce.cart.v1.ApplyPromotionCodesRequest
@@ -613,7 +651,7 @@ export type ApplyPromotionCodesRequest = Message<"commerce.cart.v1.ApplyPromotio
  * Use `create(ApplyPromotionCodesRequestSchema)` to create a new message.
  */
 export const ApplyPromotionCodesRequestSchema: GenMessage<ApplyPromotionCodesRequest> = /*@__PURE__*/
-  messageDesc(file_commerce_cart_v1_cart_service, 17);
+  messageDesc(file_commerce_cart_v1_cart_service, 19);
 
 /**
  * @generated from message commerce.cart.v1.ApplyPromotionCodesResponse
@@ -630,7 +668,7 @@ export type ApplyPromotionCodesResponse = Message<"commerce.cart.v1.ApplyPromoti
  * Use `create(ApplyPromotionCodesResponseSchema)` to create a new message.
  */
 export const ApplyPromotionCodesResponseSchema: GenMessage<ApplyPromotionCodesResponse> = /*@__PURE__*/
-  messageDesc(file_commerce_cart_v1_cart_service, 18);
+  messageDesc(file_commerce_cart_v1_cart_service, 20);
 
 /**
  * @generated from message commerce.cart.v1.RemovePromotionCodesRequest
@@ -672,7 +710,7 @@ export type RemovePromotionCodesRequest = Message<"commerce.cart.v1.RemovePromot
  * Use `create(RemovePromotionCodesRequestSchema)` to create a new message.
  */
 export const RemovePromotionCodesRequestSchema: GenMessage<RemovePromotionCodesRequest> = /*@__PURE__*/
-  messageDesc(file_commerce_cart_v1_cart_service, 19);
+  messageDesc(file_commerce_cart_v1_cart_service, 21);
 
 /**
  * @generated from message commerce.cart.v1.RemovePromotionCodesResponse
@@ -689,7 +727,7 @@ export type RemovePromotionCodesResponse = Message<"commerce.cart.v1.RemovePromo
  * Use `create(RemovePromotionCodesResponseSchema)` to create a new message.
  */
 export const RemovePromotionCodesResponseSchema: GenMessage<RemovePromotionCodesResponse> = /*@__PURE__*/
-  messageDesc(file_commerce_cart_v1_cart_service, 20);
+  messageDesc(file_commerce_cart_v1_cart_service, 22);
 
 /**
  * @generated from message commerce.cart.v1.AddShippingMethodRequest
@@ -731,7 +769,7 @@ export type AddShippingMethodRequest = Message<"commerce.cart.v1.AddShippingMeth
  * Use `create(AddShippingMethodRequestSchema)` to create a new message.
  */
 export const AddShippingMethodRequestSchema: GenMessage<AddShippingMethodRequest> = /*@__PURE__*/
-  messageDesc(file_commerce_cart_v1_cart_service, 21);
+  messageDesc(file_commerce_cart_v1_cart_service, 23);
 
 /**
  * @generated from message commerce.cart.v1.AddShippingMethodResponse
@@ -748,7 +786,7 @@ export type AddShippingMethodResponse = Message<"commerce.cart.v1.AddShippingMet
  * Use `create(AddShippingMethodResponseSchema)` to create a new message.
  */
 export const AddShippingMethodResponseSchema: GenMessage<AddShippingMethodResponse> = /*@__PURE__*/
-  messageDesc(file_commerce_cart_v1_cart_service, 22);
+  messageDesc(file_commerce_cart_v1_cart_service, 24);
 
 /**
  * @generated from message commerce.cart.v1.RemoveShippingMethodRequest
@@ -790,7 +828,7 @@ export type RemoveShippingMethodRequest = Message<"commerce.cart.v1.RemoveShippi
  * Use `create(RemoveShippingMethodRequestSchema)` to create a new message.
  */
 export const RemoveShippingMethodRequestSchema: GenMessage<RemoveShippingMethodRequest> = /*@__PURE__*/
-  messageDesc(file_commerce_cart_v1_cart_service, 23);
+  messageDesc(file_commerce_cart_v1_cart_service, 25);
 
 /**
  * @generated from message commerce.cart.v1.RemoveShippingMethodResponse
@@ -807,7 +845,7 @@ export type RemoveShippingMethodResponse = Message<"commerce.cart.v1.RemoveShipp
  * Use `create(RemoveShippingMethodResponseSchema)` to create a new message.
  */
 export const RemoveShippingMethodResponseSchema: GenMessage<RemoveShippingMethodResponse> = /*@__PURE__*/
-  messageDesc(file_commerce_cart_v1_cart_service, 24);
+  messageDesc(file_commerce_cart_v1_cart_service, 26);
 
 /**
  * @generated from message commerce.cart.v1.CompleteCartRequest
@@ -853,7 +891,7 @@ export type CompleteCartRequest = Message<"commerce.cart.v1.CompleteCartRequest"
  * Use `create(CompleteCartRequestSchema)` to create a new message.
  */
 export const CompleteCartRequestSchema: GenMessage<CompleteCartRequest> = /*@__PURE__*/
-  messageDesc(file_commerce_cart_v1_cart_service, 25);
+  messageDesc(file_commerce_cart_v1_cart_service, 27);
 
 /**
  * @generated from message commerce.cart.v1.CompleteCartResponse
@@ -879,7 +917,7 @@ export type CompleteCartResponse = Message<"commerce.cart.v1.CompleteCartRespons
  * Use `create(CompleteCartResponseSchema)` to create a new message.
  */
 export const CompleteCartResponseSchema: GenMessage<CompleteCartResponse> = /*@__PURE__*/
-  messageDesc(file_commerce_cart_v1_cart_service, 26);
+  messageDesc(file_commerce_cart_v1_cart_service, 28);
 
 /**
  * @generated from message commerce.cart.v1.TransferCartRequest
@@ -921,7 +959,7 @@ export type TransferCartRequest = Message<"commerce.cart.v1.TransferCartRequest"
  * Use `create(TransferCartRequestSchema)` to create a new message.
  */
 export const TransferCartRequestSchema: GenMessage<TransferCartRequest> = /*@__PURE__*/
-  messageDesc(file_commerce_cart_v1_cart_service, 27);
+  messageDesc(file_commerce_cart_v1_cart_service, 29);
 
 /**
  * @generated from message commerce.cart.v1.TransferCartResponse
@@ -938,7 +976,7 @@ export type TransferCartResponse = Message<"commerce.cart.v1.TransferCartRespons
  * Use `create(TransferCartResponseSchema)` to create a new message.
  */
 export const TransferCartResponseSchema: GenMessage<TransferCartResponse> = /*@__PURE__*/
-  messageDesc(file_commerce_cart_v1_cart_service, 28);
+  messageDesc(file_commerce_cart_v1_cart_service, 30);
 
 /**
  * @generated from message commerce.cart.v1.MergeCartsRequest
@@ -980,7 +1018,7 @@ export type MergeCartsRequest = Message<"commerce.cart.v1.MergeCartsRequest"> & 
  * Use `create(MergeCartsRequestSchema)` to create a new message.
  */
 export const MergeCartsRequestSchema: GenMessage<MergeCartsRequest> = /*@__PURE__*/
-  messageDesc(file_commerce_cart_v1_cart_service, 29);
+  messageDesc(file_commerce_cart_v1_cart_service, 31);
 
 /**
  * @generated from message commerce.cart.v1.MergeCartsResponse
@@ -1006,7 +1044,7 @@ export type MergeCartsResponse = Message<"commerce.cart.v1.MergeCartsResponse"> 
  * Use `create(MergeCartsResponseSchema)` to create a new message.
  */
 export const MergeCartsResponseSchema: GenMessage<MergeCartsResponse> = /*@__PURE__*/
-  messageDesc(file_commerce_cart_v1_cart_service, 30);
+  messageDesc(file_commerce_cart_v1_cart_service, 32);
 
 /**
  * What MergeCarts did with the source cart's lines, in their order.
@@ -1035,7 +1073,7 @@ export type MergeReport = Message<"commerce.cart.v1.MergeReport"> & {
  * Use `create(MergeReportSchema)` to create a new message.
  */
 export const MergeReportSchema: GenMessage<MergeReport> = /*@__PURE__*/
-  messageDesc(file_commerce_cart_v1_cart_service, 31);
+  messageDesc(file_commerce_cart_v1_cart_service, 33);
 
 /**
  * One source line's fate.
@@ -1089,7 +1127,7 @@ export type MergedLine = Message<"commerce.cart.v1.MergedLine"> & {
  * Use `create(MergedLineSchema)` to create a new message.
  */
 export const MergedLineSchema: GenMessage<MergedLine> = /*@__PURE__*/
-  messageDesc(file_commerce_cart_v1_cart_service, 32);
+  messageDesc(file_commerce_cart_v1_cart_service, 34);
 
 /**
  * What MergeCarts did with a source line.
@@ -1319,6 +1357,22 @@ export const CartService: GenService<{
     methodKind: "unary";
     input: typeof MergeCartsRequestSchema;
     output: typeof MergeCartsResponseSchema;
+  },
+  /**
+   * Streams the cart now, then again each time a change to it commits, on
+   * whichever replica it was made: a browser tab sees another tab's changes.
+   * Changes in quick succession may arrive as one message with the latest
+   * cart (versions only increase). The same ownership rules as GetCart, at
+   * each message: a cart transferred to someone else ends the stream with
+   * PERMISSION_DENIED. Ends when the server drains. Over gRPC, gRPC-Web and
+   * Connect server streaming; not over REST.
+   *
+   * @generated from rpc commerce.cart.v1.CartService.WatchCart
+   */
+  watchCart: {
+    methodKind: "server_streaming";
+    input: typeof WatchCartRequestSchema;
+    output: typeof WatchCartResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_commerce_cart_v1_cart_service, 0);
