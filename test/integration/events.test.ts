@@ -1,7 +1,7 @@
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
-import { fromBinary, fromJson, type JsonValue } from "@bufbuild/protobuf";
+import { create, fromBinary, fromJson, type JsonValue, toBinary } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { connect, type NatsConnection } from "nats";
 import postgres from "postgres";
@@ -507,6 +507,32 @@ describe("watching", () => {
     const next = (await nextWithin(created.messages)).event!;
     created.abort.abort();
     expect([next.type, next.cartId]).toEqual([CartEventType.CART_CREATED, other!.id]);
+  });
+
+  it("WatchEvents delivers an event whose transaction commits late before the later ones, not behind its cursor", async () => {
+    const reader = await token({ sub: "events-feed", scope: "events:read" });
+    const feed = clientFor(CartEventService, connectTransports(watched.baseUrl, reader)["connect+proto (HTTP/2)"]!);
+    const { cart } = await client(changer).createCart({ customerId: "events-late", regionId: "events-us" });
+    const [marker] = await outboxEvents([cart!.id]);
+    const abort = new AbortController();
+    const messages = feed.watchEvents({ afterEventId: marker!.id }, { signal: abort.signal })[Symbol.asyncIterator]();
+    // A transaction that writes its event first (smaller seq) and commits after a change made through the service.
+    const late = await sql.reserve();
+    const lateId = randomUUID();
+    try {
+      const lateEvent = create(CartEventSchema, { id: lateId, type: CartEventType.CART_CHANGED, cartId: randomUUID(), cartVersion: 2n });
+      await late`begin`;
+      await late`insert into cart_events (id, type, cart_id, cart_version, time, data)
+                 values (${lateId}, 'cart.changed', ${lateEvent.cartId}, 2, now(), ${Buffer.from(toBinary(CartEventSchema, lateEvent))})`;
+      await client(changer).addLineItem({ cartId: cart!.id, productId: "events-tee", quantity: 1 });
+      await late`commit`;
+    } finally {
+      late.release();
+    }
+    const [changed] = (await outboxEvents([cart!.id])).slice(1);
+    const received = [(await nextWithin(messages)).event!.id, (await nextWithin(messages)).event!.id];
+    abort.abort();
+    expect(received).toEqual([lateId, changed!.id]);
   });
 
   it("WatchEvents needs the events:read scope and a cursor still in the outbox", async () => {
