@@ -97,6 +97,8 @@ class Storefront {
   private shippingOptions: ShippingOption[] = [];
   /** The order the cart became, once placed. */
   private order: Order | undefined;
+  /** Ends following the cart shown. */
+  private watch: AbortController | undefined;
   private readonly catalog: Client<typeof CatalogService>;
   private readonly storeConfig: Client<typeof StoreConfigService>;
   private readonly carts: Client<typeof CartService>;
@@ -122,15 +124,48 @@ class Storefront {
   newCart = () =>
     this.act("Created a cart", async () => {
       const { cart } = await this.carts.createCart({ customerId: this.customerId });
-      // Any token may list a region's shipping options; promotions stay readable only to catalog writers.
-      this.shippingOptions = await allPages(async (pageToken) => {
-        const page = await this.storeConfig.listShippingOptions({ regionId: cart!.regionId, pageSize: 100, pageToken });
-        return [page.shippingOptions, page.nextPageToken];
-      });
-      this.cart = cart;
-      this.order = undefined;
+      await this.show(cart!);
       element<HTMLFormElement>("checkout").reset();
     });
+
+  /** Shows the customer's newest active cart, if any: the one another tab works on. */
+  async resumeCart(): Promise<void> {
+    const [latest] = (await this.carts.listCarts({ customerId: this.customerId, status: CartStatus.ACTIVE, pageSize: 1 })).carts;
+    if (latest) await this.show(latest);
+  }
+
+  private async show(cart: Cart): Promise<void> {
+    // Any token may list a region's shipping options; promotions stay readable only to catalog writers.
+    this.shippingOptions = await allPages(async (pageToken) => {
+      const page = await this.storeConfig.listShippingOptions({ regionId: cart.regionId, pageSize: 100, pageToken });
+      return [page.shippingOptions, page.nextPageToken];
+    });
+    this.cart = cart;
+    this.order = undefined;
+    this.follow(cart.id);
+  }
+
+  /** Shows each change to the cart as it commits, made in this tab or elsewhere (WatchCart), until another cart is shown. */
+  private follow(cartId: string): void {
+    this.watch?.abort();
+    const watch = (this.watch = new AbortController());
+    void (async () => {
+      while (!watch.signal.aborted) {
+        try {
+          for await (const { cart } of this.carts.watchCart({ id: cartId }, { signal: watch.signal })) {
+            // Versions only increase: an answer this tab already has, or a newer one, wins over a late message.
+            if (cart && Number(cart.etag) > Number(this.cart?.etag)) {
+              this.cart = cart;
+              this.render();
+            }
+          }
+        } catch {
+          // The stream broke (the server restarted, the network went away): follow again after a pause.
+        }
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+      }
+    })();
+  }
 
   applyPromotionCode = (code: string) =>
     this.change(`Applied ${code}`, () => this.carts.applyPromotionCodes({ cartId: this.cart!.id, codes: [code] }));
@@ -323,7 +358,10 @@ async function start(): Promise<void> {
     void storefront.saveContact(text("email"), Object.values(address).some(Boolean) ? address : undefined);
   });
   element("place-order").addEventListener("click", () => void storefront.placeOrder());
-  await storefront.act(`Connected over ${transportName}`, () => storefront.loadCatalog());
+  await storefront.act(`Connected over ${transportName}`, async () => {
+    await storefront.loadCatalog();
+    await storefront.resumeCart();
+  });
 }
 
 start().catch((error: unknown) => report("error", error instanceof Error ? error.message : String(error)));

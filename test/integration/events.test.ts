@@ -39,6 +39,15 @@ const natsServerInstalled = existsSync(natsServerBinary);
 if (!natsUp) console.warn(`NATS is not reachable at ${machineNatsUrl}: the tests publishing to it are skipped`);
 if (!natsServerInstalled) console.warn(`${natsServerBinary} is missing: the tests stopping a NATS of their own are skipped`);
 
+/**
+ * A database of this file's own: every relay publishes every event of its
+ * database, so events of other test files running meanwhile would reach
+ * this file's streams.
+ */
+const database = `${new URL(inject("databaseUrl")).pathname.slice(1)}_events`;
+const databaseUrl = Object.assign(new URL(inject("databaseUrl")), { pathname: `/${database}` }).toString();
+const admin = postgres(inject("databaseUrl"), { max: 1, onnotice: () => {} });
+
 let sql: postgres.Sql;
 const nats: NatsConnection[] = [];
 const servers: TestServer[] = [];
@@ -49,7 +58,7 @@ const client = (server: TestServer, token = adminToken) =>
   clientFor(CartService, connectTransports(server.baseUrl, token)["connect+proto (HTTP/2)"]!);
 
 async function serve(env: Record<string, string>): Promise<TestServer> {
-  const server = await startServer(env);
+  const server = await startServer({ DATABASE_URL: databaseUrl, ...env });
   servers.push(server);
   if (env.EVENTS_NATS_URL === machineNatsUrl) streamsMade.push(env.EVENTS_NATS_STREAM!);
   return server;
@@ -123,7 +132,9 @@ async function readyCart(server: TestServer, customerId: string) {
 }
 
 beforeAll(async () => {
-  sql = postgres(inject("databaseUrl"), { max: 2, onnotice: () => {} });
+  await admin.unsafe(`create database ${database}`);
+  // The service migrates it at start-up.
+  sql = postgres(databaseUrl, { max: 2, onnotice: () => {} });
 });
 
 /** Stops the servers started so far: a relay left running would take other tests' events (they share the outbox). */
@@ -138,6 +149,8 @@ afterAll(async () => {
   for (const stream of streamsMade) await manager?.streams.delete(stream).catch(() => {});
   await Promise.all(nats.map((connection) => connection.close()));
   await sql?.end();
+  await admin.unsafe(`drop database if exists ${database} with (force)`);
+  await admin.end();
 });
 
 describe("the outbox", () => {
