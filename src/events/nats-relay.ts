@@ -91,6 +91,7 @@ export class NatsRelay {
         retryMs = firstRetryMs;
         full = claimed === this.options.config.batchSize;
       } catch (error) {
+        if (this.stopped) break;
         this.delayed(error);
         await this.pause(retryMs);
         retryMs = Math.min(retryMs * 2, longestRetryMs);
@@ -145,6 +146,11 @@ export class NatsRelay {
     } catch (error) {
       await connection.close().catch(() => {});
       throw error;
+    }
+    if (this.stopped) {
+      // stop() ran while connecting: it had no connection to close.
+      await connection.close().catch(() => {});
+      throw new Error("the event relay stopped");
     }
     this.connection = connection;
     this.jetstream = connection.jetstream();

@@ -292,6 +292,29 @@ describe.skipIf(!natsUp)("the relay to the machine's NATS JetStream", () => {
   });
 });
 
+describe.skipIf(!natsUp)("the relay with EVENTS_NATS_FORMAT=protobuf", () => {
+  afterAll(stopServers);
+  it("publishes binary-mode CloudEvents: ce- headers, the CartEvent in protobuf binary as the body", async () => {
+    const names = freshStream();
+    const server = await serve({ EVENTS_NATS_URL: machineNatsUrl, EVENTS_NATS_FORMAT: "protobuf", ...names });
+    const { cart } = await client(server).createCart({ customerId: "events-binary" });
+    const connection = await natsClient(machineNatsUrl);
+    const message = await eventually("the event in the stream", async () =>
+      (await streamMessages(connection, names.EVENTS_NATS_STREAM)).find(({ headers }) => headers["ce-subject"] === cart!.id),
+    );
+    const event = fromBinary(CartEventSchema, message.data);
+    expect(message.subject).toBe(`${names.EVENTS_NATS_SUBJECT_PREFIX}.cart.created`);
+    expect(message.headers).toMatchObject({
+      "ce-specversion": "1.0",
+      "ce-type": "commerce.cart.v1.cart.created",
+      "ce-id": event.id,
+      "content-type": "application/protobuf",
+      "nats-msg-id": event.id,
+    });
+    expect(event.cart).toEqual(cart);
+  });
+});
+
 describe.skipIf(!natsUp)("two processes relaying at once", () => {
   afterAll(stopServers);
   it("publish every event exactly once, each cart's in order", async () => {
