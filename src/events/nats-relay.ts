@@ -36,7 +36,8 @@ const delayWarningIntervalMs = 60_000;
  * again (within its duplicate window). Every process runs one; claims with
  * FOR UPDATE SKIP LOCKED keep them from sending an event twice or out of
  * order for its cart (see OutboxRepository.relayBatch). A cart's events are
- * published one after another, each acknowledged before the next.
+ * published one after another, each acknowledged before the next; those of
+ * different carts at once.
  *
  * While the broker (or the database) fails, the relay retries with backoff,
  * the events wait in the outbox, and the log says why; carts keep working.
@@ -101,28 +102,39 @@ export class NatsRelay {
     }
   }
 
-  /** Publishes `events` in order until one fails; returns how many were acknowledged. */
-  private async publish(jetstream: JetStreamClient, events: readonly StoredEvent[], failure: { error?: unknown }): Promise<number> {
+  /**
+   * Publishes `events`: each cart's one after another, each acknowledged
+   * before the next, different carts' at once. A cart's events stop at its
+   * first failure, so none of them can overtake it. Returns those JetStream
+   * acknowledged.
+   */
+  private async publish(jetstream: JetStreamClient, events: readonly StoredEvent[], failure: { error?: unknown }): Promise<StoredEvent[]> {
     const { subjectPrefix } = this.options.config;
-    let published = 0;
+    const byCart = new Map<string, StoredEvent[]>();
     for (const event of events) {
-      const { headers, body } = this.encode(event);
-      const natsHeaderSet = natsHeaders();
-      for (const [name, value] of headers) natsHeaderSet.set(name, value);
-      try {
-        await jetstream.publish(`${subjectPrefix}.${event.type}`, body, {
-          msgID: event.id,
-          headers: natsHeaderSet,
-          timeout: publishTimeoutMs,
-        });
-      } catch (error) {
-        this.options.metrics.eventPublishFailed();
-        failure.error = error;
-        break;
-      }
-      published++;
+      const chain = byCart.get(event.cartId);
+      if (chain) chain.push(event);
+      else byCart.set(event.cartId, [event]);
     }
-    this.options.metrics.eventsPublished(published);
+    const published: StoredEvent[] = [];
+    await Promise.all(
+      [...byCart.values()].map(async (cartEvents) => {
+        for (const event of cartEvents) {
+          const { headers, body } = this.encode(event);
+          const natsHeaderSet = natsHeaders();
+          for (const [name, value] of headers) natsHeaderSet.set(name, value);
+          try {
+            await jetstream.publish(`${subjectPrefix}.${event.type}`, body, { msgID: event.id, headers: natsHeaderSet, timeout: publishTimeoutMs });
+          } catch (error) {
+            this.options.metrics.eventPublishFailed();
+            failure.error = error;
+            return;
+          }
+          published.push(event);
+        }
+      }),
+    );
+    this.options.metrics.eventsPublished(published.length);
     return published;
   }
 

@@ -89,15 +89,14 @@ export class OutboxRepository {
 
   /**
    * Claims up to `limit` unsent events in a transaction, oldest first, hands
-   * them to `publish` and marks as sent those it reports published (a prefix
-   * of them, in order). Rows another relay holds are skipped (FOR UPDATE SKIP
+   * them to `publish` and marks as sent those it reports published. Rows another relay holds are skipped (FOR UPDATE SKIP
    * LOCKED), and so is every event of a cart with an earlier unsent event
    * this claim did not get: a cart's events are therefore published in
    * order, whichever relays run. Returns how many were claimed and sent.
    */
   async relayBatch(
     limit: number,
-    publish: (events: readonly StoredEvent[]) => Promise<number>,
+    publish: (events: readonly StoredEvent[]) => Promise<readonly StoredEvent[]>,
   ): Promise<{ claimed: number; sent: number }> {
     return this.sql.begin(async (tx) => {
       const rows = await tx<EventRow[]>`
@@ -114,10 +113,10 @@ export class OutboxRepository {
       if (rows.length === 0) return { claimed: 0, sent: 0 };
       const events = rows.map(toStoredEvent);
       const sent = await publish(events);
-      if (sent > 0) {
-        await tx`update cart_events set sent_at = now() where seq = any(${events.slice(0, sent).map((event) => event.seq.toString())}::int8[])`;
+      if (sent.length > 0) {
+        await tx`update cart_events set sent_at = now() where seq = any(${sent.map((event) => event.seq.toString())}::int8[])`;
       }
-      return { claimed: events.length, sent };
+      return { claimed: events.length, sent: sent.length };
     });
   }
 

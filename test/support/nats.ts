@@ -28,6 +28,8 @@ export async function streamMessages(connection: NatsConnection, stream: string,
   const manager = await connection.jetstreamManager();
   const { state } = await manager.streams.info(stream);
   const messages: StreamMessage[] = [];
+  // An empty stream reports first_seq 0, which names no message.
+  if (state.messages === 0) return messages;
   for (let seq = state.first_seq; seq <= state.last_seq && messages.length < limit; seq++) {
     const message = await manager.streams.getMessage(stream, { seq });
     const headers: Record<string, string> = {};
