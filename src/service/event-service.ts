@@ -19,7 +19,7 @@ const heldBackPollMs = 500;
 export function createCartEventService({ outbox, watchers }: CartEventServiceDeps): ServiceImpl<typeof CartEventService> {
   return {
     async *watchEvents(request, context) {
-      const types = request.types.length > 0 ? request.types.map(eventTypeName) : undefined;
+      const types = request.types.length > 0 ? new Set(request.types.map(eventTypeName)) : undefined;
       let position = request.afterEventId ? await outbox.feedPosition(request.afterEventId) : undefined;
       if (request.afterEventId && !position) {
         throw new ConnectError(
@@ -31,8 +31,11 @@ export function createCartEventService({ outbox, watchers }: CartEventServiceDep
       const subscription = watchers.subscribe();
       try {
         for (;;) {
-          const { events, heldBack } = await outbox.feedAfter(position, types, feedPageSize);
-          for (const event of events) yield { event: fromBinary(CartEventSchema, event.data) };
+          // Filtered here rather than in the query, so that the position moves past the events left out too.
+          const { events, heldBack } = await outbox.feedAfter(position, feedPageSize);
+          for (const event of events) {
+            if (!types || types.has(event.type)) yield { event: fromBinary(CartEventSchema, event.data) };
+          }
           position = events.at(-1)?.position ?? position;
           if (events.length === feedPageSize) continue;
           if (!(await subscription.next(context.signal, heldBack ? heldBackPollMs : undefined))) return;

@@ -149,25 +149,20 @@ export class OutboxRepository {
 
   /**
    * The change feed's next page: up to `limit` events after `after` (from
-   * the first when undefined), of `types` only when given, in (xid, seq)
-   * order, and only events of transactions older than the oldest one still
-   * running. An event of a transaction that commits late therefore waits
-   * until it is over instead of appearing behind a reader's position; then
-   * it is next. `heldBack` says whether events wait so (the reader should
-   * look again soon even without a notification: the transaction holding
-   * them back may write no event).
+   * the first when undefined), in (xid, seq) order, and only events of
+   * transactions older than the oldest one still running. An event of a
+   * transaction that commits late therefore waits until it is over instead
+   * of appearing behind a reader's position; then it is next. `heldBack`
+   * says whether events wait so (the reader should look again soon even
+   * without a notification: the transaction holding them back may write no
+   * event).
    */
-  async feedAfter(
-    after: FeedPosition | undefined,
-    types: readonly string[] | undefined,
-    limit: number,
-  ): Promise<{ events: FeedEvent[]; heldBack: boolean }> {
+  async feedAfter(after: FeedPosition | undefined, limit: number): Promise<{ events: FeedEvent[]; heldBack: boolean }> {
     const [rows, [held]] = await Promise.all([
       this.sql<(EventRow & FeedPosition)[]>`
         select seq, id, type, cart_id, cart_version, time, data, xid::text as xid from cart_events
         where (${after === undefined}::bool or (xid, seq) > (${after?.xid ?? "0"}::xid8, ${after?.seq.toString() ?? "0"}::int8))
           and xid < pg_snapshot_xmin(pg_current_snapshot())
-          and (${types === undefined}::bool or type = any(${(types ?? []) as string[]}::text[]))
         order by xid, seq limit ${limit}`,
       this.sql<{ held: boolean }[]>`
         select exists (select 1 from cart_events where xid >= pg_snapshot_xmin(pg_current_snapshot())) as held`,
