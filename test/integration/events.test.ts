@@ -6,6 +6,7 @@ import { Code } from "@connectrpc/connect";
 import { connect, type NatsConnection } from "nats";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { CartStatus } from "../../gen/commerce/cart/v1/cart_pb.js";
 import { CartService } from "../../gen/commerce/cart/v1/cart_service_pb.js";
 import { CartEventService } from "../../gen/commerce/cart/v1/event_service_pb.js";
 import { CatalogService } from "../../gen/commerce/cart/v1/catalog_service_pb.js";
@@ -157,7 +158,7 @@ describe("the outbox", () => {
   afterAll(stopServers);
   let server: TestServer;
   beforeAll(async () => {
-    server = await serve({});
+    server = await serve({ CART_SWEEP_INTERVAL_SECONDS: "1" });
     await prepareStore(server);
   });
 
@@ -204,6 +205,17 @@ describe("the outbox", () => {
       [CartEventType.CART_CREATED, []],
       [CartEventType.CART_CHANGED, [CartAspect.LINES]],
     ]);
+  });
+
+  it("records the expiry sweeper's cart.expired, with no principal", async () => {
+    const { cart } = await client(server).createCart({ customerId: "events-expiring", regionId: "events-us" });
+    // As if its lifetime had passed.
+    await sql`update carts set expire_time = now() - interval '1 minute' where id = ${cart!.id}`;
+    const expired = await eventually("the cart.expired event", async () =>
+      (await outboxEvents([cart!.id])).find((event) => event.type === CartEventType.CART_EXPIRED),
+    );
+    expect(expired).toMatchObject({ cartVersion: 2n, principal: "", changedAspects: [] });
+    expect(expired.cart).toMatchObject({ id: cart!.id, status: CartStatus.EXPIRED, etag: "2" });
   });
 
   it("records nothing for refused requests and idempotent replays", async () => {
