@@ -302,6 +302,13 @@ describe.skipIf(!natsUp)("the relay to the machine's NATS JetStream", () => {
     expect(changes.map(({ event }) => Number(event.cartVersion))).toEqual(Array.from({ length: 50 }, (_, n) => n + 2));
     expect(changes.at(-1)!.event.cart!.items[0]!.quantity).toBe(50);
   });
+
+  it("stops with the service on SIGTERM: exit 0, nothing logged as an error", async () => {
+    await server.stop();
+    expect(await server.exited).toBe(0);
+    expect(server.logs.filter((line) => line.level === "error")).toEqual([]);
+    expect(server.logs.some((line) => line.message === "event relay connected")).toBe(true);
+  });
 });
 
 describe.skipIf(!natsUp)("the relay with EVENTS_NATS_FORMAT=protobuf", () => {
