@@ -3,8 +3,11 @@ import type { Config } from "./config.js";
 import type { Logger } from "./logger.js";
 import { Metrics } from "./metrics.js";
 import { CartExpiry } from "./service/cart-expiry.js";
+import { createCartEventDescriber } from "./service/cart-events.js";
 import { createCartService } from "./service/cart-service.js";
 import { createCatalogService } from "./service/catalog-service.js";
+import { createCartEventService } from "./service/event-service.js";
+import { EventWatchers } from "./service/event-watchers.js";
 import { createDatabaseOutageInterceptor, errorMappingInterceptor } from "./service/errors.js";
 import { createIdempotencyInterceptor } from "./service/idempotency.js";
 import { createOrderService } from "./service/order-service.js";
@@ -18,6 +21,7 @@ import { IdempotencyRepository } from "./storage/idempotency-repository.js";
 import { newPublishableKeyToken, uuidv7 } from "./storage/ids.js";
 import { OrderRepository } from "./storage/order-repository.js";
 import { PublishableKeyRepository } from "./storage/publishable-key-repository.js";
+import { OutboxRepository } from "./storage/outbox-repository.js";
 import { StoreConfigRepository } from "./storage/store-config-repository.js";
 import type { Principal } from "./service/principal.js";
 import { createAuthInterceptor } from "./transport/interceptors/auth.js";
@@ -28,6 +32,7 @@ import { createDrainingInterceptor, Readiness } from "./transport/health/readine
 import { registration, type ServiceRegistration } from "./transport/protocols/services.js";
 import { CartService } from "../gen/commerce/cart/v1/cart_service_pb.js";
 import { CatalogService } from "../gen/commerce/cart/v1/catalog_service_pb.js";
+import { CartEventService } from "../gen/commerce/cart/v1/event_service_pb.js";
 import { OrderService } from "../gen/commerce/cart/v1/order_service_pb.js";
 import { PublishableKeyService } from "../gen/commerce/cart/v1/publishable_key_service_pb.js";
 import { StoreConfigService } from "../gen/commerce/cart/v1/store_config_service_pb.js";
@@ -45,6 +50,10 @@ export interface App {
   readonly readiness: Readiness;
   /** What a storefront's publishable key token stands for (the storefront surface checks it first). */
   readonly publishableKeys: PublishableKeyDirectory;
+  /** The cart events' transactional outbox, for their delivery (events/delivery.ts). */
+  readonly outbox: OutboxRepository;
+  /** The WatchCart and WatchEvents streams, woken by events/delivery.ts. */
+  readonly watchers: EventWatchers;
 }
 
 /** Services anyone may call without a token: probes and schema discovery. */
@@ -57,7 +66,7 @@ export function createApp(
   log: Logger,
   verifyToken: (token: string) => Promise<Principal>,
 ): App {
-  const carts = new CartRepository(database.sql);
+  const carts = new CartRepository(database.sql, createCartEventDescriber(uuidv7));
   const catalog = new CatalogRepository(database.db, database.sql);
   const storeConfig = new StoreConfigRepository(database.sql);
   const orders = new OrderRepository(database.sql);
@@ -68,13 +77,16 @@ export function createApp(
     leaseMs: config.maxTimeoutMs + 60_000,
   });
   const readiness = new Readiness({ probeDatabase: database.ping });
+  const outbox = new OutboxRepository(database.sql);
+  const watchers = new EventWatchers(config.eventsMaxWatchers);
   const metrics = new Metrics({
     dbPoolSize: config.dbPoolSize,
     dbTransactionsInFlight: transactionsInFlight,
     databaseAvailable: () => !readiness.databaseUnavailable,
+    eventBacklog: () => outbox.backlog(),
   });
   const cartExpiry = new CartExpiry({
-    carts: new CartExpiryRepository(database.sql),
+    carts: new CartExpiryRepository(database.sql, carts),
     now,
     batchSize: config.cartSweepBatchSize,
     log,
@@ -100,14 +112,18 @@ export function createApp(
         },
         now,
         newId: uuidv7,
+        watchers,
       }),
     ),
+    registration(CartEventService, createCartEventService({ outbox, watchers })),
     registration(CatalogService, createCatalogService({ catalog, now })),
     registration(StoreConfigService, createStoreConfigService({ storeConfig, now })),
     registration(OrderService, createOrderService({ orders })),
     registration(PublishableKeyService, createPublishableKeyService({ keys, now, newId: uuidv7, newToken: newPublishableKeyToken })),
   ];
   return {
+    outbox,
+    watchers,
     idempotencyRecords,
     cartExpiry,
     metrics,

@@ -16,7 +16,7 @@ export interface Authentication {
 }
 
 const customerScopes = "carts:read carts:write carts:checkout";
-const adminScopes = "carts:read carts:write carts:checkout carts:admin catalog:write orders:read";
+const adminScopes = "carts:read carts:write carts:checkout carts:admin catalog:write orders:read events:read";
 
 /**
  * Token verification as configured: the JWKS of AUTH_JWKS, or in development

@@ -68,6 +68,12 @@ export interface Config {
   readonly grpcServer: "native" | "connect";
   /** Browser origins (`https://shop.example.com`) allowed to call the service cross-origin; `["*"]` for any. */
   readonly corsOrigins: readonly string[];
+  /** The NATS JetStream the event relay publishes to; undefined: no relay runs (events stay in the outbox, see README "Events"). */
+  readonly eventsNats: EventsNatsConfig | undefined;
+  /** How long cart events stay in the outbox (once sent, when a relay runs). */
+  readonly eventsRetentionMs: number;
+  /** WatchCart and WatchEvents streams one process serves at once. */
+  readonly eventsMaxWatchers: number;
   /** The least severe level logged. */
   readonly logLevel: LogLevel;
   /** Pretty lines for a developer's terminal, else JSON lines. */
@@ -85,6 +91,58 @@ export class ConfigError extends Error {
 interface Source {
   readonly env: NodeJS.ProcessEnv;
   invalid<T>(problem: string, fallback: T): T;
+}
+
+export const eventFormats = ["json", "protobuf"] as const;
+
+export interface EventsNatsConfig {
+  /** Server URLs (nats://host:port), the client tries them in turn. */
+  readonly servers: readonly string[];
+  /** The JetStream stream; created (on `${subjectPrefix}.>`) when missing. */
+  readonly stream: string;
+  /** Subjects are `${subjectPrefix}.${type}`, e.g. cart.events.order.placed. */
+  readonly subjectPrefix: string;
+  /** CloudEvents content mode: structured JSON, or binary with the protobuf message as the body. */
+  readonly format: (typeof eventFormats)[number];
+  /** Events claimed per relay transaction. */
+  readonly batchSize: number;
+}
+
+function natsServers(from: Source, name: string): string[] | undefined {
+  const raw = from.env[name];
+  if (!raw) return undefined;
+  const servers = raw.split(",").map((entry) => entry.trim());
+  for (const server of servers) {
+    const url = URL.canParse(server) ? new URL(server) : undefined;
+    if (!url || !["nats:", "tls:"].includes(url.protocol) || !url.hostname || servers.length > 16) {
+      return from.invalid(`${name} must be up to 16 comma-separated URLs such as nats://127.0.0.1:4222, got "${raw}"`, undefined);
+    }
+  }
+  return servers;
+}
+
+function matching(from: Source, name: string, fallback: string, pattern: RegExp, described: string): string {
+  const value = from.env[name] || fallback;
+  if (!pattern.test(value)) return from.invalid(`${name} must be ${described}, got "${value}"`, fallback);
+  return value;
+}
+
+/** Read, and so checked, even without EVENTS_NATS_URL: a mistake shows before the relay is turned on. */
+function eventsNats(from: Source): EventsNatsConfig | undefined {
+  const servers = natsServers(from, "EVENTS_NATS_URL");
+  const settings = {
+    stream: matching(from, "EVENTS_NATS_STREAM", "CART_EVENTS", /^[A-Za-z0-9_-]{1,64}$/, "1-64 letters, digits, '_' or '-'"),
+    subjectPrefix: matching(
+      from,
+      "EVENTS_NATS_SUBJECT_PREFIX",
+      "cart.events",
+      /^(?=.{1,100}$)[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/,
+      "up to 100 characters: dot-separated tokens of letters, digits, '_' or '-'",
+    ),
+    format: choice(from, "EVENTS_NATS_FORMAT", eventFormats, "json"),
+    batchSize: integer(from, "EVENTS_RELAY_BATCH_SIZE", 100, 1, 1000),
+  };
+  return servers && { servers, ...settings };
 }
 
 /**
@@ -230,6 +288,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, stdoutIsTermina
     idempotencyRetentionMs: integer(from, "IDEMPOTENCY_RETENTION_HOURS", 24, 1, maxRetentionHours) * 3_600_000,
     grpcServer,
     corsOrigins: originList(from, "CORS_ORIGINS"),
+    eventsNats: eventsNats(from),
+    eventsRetentionMs: integer(from, "EVENTS_RETENTION_HOURS", 7 * 24, 1, maxRetentionHours) * 3_600_000,
+    eventsMaxWatchers: integer(from, "EVENTS_MAX_WATCHERS", 1000, 1, 100_000),
     logLevel: choice(from, "LOG_LEVEL", logLevels, "info"),
     logFormat: choice(from, "LOG_FORMAT", logFormats, stdoutIsTerminal && !production ? "pretty" : "json"),
   };

@@ -7,6 +7,7 @@ import { runWorkers } from "./cluster.js";
 import { type Config, loadConfig } from "./config.js";
 import { createLogger } from "./logger.js";
 import { answerClusterMetricsRequests } from "./metrics.js";
+import { startEventDelivery } from "./events/delivery.js";
 import { connectDatabase, runMigrations } from "./storage/database.js";
 import { startEmbeddedPostgres } from "./storage/embedded-postgres.js";
 import { prepareStore } from "./store-setup.js";
@@ -80,6 +81,7 @@ const stopCartSweepers = [
   cartSweeper("cart_expiry", () => app.cartExpiry.expireDue()),
   ...(retentionMs === undefined ? [] : [cartSweeper("expired_cart_deletion", () => app.cartExpiry.deleteExpiredLongerThan(retentionMs))]),
 ];
+const stopEventDelivery = await startEventDelivery({ config, sql: database.sql, ...app, log });
 const server = await startUpStep("PORT", () => startServer({
   host: config.host,
   port: config.port,
@@ -175,7 +177,9 @@ async function shutdown(signal: string): Promise<void> {
   const graceEndsAt = performance.now() + config.shutdownGraceMs;
   log.info("shutting down", { signal, graceMs: config.shutdownGraceMs });
   // Passes under way end meanwhile (they never reject); none starts afterwards.
-  const sweepersStopped = Promise.all([stopIdempotencySweeper(), ...stopCartSweepers.map((stop) => stop())]).then(() => true);
+  const sweepersStopped = Promise.all([stopIdempotencySweeper(), ...stopCartSweepers.map((stop) => stop()), stopEventDelivery()]).then(
+    () => true,
+  );
   const drained = await shutdownStep("draining the server", async () => {
     if (!(await server.close(config.shutdownGraceMs))) {
       log.error("calls still running when SHUTDOWN_GRACE_MS ran out were cut off", { graceMs: config.shutdownGraceMs });

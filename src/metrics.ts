@@ -1,6 +1,8 @@
 import cluster from "node:cluster";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Histogram } from "prom-client";
+import type { RelayMetrics } from "./events/nats-relay.js";
+import type { OutboxBacklog } from "./storage/outbox-repository.js";
 
 export interface MetricsOptions {
   /** Connections the database pool may open. */
@@ -9,6 +11,8 @@ export interface MetricsOptions {
   readonly dbTransactionsInFlight: () => number;
   /** False while the database is known to be unreachable, and calls that need it are refused. */
   readonly databaseAvailable: () => boolean;
+  /** The events the relay has not published yet (asked at each scrape). */
+  readonly eventBacklog: () => Promise<OutboxBacklog>;
 }
 
 /** The instruments of one method on one protocol. */
@@ -43,7 +47,7 @@ interface ClusterMetricsMessage {
  * worker, the exposition is the sum over every worker, gathered by the
  * primary (see `answerClusterMetricsRequests`).
  */
-export class Metrics {
+export class Metrics implements RelayMetrics {
   readonly registry = new AggregatorRegistry();
   private readonly requests = new Counter<RpcLabel | "code">({
     name: "cart_rpc_requests_total",
@@ -105,6 +109,16 @@ export class Metrics {
     labelNames: ["timeout"],
     registers: [this.registry],
   });
+  private readonly published = new Counter({
+    name: "cart_events_published_total",
+    help: "Cart events the relay published and JetStream acknowledged (duplicates JetStream dropped included).",
+    registers: [this.registry],
+  });
+  private readonly publishFailures = new Counter({
+    name: "cart_events_publish_failures_total",
+    help: "Attempts to publish a cart event that failed (broker unreachable, no acknowledgement in time); the event is retried.",
+    registers: [this.registry],
+  });
   /** Per method and protocol, so that a call does not hash its labels again for every instrument. */
   private readonly rpcs = new Map<string, RpcInstruments>();
   private readonly pendingClusterRequests = new Map<number, (message: ClusterMetricsMessage) => void>();
@@ -133,6 +147,28 @@ export class Metrics {
       aggregator: "min",
       collect() {
         this.set(options.databaseAvailable() ? 1 : 0);
+      },
+    });
+    // The outbox is shared by every process: each reports the same figures, so workers' answers are not added up.
+    let backlog: Promise<OutboxBacklog> | undefined;
+    const readBacklog = () => (backlog ??= options.eventBacklog().finally(() => setImmediate(() => (backlog = undefined))));
+    new Gauge({
+      name: "cart_events_backlog",
+      help: "Cart events in the outbox not yet published to the broker.",
+      registers: [this.registry],
+      aggregator: "max",
+      async collect() {
+        // While the database is unreachable the last figures stay.
+        await readBacklog().then(({ unsent }) => this.set(unsent), () => {});
+      },
+    });
+    new Gauge({
+      name: "cart_events_oldest_unsent_age_seconds",
+      help: "Age of the oldest cart event not yet published; 0 when there is none.",
+      registers: [this.registry],
+      aggregator: "max",
+      async collect() {
+        await readBacklog().then(({ oldestTime }) => this.set(oldestTime ? Math.max(0, (Date.now() - oldestTime.getTime()) / 1000) : 0), () => {});
       },
     });
     if (cluster.isWorker) {
@@ -190,6 +226,14 @@ export class Metrics {
     this.sweepDurations.observe({ sweeper }, outcome.seconds);
     this.sweeps.inc({ sweeper, outcome: "failed" in outcome ? "error" : "ok" });
     if ("removed" in outcome) this.sweptRows.inc({ sweeper }, outcome.removed);
+  }
+
+  eventsPublished(count: number): void {
+    this.published.inc(count);
+  }
+
+  eventPublishFailed(): void {
+    this.publishFailures.inc();
   }
 
   get contentType(): string {

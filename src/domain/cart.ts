@@ -618,6 +618,16 @@ export function deleteCart(cart: Cart, context: ChangeContext): Cart {
   return revise(cart, { status: "deleted" }, context);
 }
 
+/**
+ * Marks an active cart whose expire_time has come as expired: one version
+ * later, updated at `now`, keeping its expire_time as the moment it expired.
+ * Any other cart is returned as it is (unchanged, so not written).
+ */
+export function expireCart(cart: Cart, now: Date): Cart {
+  if (cart.status !== "active" || !cart.expireTime || cart.expireTime > now) return cart;
+  return { ...cart, status: "expired", version: cart.version + 1, updatedAt: now };
+}
+
 /** Carts of shoppers who have not signed in belong to a customer id with this prefix. */
 export const guestCustomerPrefix = "guest:";
 

@@ -38,6 +38,7 @@ import type { CartService } from "../../gen/commerce/cart/v1/cart_service_pb.js"
 import { type Cart as CartMessage, CartSchema } from "../../gen/commerce/cart/v1/cart_pb.js";
 import { CartAccess } from "./access.js";
 import { invalidField } from "./errors.js";
+import type { EventWatchers } from "./event-watchers.js";
 import { addressFromProto, cartAmountFields, cartStatusFromProto, toCartMessage, toMergeReportMessage, toOrderMessage } from "./mapping.js";
 import { decodePageToken, effectivePageSize, toPage, uuidKeyPattern } from "./page-token.js";
 import { principalOf } from "./principal.js";
@@ -61,6 +62,7 @@ export interface CartServiceDeps {
   readonly limits: CartLimits;
   readonly now: () => Date;
   readonly newId: () => string;
+  readonly watchers: EventWatchers;
 }
 
 /** The etag of an HTTP If-Match header (`"7"`, `W/"7"` or `7`); "" when absent. */
@@ -96,7 +98,7 @@ function withPromotions(pricing: PricingContext, promotions: readonly Promotion[
 const foundPromotions = (found: ReadonlyMap<string, CodeLookup>) => [...found.values()].map((lookup) => lookup.promotion);
 
 export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof CartService> {
-  const { carts, catalog, orders, storeConfig, defaults, limits, now, newId } = deps;
+  const { carts, catalog, orders, storeConfig, defaults, limits, now, newId, watchers } = deps;
 
   /** Pairs each item with its product's offer and a fresh line id. */
   const withOffers = (
@@ -212,6 +214,24 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
       const read = await carts.get(request.id, { amounts: mask.selectsAny(cartAmountFields) });
       const cart = new CartAccess(principalOf(context)).visible(request.id, read);
       return { cart: mask.apply(toCartMessage(cart)) };
+    },
+
+    async *watchCart(request, context) {
+      const access = new CartAccess(principalOf(context));
+      // Subscribed before the first read, so that no change committed after it goes unseen.
+      const subscription = watchers.subscribe(request.id);
+      try {
+        let sentVersion = 0;
+        do {
+          const cart = access.visible(request.id, await carts.get(request.id));
+          if (cart.version > sentVersion) {
+            sentVersion = cart.version;
+            yield { cart: toCartMessage(cart) };
+          }
+        } while (await subscription.next(context.signal));
+      } finally {
+        subscription.close();
+      }
     },
 
     async listCarts(request, context) {

@@ -1,3 +1,5 @@
+import { expireCart } from "../domain/cart.js";
+import type { CartRepository } from "./cart-repository.js";
 import type { Sql } from "./database.js";
 
 /**
@@ -7,27 +9,36 @@ import type { Sql } from "./database.js";
  * (which locks it the same way) or another sweeper holds.
  */
 export class CartExpiryRepository {
-  constructor(private readonly sql: Sql) {}
+  constructor(
+    private readonly sql: Sql,
+    private readonly carts: CartRepository,
+  ) {}
 
   /**
    * Marks up to `limit` active carts whose expire_time is at or before `now`
-   * as expired, earliest first: one version later, updated at `now`, keeping
-   * their expire_time as the moment they expired. Returns their ids.
+   * as expired, earliest first (see expireCart), through CartRepository so
+   * that each gets its cart.expired event. A cart changed meanwhile is
+   * checked again under its lock. Returns their ids.
    */
   async expireDue(now: Date, limit: number): Promise<string[]> {
-    const rows = await this.sql<{ id: string }[]>`
-      with due as (
-        select id from carts
-        where status = 'active' and expire_time <= ${now.toISOString()}::timestamptz
-        order by expire_time
-        limit ${limit}
-        for update skip locked
-      )
-      update carts c set status = 'expired', version = c.version + 1,
-        updated_at = ${now.toISOString()}::timestamptz
-      from due where c.id = due.id
-      returning c.id`;
-    return rows.map((row) => row.id);
+    const due = await this.sql<{ id: string }[]>`
+      select id from carts
+      where status = 'active' and expire_time <= ${now.toISOString()}::timestamptz
+      order by expire_time
+      limit ${limit}`;
+    if (due.length === 0) return [];
+    const { carts } = await this.carts.updateEach(
+      due.map((row) => row.id),
+      (locked) => ({
+        carts: locked.flatMap((held) => {
+          const expired = held && expireCart(held.cart, now);
+          return expired && expired !== held.cart ? [expired] : [];
+        }),
+      }),
+      undefined,
+      { skipLocked: true },
+    );
+    return carts.map((cart) => cart.id);
   }
 
   /**

@@ -1,8 +1,10 @@
 import type { Address, Cart, CartStatus, CartSummary, HeldPromotion, LineItem, PricingContext, ShippingMethod } from "../domain/cart.js";
+import type { Order } from "../domain/order.js";
 import type { Totals } from "../domain/totals.js";
 import { type PendingRead, pipelinedTransaction, type Sql, type Tx, withConflictRetry } from "./database.js";
 import { toJsonText, withAmounts } from "./json-amounts.js";
 import type { PaymentCollection } from "../domain/payment.js";
+import { type DescribeCartEvent, insertEvents } from "./outbox-repository.js";
 import type { CartPromotionJson, PaymentCollectionJson } from "./schema.js";
 import { pricingColumns, pricingFromRow, type PricingRow } from "./store-config-repository.js";
 
@@ -202,8 +204,22 @@ export interface CartReadOptions {
   readonly amounts: boolean;
 }
 
+/** What updateEach's `change` returns: the carts to write, and the order the change placed, if it did. */
+export interface CartsChanged {
+  readonly carts: readonly Cart[];
+  readonly order?: Order;
+}
+
+/**
+ * Every cart this repository writes gets its event in the same transaction
+ * (the transactional outbox, see outbox-repository.ts): `create` and
+ * `updateEach` are where all cart mutations commit.
+ */
 export class CartRepository {
-  constructor(private readonly sql: Sql) {}
+  constructor(
+    private readonly sql: Sql,
+    private readonly describeEvent: DescribeCartEvent,
+  ) {}
 
   /** The id of the cart a payment collection belongs to. */
   async cartIdOfPaymentCollection(collectionId: string): Promise<string | undefined> {
@@ -255,6 +271,7 @@ export class CartRepository {
                   ${cart.version}, ${cart.createdAt.toISOString()}, ${cart.updatedAt.toISOString()},
                   ${cart.expireTime?.toISOString() ?? null}, ${paymentCollectionJson(cart)}::jsonb)`,
           cart.lines.length > 0 && upsertLines(tx, cart.id, cart.lines),
+          insertEvents(tx, [this.describeEvent(undefined, cart, undefined)]),
           commit(),
         ]);
         return cart;
@@ -293,12 +310,16 @@ export class CartRepository {
    * unchanged and not written. `alsoRead`, when given, is a further read
    * that `change` needs and that does not depend on what the cart read
    * returns (it may select by the cart's id): it travels with the cart read,
-   * saving a round trip, and `change` gets its result.
+   * saving a round trip, and `change` gets its result. With `skipLocked`,
+   * carts another transaction holds are passed over (undefined) instead of
+   * waited for. Each cart written gets its event; a change that placed an
+   * order returns it as `order`, for the event of the cart it came from.
    */
-  async updateEach<R extends { readonly carts: readonly Cart[] }, T = undefined>(
+  async updateEach<R extends CartsChanged, T = undefined>(
     ids: readonly string[],
     change: (locked: readonly (LockedCart | undefined)[], tx: Tx, alsoRead: T) => Promise<R> | R,
     alsoRead?: (tx: Tx) => PendingRead<T>,
+    { skipLocked = false }: { skipLocked?: boolean } = {},
   ): Promise<R> {
     return withConflictRetry(() => pipelinedTransaction(this.sql, async (tx, { begin, commit }) => {
       // Lock first, read after: a statement that waited for a lock still reads
@@ -309,7 +330,9 @@ export class CartRepository {
       const alsoReading = alsoRead?.(tx);
       const [, lockedRows, rows, readResult] = await pipelined([
         begin,
-        tx<{ id: string }[]>`select id from carts where id = any(${ids as string[]}::uuid[]) order by id for update`,
+        skipLocked
+          ? tx<{ id: string }[]>`select id from carts where id = any(${ids as string[]}::uuid[]) order by id for update skip locked`
+          : tx<{ id: string }[]>`select id from carts where id = any(${ids as string[]}::uuid[]) order by id for update`,
         tx.unsafe<(CartRow & PricingRow)[]>(
           `select ${cartColumns}, ${cartPricingColumns} from carts c where c.id = any($1::uuid[])`,
           [ids as string[]],
@@ -329,12 +352,15 @@ export class CartRepository {
       );
       // Without `alsoRead`, T is undefined and so is what `change` gets.
       const result = await change(ids.map((id) => cartsRead.get(id)), tx, (alsoReading ? readResult : undefined) as T);
-      const writes = result.carts.flatMap((after) => {
+      const changed = result.carts.flatMap((after) => {
         const before = cartsRead.get(after.id)?.cart;
         if (!before) throw new Error(`cart ${after.id} was changed without being locked`);
-        return after === before ? [] : saveChanges(tx, before, after);
+        return after === before ? [] : [{ before, after }];
       });
-      await pipelined([...writes, commit()]);
+      const events = changed.map(({ before, after }) =>
+        this.describeEvent(before, after, after.orderId !== before.orderId && result.order?.id === after.orderId ? result.order : undefined),
+      );
+      await pipelined([...changed.flatMap(({ before, after }) => saveChanges(tx, before, after)), insertEvents(tx, events), commit()]);
       return result;
     }));
   }

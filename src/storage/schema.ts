@@ -18,6 +18,8 @@ import {
 } from "drizzle-orm/pg-core";
 
 const bytea = customType<{ data: Buffer }>({ dataType: () => "bytea" });
+/** A 64-bit transaction id (pg_current_xact_id()), as text across the driver. */
+const xid8 = customType<{ data: string }>({ dataType: () => "xid8" });
 
 const timestamps = {
   createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull(),
@@ -390,4 +392,38 @@ export const idempotencyRecords = pgTable(
     createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull(),
   },
   (t) => [primaryKey({ columns: [t.principal, t.method, t.key] }), index("idempotency_records_created_at_idx").on(t.createdAt)],
+);
+
+/**
+ * The transactional outbox: one row per cart event, inserted in the
+ * transaction of the change it describes (see outbox-repository.ts). `seq`
+ * orders a cart's events (they are inserted under the cart's row lock) and
+ * orders the relay's claims; `data` is the CartEvent message in protobuf
+ * binary. `xid` is the writing transaction's id: the change feed reads in
+ * (xid, seq) order, and only below the oldest transaction still running,
+ * so that a transaction committing late never slips behind a feed's cursor
+ * (see OutboxRepository.feedAfter). `sent_at` is set once the relay's
+ * broker acknowledged the event; rows are pruned after
+ * EVENTS_RETENTION_HOURS. No foreign key: events outlive their carts.
+ */
+export const cartEvents = pgTable(
+  "cart_events",
+  {
+    seq: bigint("seq", { mode: "bigint" }).primaryKey().generatedAlwaysAsIdentity(),
+    id: uuid("id").notNull().unique("cart_events_id_key"),
+    type: text("type").notNull(),
+    cartId: uuid("cart_id").notNull(),
+    cartVersion: bigint("cart_version", { mode: "bigint" }).notNull(),
+    time: timestamp("time", { withTimezone: true, mode: "date" }).notNull(),
+    data: bytea("data").notNull(),
+    xid: xid8("xid").notNull().default(sql`pg_current_xact_id()`),
+    sentAt: timestamp("sent_at", { withTimezone: true, mode: "date" }),
+  },
+  (t) => [
+    // The relay's claim: unsent rows in order, and a cart's earlier unsent rows.
+    index("cart_events_unsent_idx").on(t.seq).where(sql`${t.sentAt} is null`),
+    index("cart_events_unsent_cart_idx").on(t.cartId, t.seq).where(sql`${t.sentAt} is null`),
+    index("cart_events_time_idx").on(t.time),
+    index("cart_events_xid_seq_idx").on(t.xid, t.seq),
+  ],
 );

@@ -112,6 +112,8 @@ class Storefront {
   private shippingOptions: ShippingOption[] = [];
   /** The order the cart became, once placed. */
   private order: Order | undefined;
+  /** Ends following the cart shown. */
+  private watch: AbortController | undefined;
   private readonly catalog: Client<typeof CatalogService>;
   private readonly storeConfig: Client<typeof StoreConfigService>;
   private readonly carts: Client<typeof CartService>;
@@ -142,26 +144,61 @@ class Storefront {
         return;
       }
       const { cart } = await this.carts.createCart({ customerId: this.customerId, items: [{ productId: product.id, quantity: 1 }] });
-      // Any token may read regions and their shipping options; promotions stay readable only to catalog writers.
-      const [{ region }, shippingOptions] = await Promise.all([
-        this.storeConfig.getRegion({ id: cart!.regionId }),
-        allPages(async (pageToken) => {
-          const page = await this.storeConfig.listShippingOptions({ regionId: cart!.regionId, pageSize: 100, pageToken });
-          return [page.shippingOptions, page.nextPageToken];
-        }),
-      ]);
-      this.region = region;
-      this.shippingOptions = shippingOptions;
-      this.cart = cart;
+      await this.show(cart!);
     });
 
   /** After an order: leaves the ordered cart behind, so the next Add starts a new one. */
   continueShopping = () =>
     this.act("Your cart is empty again", async () => {
+      this.watch?.abort();
       this.cart = undefined;
       this.order = undefined;
       element<HTMLFormElement>("checkout").reset();
     });
+
+  /** Shows the customer's newest active cart, if any: the one another tab works on. */
+  async resumeCart(): Promise<void> {
+    const [latest] = (await this.carts.listCarts({ customerId: this.customerId, status: CartStatus.ACTIVE, pageSize: 1 })).carts;
+    if (latest) await this.show(latest);
+  }
+
+  private async show(cart: Cart): Promise<void> {
+    // Any token may read regions and their shipping options; promotions stay readable only to catalog writers.
+    const [{ region }, shippingOptions] = await Promise.all([
+      this.storeConfig.getRegion({ id: cart.regionId }),
+      allPages(async (pageToken) => {
+        const page = await this.storeConfig.listShippingOptions({ regionId: cart.regionId, pageSize: 100, pageToken });
+        return [page.shippingOptions, page.nextPageToken];
+      }),
+    ]);
+    this.region = region;
+    this.shippingOptions = shippingOptions;
+    this.cart = cart;
+    this.order = undefined;
+    this.follow(cart.id);
+  }
+
+  /** Shows each change to the cart as it commits, made in this tab or elsewhere (WatchCart), until another cart is shown. */
+  private follow(cartId: string): void {
+    this.watch?.abort();
+    const watch = (this.watch = new AbortController());
+    void (async () => {
+      while (!watch.signal.aborted) {
+        try {
+          for await (const { cart } of this.carts.watchCart({ id: cartId }, { signal: watch.signal })) {
+            // Versions only increase: an answer this tab already has, or a newer one, wins over a late message.
+            if (cart && Number(cart.etag) > Number(this.cart?.etag)) {
+              this.cart = cart;
+              this.render();
+            }
+          }
+        } catch {
+          // The stream broke (the server restarted, the network went away): follow again after a pause.
+        }
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+      }
+    })();
+  }
 
   applyPromotionCode = (code: string) =>
     this.change(`Code ${code} applied`, () => this.carts.applyPromotionCodes({ cartId: this.cart!.id, codes: [code] }));
@@ -373,7 +410,10 @@ async function start(): Promise<void> {
     void storefront.saveContact(text("email"), Object.values(address).some(Boolean) ? address : undefined);
   });
   element("place-order").addEventListener("click", () => void storefront.placeOrder());
-  await storefront.act(`Connected over ${transportName}`, () => storefront.loadCatalog());
+  await storefront.act(`Connected over ${transportName}`, async () => {
+    await storefront.loadCatalog();
+    await storefront.resumeCart();
+  });
 }
 
 start().catch((error: unknown) => report("error", error instanceof Error ? error.message : String(error)));

@@ -8,8 +8,11 @@ import { CartService } from "../../gen/commerce/cart/v1/cart_service_pb.js";
 import { CatalogService } from "../../gen/commerce/cart/v1/catalog_service_pb.js";
 import type { Logger } from "../../src/logger.js";
 import { CartExpiry } from "../../src/service/cart-expiry.js";
+import { createCartEventDescriber } from "../../src/service/cart-events.js";
 import { CartExpiryRepository } from "../../src/storage/cart-expiry-repository.js";
+import { CartRepository } from "../../src/storage/cart-repository.js";
 import { connectDatabase, type Database } from "../../src/storage/database.js";
+import { uuidv7 } from "../../src/storage/ids.js";
 import { adminToken } from "../support/auth.js";
 import { clientFor, connectTransports } from "../support/clients.js";
 import { type GrpcJsClient, grpcJsClient } from "../support/grpc-js-client.js";
@@ -35,7 +38,8 @@ const carts = () => clientFor(CartService, connectTransports(server.baseUrl)["co
 const connect = (poolSize: number) => connectDatabase({ url: databaseUrl, poolSize, statementTimeoutMs: 5000, lockTimeoutMs: 3000 });
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 const sweeper = (db: Database, batchSize: number, now = () => new Date(), log = quiet) =>
-  new CartExpiry({ carts: new CartExpiryRepository(db.sql), now, batchSize, log });
+  new CartExpiry({ carts: expiryRepository(db), now, batchSize, log });
+const expiryRepository = (db: Database) => new CartExpiryRepository(db.sql, new CartRepository(db.sql, createCartEventDescriber(uuidv7)));
 
 beforeAll(async () => {
   await admin.unsafe(`create database ${databaseName}`);
@@ -252,7 +256,7 @@ describe("the expiry sweeper", () => {
     const now = new Date();
     /** Batches of 20 until one comes back short; every id it was handed. */
     const loop = async (db: Database) => {
-      const repository = new CartExpiryRepository(db.sql);
+      const repository = expiryRepository(db);
       const taken: string[] = [];
       for (let batch = await repository.expireDue(now, 20); ; batch = await repository.expireDue(now, 20)) {
         taken.push(...batch);

@@ -6,8 +6,10 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { CartSchema } from "../../gen/commerce/cart/v1/cart_pb.js";
 import { CartService } from "../../gen/commerce/cart/v1/cart_service_pb.js";
 import { CatalogService } from "../../gen/commerce/cart/v1/catalog_service_pb.js";
+import { createCartEventDescriber } from "../../src/service/cart-events.js";
 import { CartRepository } from "../../src/storage/cart-repository.js";
 import { connectDatabase, type Database } from "../../src/storage/database.js";
+import { uuidv7 } from "../../src/storage/ids.js";
 import { adminToken, customerToken } from "../support/auth.js";
 import { clientFor, connectTransports } from "../support/clients.js";
 import { type GrpcJsClient, grpcJsClient } from "../support/grpc-js-client.js";
@@ -109,7 +111,7 @@ describe("GetCart with a read mask", () => {
   });
 
   it("reads neither the lines nor the amounts from the database when the mask asks for none of them", async () => {
-    const carts = new CartRepository(database.sql);
+    const carts = new CartRepository(database.sql, createCartEventDescriber(uuidv7));
     const summary = await carts.get(cartId, { amounts: false });
     expect(summary).toMatchObject({ id: cartId, customerId, itemQuantity: 2 });
     for (const part of ["lines", "totals", "shippingMethods"]) expect(summary).not.toHaveProperty(part);

@@ -218,9 +218,10 @@ describe.skipIf(!hasChromium)("the demo storefront in Chromium", () => {
     page.locator(`#${table} tr[data-product-id]`).evaluateAll((rows) => rows.map((row) => (row as HTMLElement).dataset.productId));
 
   it.each([
-    ["connect", "application/json"],
-    ["grpc-web", "application/grpc-web+proto"],
-  ])("fills a cart and places the order over %s, showing the totals the API computes", { timeout: 90_000 }, async (transport, contentType) => {
+    // Unary calls, and WatchCart's server stream.
+    ["connect", ["application/json", "application/connect+json"]],
+    ["grpc-web", ["application/grpc-web+proto"]],
+  ])("fills a cart and places the order over %s, showing the totals the API computes", { timeout: 90_000 }, async (transport, contentTypes) => {
     const customerId = `storefront-${transport}-${randomBytes(3).toString("hex")}`;
     const customer = await token({ sub: customerId, scope: "carts:read carts:write carts:checkout" });
     const page = await browser.newPage({ viewport: { width: 1100, height: 640 } });
@@ -350,7 +351,7 @@ describe.skipIf(!hasChromium)("the demo storefront in Chromium", () => {
       ]) {
         expect(await page.isDisabled(control), control).toBe(true);
       }
-      expect(apiContentTypes).toEqual(new Set([contentType]));
+      expect(apiContentTypes).toEqual(new Set(contentTypes));
 
       const screenshots = path.join(repoRoot, "test-results");
       await mkdir(screenshots, { recursive: true });
@@ -367,6 +368,31 @@ describe.skipIf(!hasChromium)("the demo storefront in Chromium", () => {
       await page.close();
     }
   });
+
+  it.each(["connect", "grpc-web"])(
+    "over %s, a second tab on another process shows the cart the first one works on, and each change it makes",
+    { timeout: 90_000 },
+    async (transport) => {
+      const customerId = `storefront-tabs-${transport}-${randomBytes(3).toString("hex")}`;
+      const customer = await token({ sub: customerId, scope: "carts:read carts:write carts:checkout" });
+      const otherProcess = await startServer({ SEED_DEMO_PRODUCTS: "1", DATABASE_URL: databaseUrl });
+      const [first, second] = [await browser.newPage(), await browser.newPage()];
+      try {
+        await act(first, async () => void (await first.goto(`${shop.baseUrl}/demo?transport=${transport}#token=${customer}`)));
+        // The first Add creates the cart; the second tab, opened afterwards, shows that cart.
+        await act(first, () => first.click('#catalog tr[data-product-id="mug-classic"] button'));
+        await act(second, async () => void (await second.goto(`${otherProcess.baseUrl}/demo?transport=${transport}#token=${customer}`)));
+        await second.waitForSelector('#lines tr[data-product-id="mug-classic"]', { timeout: 10_000 });
+        await act(first, () => first.click('#catalog tr[data-product-id="tee-black-m"] button'));
+        await second.waitForFunction(() => document.querySelectorAll("#lines tr[data-product-id]").length === 2, undefined, { timeout: 10_000 });
+        expect(await shownTotals(second)).toEqual(await shownTotals(first));
+        expect(await rowIds(second, "lines")).toEqual(["mug-classic", "tee-black-m"]);
+      } finally {
+        await Promise.all([first.close(), second.close()]);
+        await otherProcess.stop();
+      }
+    },
+  );
 
   it("signs in with the development token when the URL carries none", async () => {
     const page = await browser.newPage();

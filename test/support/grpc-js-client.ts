@@ -16,7 +16,7 @@ import { repoRoot } from "./server.js";
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- proto-loader messages are untyped
 type GrpcJsMethod = (request: object, metadata?: grpc.Metadata, options?: grpc.CallOptions) => Promise<any>;
 export type GrpcJsMethodName = Capitalize<
-  | keyof (typeof CartService)["method"]
+  | Exclude<keyof (typeof CartService)["method"], "watchCart">
   | keyof (typeof CatalogService)["method"]
   | keyof (typeof OrderService)["method"]
   | keyof (typeof StoreConfigService)["method"]
@@ -34,6 +34,7 @@ const definition = protoLoader.loadSync(
     "commerce/cart/v1/catalog_service.proto",
     "commerce/cart/v1/order_service.proto",
     "commerce/cart/v1/store_config_service.proto",
+    "commerce/cart/v1/event_service.proto",
   ],
   {
     includeDirs: [path.join(repoRoot, "proto"), path.join(repoRoot, "third_party/proto")],
@@ -61,7 +62,8 @@ export function grpcJsClient(serviceName: ServiceName, port: number, token: stri
   const Constructor = loaded.commerce.cart.v1[serviceName]!;
   const client = new Constructor(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
   const methods: Record<string, unknown> = { channel: client.getChannel(), close: () => client.close() };
-  for (const name of Object.keys(Constructor.service)) {
+  // Server-streaming methods are called through grpcJsServerStream.
+  for (const name of Object.keys(Constructor.service).filter((method) => !Constructor.service[method]!.responseStream)) {
     methods[name] = (request: object, metadata = new grpc.Metadata(), options: grpc.CallOptions = {}) =>
       new Promise((resolve, reject) => {
         if (token !== "" && metadata.get("authorization").length === 0) metadata.set("authorization", `Bearer ${token}`);
@@ -75,4 +77,34 @@ export function grpcJsClient(serviceName: ServiceName, port: number, token: stri
       });
   }
   return methods as GrpcJsClient;
+}
+
+/**
+ * Calls a server-streaming method of CartService or CartEventService, e.g.
+ * WatchCart, with `token`; returns grpc-js's stream of responses and a
+ * close() that cancels the call and closes the client.
+ */
+export function grpcJsServerStream(
+  serviceName: "CartService" | "CartEventService",
+  methodName: string,
+  port: number,
+  request: object,
+  token: string = adminToken,
+): { stream: grpc.ClientReadableStream<unknown>; close(): void } {
+  const Constructor = loaded.commerce.cart.v1[serviceName]!;
+  const client = new Constructor(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  const metadata = new grpc.Metadata();
+  metadata.set("authorization", `Bearer ${token}`);
+  const stream = (client as unknown as Record<string, (...args: unknown[]) => grpc.ClientReadableStream<unknown>>)[methodName]!.call(
+    client,
+    request,
+    metadata,
+  );
+  return {
+    stream,
+    close: () => {
+      stream.cancel();
+      client.close();
+    },
+  };
 }

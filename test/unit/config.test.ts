@@ -154,8 +154,48 @@ describe("loadConfig", () => {
     ["CORS_ORIGINS", "shop.example.com", /CORS_ORIGINS entries must be origins .* got "shop.example.com"/],
     ["CORS_ORIGINS", "ftp://files.example.com", /CORS_ORIGINS entries must be origins/],
     ["CORS_ORIGINS", "https://shop.example.com,*", /CORS_ORIGINS must be "\*" alone or a list of origins/],
+    ["EVENTS_NATS_URL", "http://127.0.0.1:4222", /EVENTS_NATS_URL must be up to 16 comma-separated URLs such as nats:\/\/127.0.0.1:4222, got "http:/],
+    ["EVENTS_NATS_URL", "127.0.0.1:4222", /EVENTS_NATS_URL must be up to 16 comma-separated URLs/],
+    ["EVENTS_NATS_STREAM", "cart.events", /EVENTS_NATS_STREAM must be 1-64 letters, digits, '_' or '-', got "cart.events"/],
+    ["EVENTS_NATS_SUBJECT_PREFIX", "cart.>", /EVENTS_NATS_SUBJECT_PREFIX must be up to 100 characters: dot-separated tokens .* got "cart.>"/],
+    ["EVENTS_NATS_SUBJECT_PREFIX", "cart..events", /EVENTS_NATS_SUBJECT_PREFIX must be up to 100 characters/],
+    ["EVENTS_NATS_FORMAT", "xml", /EVENTS_NATS_FORMAT must be one of json, protobuf, got "xml"/],
+    ["EVENTS_RELAY_BATCH_SIZE", "1001", /EVENTS_RELAY_BATCH_SIZE must be an integer from 1 to 1000, got "1001"/],
+    ["EVENTS_RETENTION_HOURS", "0", /EVENTS_RETENTION_HOURS must be an integer from 1 to 87600, got "0"/],
   ])("refuses %s=%s with a message naming the variable and the value", (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(message);
+  });
+});
+
+describe("event configuration", () => {
+  it("runs no relay without EVENTS_NATS_URL and keeps events 7 days by default", () => {
+    expect(loadConfig({})).toMatchObject({ eventsNats: undefined, eventsRetentionMs: 7 * 24 * 3_600_000 });
+  });
+
+  it("relays to the servers of EVENTS_NATS_URL, with defaults for the stream, the subjects, the format and the batch", () => {
+    expect(loadConfig({ EVENTS_NATS_URL: "nats://127.0.0.1:4222" }).eventsNats).toEqual({
+      servers: ["nats://127.0.0.1:4222"],
+      stream: "CART_EVENTS",
+      subjectPrefix: "cart.events",
+      format: "json",
+      batchSize: 100,
+    });
+    const config = loadConfig({
+      EVENTS_NATS_URL: "nats://a:4222, tls://b:4443",
+      EVENTS_NATS_STREAM: "SHOP_CARTS",
+      EVENTS_NATS_SUBJECT_PREFIX: "shop.eu-1.carts",
+      EVENTS_NATS_FORMAT: "protobuf",
+      EVENTS_RELAY_BATCH_SIZE: "1000",
+      EVENTS_RETENTION_HOURS: "24",
+    });
+    expect(config.eventsNats).toEqual({
+      servers: ["nats://a:4222", "tls://b:4443"],
+      stream: "SHOP_CARTS",
+      subjectPrefix: "shop.eu-1.carts",
+      format: "protobuf",
+      batchSize: 1000,
+    });
+    expect(config.eventsRetentionMs).toBe(24 * 3_600_000);
   });
 });
 

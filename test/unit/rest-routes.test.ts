@@ -37,9 +37,11 @@ describe("httpBindings", () => {
     expect(httpBindings(thingMethod("Unbound"))).toEqual([]);
   });
 
-  it("binds every method of the real services", () => {
+  it("binds every unary method of the real services (streams are not served over REST)", () => {
     for (const service of [CartService, CatalogService]) {
-      for (const method of service.methods) expect(httpBindings(method), method.name).not.toHaveLength(0);
+      for (const method of service.methods.filter(({ methodKind }) => methodKind === "unary")) {
+        expect(httpBindings(method), method.name).not.toHaveLength(0);
+      }
     }
     const create = httpBindings(CartService.method.createCart)[0]!;
     expect([create.httpMethod, create.template.source, create.successStatus]).toEqual(["POST", "/v1/carts", 201]);

@@ -15,13 +15,15 @@ async function sweeperRuns(metrics: Metrics): Promise<Record<string, number>> {
   return Object.fromEntries(metric.values.map(({ labels, value }) => [`${labels.sweeper} ${labels.outcome}`, value]));
 }
 
+const noBacklog = async () => ({ unsent: 0, oldestTime: undefined });
+
 describe("startSweeper", () => {
   beforeEach(() => void vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] }));
   afterEach(() => void vi.useRealTimers());
 
   it("sweeps at once and then every interval, recording each pass, until stopped", async () => {
     const { log } = recordingLogger();
-    const metrics = new Metrics({ dbPoolSize: 1, dbTransactionsInFlight: () => 0, databaseAvailable: () => true });
+    const metrics = new Metrics({ dbPoolSize: 1, dbTransactionsInFlight: () => 0, databaseAvailable: () => true, eventBacklog: noBacklog });
     const sweep = vi.fn(async () => 3);
     const stop = startSweeper({ name: "test", intervalMs: 60_000, sweep, log, metrics });
     await vi.advanceTimersByTimeAsync(0);
@@ -39,7 +41,7 @@ describe("startSweeper", () => {
 
   it("logs and counts a failed pass, and keeps sweeping", async () => {
     const { log, lines } = recordingLogger();
-    const metrics = new Metrics({ dbPoolSize: 1, dbTransactionsInFlight: () => 0, databaseAvailable: () => true });
+    const metrics = new Metrics({ dbPoolSize: 1, dbTransactionsInFlight: () => 0, databaseAvailable: () => true, eventBacklog: noBacklog });
     const sweep = vi.fn().mockRejectedValueOnce(new Error("database unreachable")).mockResolvedValue(0);
     const stop = startSweeper({ name: "test", intervalMs: 1_000, sweep, log, metrics });
     await vi.advanceTimersByTimeAsync(1_000);
@@ -55,7 +57,7 @@ describe("startSweeper", () => {
 
   it("never starts a pass while the previous one runs", async () => {
     const { log } = recordingLogger();
-    const metrics = new Metrics({ dbPoolSize: 1, dbTransactionsInFlight: () => 0, databaseAvailable: () => true });
+    const metrics = new Metrics({ dbPoolSize: 1, dbTransactionsInFlight: () => 0, databaseAvailable: () => true, eventBacklog: noBacklog });
     let finish!: (removed: number) => void;
     const sweep = vi.fn(() => new Promise<number>((resolve) => (finish = resolve)));
     const stop = startSweeper({ name: "test", intervalMs: 1_000, sweep, log, metrics });
@@ -69,7 +71,7 @@ describe("startSweeper", () => {
 
   it("once stopped, resolves when the pass under way ends, so the database can be closed after it", async () => {
     const { log, lines } = recordingLogger();
-    const metrics = new Metrics({ dbPoolSize: 1, dbTransactionsInFlight: () => 0, databaseAvailable: () => true });
+    const metrics = new Metrics({ dbPoolSize: 1, dbTransactionsInFlight: () => 0, databaseAvailable: () => true, eventBacklog: noBacklog });
     let finish!: (removed: number) => void;
     const sweep = vi.fn(() => new Promise<number>((resolve) => (finish = resolve)));
     const stop = startSweeper({ name: "test", intervalMs: 1_000, sweep, log, metrics });
@@ -88,7 +90,7 @@ describe("startSweeper", () => {
 
   it("once stopped between passes, resolves at once and starts no other pass", async () => {
     const { log } = recordingLogger();
-    const metrics = new Metrics({ dbPoolSize: 1, dbTransactionsInFlight: () => 0, databaseAvailable: () => true });
+    const metrics = new Metrics({ dbPoolSize: 1, dbTransactionsInFlight: () => 0, databaseAvailable: () => true, eventBacklog: noBacklog });
     const sweep = vi.fn(async () => 0);
     const stop = startSweeper({ name: "test", intervalMs: 1_000, sweep, log, metrics });
     await vi.advanceTimersByTimeAsync(1_500);

@@ -9,6 +9,7 @@ import {
   jwtVerify,
   type JWTVerifyGetKey,
 } from "jose";
+import { actingPrincipal } from "../../service/cart-events.js";
 import { isValidSubject, maxSubjectLength, principalKey, type Principal } from "../../service/principal.js";
 import { access } from "../../../gen/commerce/cart/v1/access_pb.js";
 
@@ -101,7 +102,7 @@ export function createTokenVerifier(options: TokenVerifierOptions, now: () => nu
  * from its `(commerce.cart.v1.access)` option. Methods of our package without
  * an access rule are refused (fail closed); services listed as public (health,
  * reflection) need no token. The principal is handed to the handlers through
- * the context values.
+ * the context values, and to the events their changes write (actingPrincipal).
  */
 export function createAuthInterceptor(
   verify: (token: string) => Promise<Principal>,
@@ -125,6 +126,6 @@ export function createAuthInterceptor(
     if (rule.scope !== "" && !principal.scopes.has(rule.scope)) {
       throw new ConnectError(`this call needs the "${rule.scope}" scope, which the token does not grant`, Code.PermissionDenied);
     }
-    return next(request);
+    return actingPrincipal.run(principal, () => next(request));
   };
 }
