@@ -24,6 +24,20 @@ import { startServer, type TestServer } from "../support/server.js";
  * this file's rows.
  */
 
+/** The product every cart here holds: a digital one, with every line detail set. */
+const ebook = {
+  id: "sfcore-ebook",
+  title: "E-book",
+  subtitle: "The PDF edition",
+  thumbnailUri: "https://img.example/ebook.png",
+  handle: "ebook",
+  sku: "EBOOK-PDF",
+  variantTitle: "PDF",
+  active: true,
+  shippable: false,
+  prices: [{ currency: "USD", amountCents: 1500n }],
+};
+
 let server: TestServer;
 let sql: postgres.Sql;
 
@@ -58,20 +72,7 @@ beforeAll(async () => {
   await store().upsertRegion({ region: { id: "sfcore-us", name: "US", currency: "USD", countries: ["US"] } });
   await store().upsertSalesChannel({ salesChannel: { id: "sfcore-web", name: "Web" } });
   await store().upsertSalesChannel({ salesChannel: { id: "sfcore-app", name: "App" } });
-  await catalog().upsertProduct({
-    product: {
-      id: "sfcore-ebook",
-      title: "E-book",
-      subtitle: "The PDF edition",
-      thumbnailUri: "https://img.example/ebook.png",
-      handle: "ebook",
-      sku: "EBOOK-PDF",
-      variantTitle: "PDF",
-      active: true,
-      shippable: false,
-      prices: [{ currency: "USD", amountCents: 1500n }],
-    },
-  });
+  await catalog().upsertProduct({ product: ebook });
 });
 
 afterAll(async () => {
@@ -332,20 +333,7 @@ describe("line details and metadata", () => {
         [5, "The PDF edition", "EBOOK-PDF"],
       ]);
     } finally {
-      await catalog().upsertProduct({
-        product: {
-          id: "sfcore-ebook",
-          title: "E-book",
-          subtitle: "The PDF edition",
-          thumbnailUri: "https://img.example/ebook.png",
-          handle: "ebook",
-          sku: "EBOOK-PDF",
-          variantTitle: "PDF",
-          active: true,
-          shippable: false,
-          prices: [{ currency: "USD", amountCents: 1500n }],
-        },
-      });
+      await catalog().upsertProduct({ product: ebook });
     }
   });
 
