@@ -25,11 +25,29 @@ export class CartAccess {
   visible(cartId: string, cart: CartSummary | undefined): CartSummary;
   visible(cartId: string, cart: CartSummary | undefined): CartSummary {
     if (isCustomer(this.principal)) {
-      const mayAccess = cart && (cart.customerId === this.principal.subject || (this.principal.storefront && isGuestCart(cart)));
-      if (!mayAccess) throw this.denied(cartId);
+      if (!cart || !this.sees(cart)) throw this.denied(cartId);
       return cart;
     }
     if (!cart) throw new ConnectError(`cart ${cartId} does not exist`, Code.NotFound);
+    return cart;
+  }
+
+  /** Whether the caller may see this (existing) cart. */
+  private sees(cart: CartSummary): boolean {
+    if (!isCustomer(this.principal)) return true;
+    return cart.customerId === this.principal.subject || (this.principal.storefront === true && isGuestCart(cart));
+  }
+
+  /**
+   * The cart that payment collection `collectionId` belongs to (`cart`: the
+   * one found by it, undefined for none), if the caller may see that cart.
+   * Otherwise `missing()`, the answer for a collection that does not exist,
+   * whoever asks: a collection is reached by its own id, and one of a cart
+   * the caller may not see must not tell that it exists, nor which cart it
+   * belongs to (the cart's answer would name the cart).
+   */
+  collectionCart(collectionId: string, cart: Cart | undefined, missing: () => Error): Cart {
+    if (!cart || cart.paymentCollection?.id !== collectionId || !this.sees(cart)) throw missing();
     return cart;
   }
 

@@ -97,6 +97,9 @@ function withPromotions(pricing: PricingContext, promotions: readonly Promotion[
 
 const foundPromotions = (found: ReadonlyMap<string, CodeLookup>) => [...found.values()].map((lookup) => lookup.promotion);
 
+/** Whether the caller may change a cart (undefined: there is none): the cart if so, else throws the answer. */
+type Admission = (access: CartAccess, cart: Cart | undefined) => Cart;
+
 export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof CartService> {
   const { carts, catalog, orders, storeConfig, defaults, limits, now, newId, watchers } = deps;
 
@@ -153,28 +156,30 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
 
   /**
    * Applies a domain change to a locked cart the caller may access (`admit`:
-   * see, or also take over), provided it is still at the etag the caller
-   * based the change on, and answers with the result.
+   * see, or also take over, or a rule of the caller's for a cart reached
+   * through something of its own, which also judges the answer), provided it
+   * is still at the etag the caller based the change on, and answers with the
+   * result.
    */
   async function change<T = undefined>(
     id: string,
     etag: string,
     context: HandlerContext,
     apply: (cart: Cart, change: ChangeContext, tx: Tx, alsoRead: T) => Promise<Cart> | Cart,
-    { admit = "visible", alsoRead }: { admit?: "visible" | "claimable"; alsoRead?: (tx: Tx) => PendingRead<T> } = {},
+    { admit = "visible", alsoRead }: { admit?: "visible" | "claimable" | Admission; alsoRead?: (tx: Tx) => PendingRead<T> } = {},
   ) {
     const access = new CartAccess(principalOf(context));
     const expectedEtag = expectedEtagOf(etag, context);
     const cart = await carts.update(
       id,
       (locked, pricing, tx, read) => {
-        const visible = access[admit](id, locked);
+        const visible = typeof admit === "function" ? admit(access, locked) : access[admit](id, locked);
         checkEtag(visible, expectedEtag);
         return apply(visible, { now: now(), limits, pricing }, tx, read);
       },
       alsoRead,
     );
-    return { cart: toCartMessage(access.visible(id, cart)) };
+    return { cart: toCartMessage(typeof admit === "function" ? admit(access, cart) : access.visible(id, cart)) };
   }
 
   return {
@@ -423,12 +428,20 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
       const missing = () => new DomainError("not_found", `payment collection ${collectionId} does not exist`);
       const cartId = await carts.cartIdOfPaymentCollection(collectionId);
       if (!cartId) throw missing();
-      const { cart } = await change(cartId, "", context, (locked, changeContext) => {
-        // A collection stays with its cart for good; checked under the lock all the same.
-        if (locked.paymentCollection?.id !== collectionId) throw missing();
-        const session = { id: newId(), providerId: request.providerId, data: request.data };
-        return startPaymentSession(locked, session, changeContext);
-      });
+      // The collection of a cart the caller may not see answers as missing,
+      // naming no cart. A collection stays with its cart for good; that is
+      // checked under the lock all the same.
+      const admit: Admission = (access, locked) => access.collectionCart(collectionId, locked, missing);
+      const { cart } = await change(
+        cartId,
+        "",
+        context,
+        (locked, changeContext) => {
+          const session = { id: newId(), providerId: request.providerId, data: request.data };
+          return startPaymentSession(locked, session, changeContext);
+        },
+        { admit },
+      );
       return { paymentCollection: cart.paymentCollection, cart };
     },
   };

@@ -158,15 +158,21 @@ export class OutboxRepository {
    * event).
    */
   async feedAfter(after: FeedPosition | undefined, limit: number): Promise<{ events: FeedEvent[]; heldBack: boolean }> {
-    const [rows, [held]] = await Promise.all([
-      this.sql<(EventRow & FeedPosition)[]>`
-        select seq, id, type, cart_id, cart_version, time, data, xid::text as xid from cart_events
+    // One statement, so one snapshot: the page and the flag agree on which
+    // transactions are still running. Read apart, a transaction ending between
+    // them left its held-back events out of the page and out of the flag, and
+    // the reader waited for a notification already spent on them.
+    const rows = await this.sql<({ held_back: boolean } & ((EventRow & FeedPosition) | { seq: null }))[]>`
+      select held.held_back, page.seq, page.id, page.type, page.cart_id, page.cart_version, page.time, page.data, page.xid::text as xid
+      from (select exists (select 1 from cart_events where xid >= pg_snapshot_xmin(pg_current_snapshot())) as held_back) held
+      left join (
+        select seq, id, type, cart_id, cart_version, time, data, xid from cart_events
         where (${after === undefined}::bool or (xid, seq) > (${after?.xid ?? "0"}::xid8, ${after?.seq.toString() ?? "0"}::int8))
           and xid < pg_snapshot_xmin(pg_current_snapshot())
-        order by xid, seq limit ${limit}`,
-      this.sql<{ held: boolean }[]>`
-        select exists (select 1 from cart_events where xid >= pg_snapshot_xmin(pg_current_snapshot())) as held`,
-    ]);
-    return { events: rows.map((row) => ({ ...toStoredEvent(row), position: { xid: row.xid, seq: row.seq } })), heldBack: held!.held };
+        order by xid, seq limit ${limit}
+      ) page on true
+      order by page.xid, page.seq`;
+    const events = rows.filter((row): row is typeof row & EventRow & FeedPosition => row.seq !== null);
+    return { events: events.map((row) => ({ ...toStoredEvent(row), position: { xid: row.xid, seq: row.seq } })), heldBack: rows[0]!.held_back };
   }
 }

@@ -143,6 +143,27 @@ describe("who may reach a cart", () => {
     expect((await store("GET", `/store/orders/${body.order.id}`)).status).toBe(200);
     expect(await store("GET", "/store/orders/nope")).toMatchObject({ status: 404, body: { type: "not_found", message: "Order with id: nope was not found" } });
   });
+
+  it("keeps a customer's payment collection to that customer: everyone else gets the missing-collection 404, naming no cart", async () => {
+    const alice = await customerToken("api-alice");
+    const id = await newCart({ items: [{ variant_id: shop.mugId, quantity: 1 }] }, { token: alice });
+    const { body } = await store("POST", "/store/payment-collections", { body: { cart_id: id }, token: alice });
+    const collection = body.payment_collection.id as string;
+    const session = { body: { provider_id: "pp_system_default" } };
+    const unknown = "01900000-0000-7000-8000-000000000000";
+    const missing = await store("POST", `/store/payment-collections/${unknown}/payment-sessions`, session);
+    expect(missing).toMatchObject({ status: 404, body: { type: "not_found", message: `Payment collection with id: ${unknown} was not found` } });
+    for (const token of [await customerToken("api-bob"), undefined]) {
+      const foreign = await store("POST", `/store/payment-collections/${collection}/payment-sessions`, { ...session, token });
+      expect(JSON.stringify(foreign.body)).not.toContain(id);
+      expect(foreign.status).toBe(missing.status);
+      expect(foreign.body).toEqual({ ...missing.body, message: missing.body.message.replace(unknown, collection) });
+    }
+    const read = await store("GET", `/store/carts/${id}`, { token: alice });
+    expect(read.body.cart.payment_collection.payment_sessions).toEqual([]);
+    const own = await store("POST", `/store/payment-collections/${collection}/payment-sessions`, { ...session, token: alice });
+    expect(own.status, JSON.stringify(own.body)).toBe(200);
+  });
 });
 
 describe("errors as Medusa answers them (§7)", () => {

@@ -239,15 +239,14 @@ describe("payment collections and sessions", () => {
     expect(completed.code).toBe(Code.FailedPrecondition);
   });
 
-  it("a customer reaches only its own cart's collection", async () => {
+  it("a customer reaches only its own cart's collection: another's answers as a missing one, naming no cart", async () => {
     const cart = (await carts(undefined, await customerToken("sfcore-ann")).createCart({ customerId: "sfcore-ann", regionId: "sfcore-us" })).cart!;
     const { paymentCollection } = await carts(undefined, await customerToken("sfcore-ann")).createPaymentCollection({ cartId: cart.id });
     const before = await snapshot();
     const bob = await customerToken("sfcore-bob");
     expect((await refusal(carts(undefined, bob).createPaymentCollection({ cartId: cart.id }))).code).toBe(Code.PermissionDenied);
-    expect((await refusal(carts(undefined, bob).createPaymentSession({ paymentCollectionId: paymentCollection!.id, providerId: "system" }))).code).toBe(
-      Code.PermissionDenied,
-    );
+    const foreign = await refusal(carts(undefined, bob).createPaymentSession({ paymentCollectionId: paymentCollection!.id, providerId: "system" }));
+    expect([foreign.code, foreign.rawMessage]).toEqual([Code.NotFound, `payment collection ${paymentCollection!.id} does not exist`]);
     expect(await snapshot()).toEqual(before);
   });
 

@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import type { CartSummary } from "../../src/domain/cart.js";
+import type { Cart, CartSummary } from "../../src/domain/cart.js";
 import { CartAccess } from "../../src/service/access.js";
 import type { Principal } from "../../src/service/principal.js";
 
@@ -32,6 +32,21 @@ describe("CartAccess for storefront callers", () => {
       // The same answer as for a cart that does not exist.
       const missing = refusal(() => new CartAccess(principal).visible("c1", undefined));
       expect([missing.code, missing.rawMessage]).toEqual([error.code, error.rawMessage]);
+    }
+  });
+
+  it("answers a payment collection of a cart the caller may not see as a missing collection, naming no cart", () => {
+    const withCollection = (customerId: string) => ({ ...cartOf(customerId), paymentCollection: { id: "pc1" } }) as Cart;
+    const missing = () => new ConnectError("payment collection pc1 does not exist", Code.NotFound);
+    const own = withCollection("ann");
+    expect(new CartAccess(ann).collectionCart("pc1", own, missing)).toBe(own);
+    const guest = withCollection("guest:1");
+    expect(new CartAccess(anonymous).collectionCart("pc1", guest, missing)).toBe(guest);
+    for (const principal of [anonymous, ann, annToken]) {
+      for (const cart of [withCollection("bob"), undefined, cartOf("ann") as Cart]) {
+        const error = refusal(() => new CartAccess(principal).collectionCart("pc1", cart, missing));
+        expect([error.code, error.rawMessage]).toEqual([Code.NotFound, "payment collection pc1 does not exist"]);
+      }
     }
   });
 
