@@ -194,6 +194,45 @@ function pgbenchScript(statements: readonly Statement[], seeded: ReadonlyMap<str
   return `${lines.join("\n")}\n`;
 }
 
+/**
+ * The least an add-to-cart transaction does, on a table pair of its own with
+ * as many carts and lines as the bench data set: lock the cart, add to a line
+ * it has, total the cart. The yardstick for the SQL the service sends.
+ */
+export async function writeMinimalAddItemScript(databaseUrl: string, workDir: string): Promise<string> {
+  const { carts, linesPerCart } = dataset;
+  const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+  try {
+    const statements = [
+      "drop table if exists bench_minimal_lines, bench_minimal_carts",
+      "create table bench_minimal_carts (id int8 primary key, total int8 not null, version int8 not null)",
+      `create table bench_minimal_lines (cart_id int8, product_id int8, quantity int8 not null, amount int8 not null,
+                                         primary key (cart_id, product_id))`,
+      `insert into bench_minimal_lines select n, k, k + 1, 100 + k
+         from generate_series(1, ${carts}) n cross join generate_series(1, ${linesPerCart}) k`,
+      "insert into bench_minimal_carts select cart_id, sum(quantity * amount), 1 from bench_minimal_lines group by cart_id",
+    ];
+    for (const statement of statements) await sql.unsafe(statement);
+    await sql`vacuum analyze bench_minimal_carts, bench_minimal_lines`;
+  } finally {
+    await sql.end();
+  }
+  const file = join(workDir, "minimal-add-item.sql");
+  await writeFile(
+    file,
+    `\\set n random(1, ${carts})
+begin;
+select total, version from bench_minimal_carts where id = :n for update;
+insert into bench_minimal_lines (cart_id, product_id, quantity, amount) values (:n, 1, 1, 100)
+  on conflict (cart_id, product_id) do update set quantity = bench_minimal_lines.quantity + excluded.quantity;
+update bench_minimal_carts set total = (select sum(quantity * amount) from bench_minimal_lines where cart_id = :n), version = version + 1
+  where id = :n;
+commit;
+`,
+  );
+  return file;
+}
+
 /** Transactions per second of one pgbench script, with the service's pool size in clients. */
 export async function runPgbench(pgbench: string, databaseUrl: string, script: string, seconds: number, clients = 10): Promise<number> {
   const args = ["-n", "-M", "prepared", "-c", String(clients), "-j", "2", "-T", String(seconds), "-f", script, databaseUrl];
