@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { prepareDatabase } from "./dataset.js";
 import { runLoad } from "./load.js";
 import { buildRequest, type Protocol, type Workload } from "./requests.js";
-import { benchIdentity, startService } from "./server.js";
+import { benchIdentity, serviceBundle, startService } from "./server.js";
 import { findTools } from "./tools.js";
 
 const [workload = "AddLineItem", protocol = "grpc"] = process.argv.slice(2) as [Workload?, Protocol?];
@@ -30,17 +30,30 @@ interface CpuProfile {
 
 const repoRoot = fileURLToPath(new URL("..", import.meta.url));
 
-/** A script's path relative to the repository (packages: from their node_modules folder). */
-function location(url: string): string {
+/**
+ * The service runs as its production bundle: the source file of each of its
+ * lines, from the `// src/….ts` comment esbuild puts before each module.
+ */
+async function bundleSources(): Promise<string[]> {
+  const sources: string[] = [];
+  for (const line of (await readFile(serviceBundle, "utf8")).split("\n")) {
+    sources.push(/^\/\/ ((?:src|gen)\/\S+)$/.exec(line)?.[1] ?? sources.at(-1) ?? path.relative(repoRoot, serviceBundle));
+  }
+  return sources;
+}
+
+/** A script's path relative to the repository (packages: from their node_modules folder; the bundle: the source file). */
+function location(url: string, lineNumber: number): string {
   const file = url.startsWith("file://") ? fileURLToPath(url) : url;
+  if (file === serviceBundle) return sourceOfBundleLine[lineNumber]!;
   return file.includes("node_modules/") ? file.replace(/^.*node_modules\//, "") : file.startsWith("/") ? path.relative(repoRoot, file) : file;
 }
 
 /** Where a function lives: an npm package, our own source folder, Node's internals, or V8 pseudo-frames like (garbage collector). */
-function origin(url: string, functionName: string): string {
+function origin(url: string, lineNumber: number, functionName: string): string {
   if (!url) return functionName.startsWith("(") ? functionName : "(native)";
   if (url.startsWith("node:")) return "node:internal";
-  const where = location(url);
+  const where = location(url, lineNumber);
   return url.includes("node_modules/") ? /^((?:@[^/]+\/)?[^/]+)/.exec(where)![1]! : where.split("/").slice(0, 2).join("/");
 }
 
@@ -75,6 +88,7 @@ try {
 
 const [file] = (await readdir(profileDir)).filter((name) => name.endsWith(".cpuprofile"));
 const profile = JSON.parse(await readFile(path.join(profileDir, file!), "utf8")) as CpuProfile;
+const sourceOfBundleLine = await bundleSources();
 const byId = new Map(profile.nodes.map((node) => [node.id, node]));
 const functions = new Map<string, number>();
 const origins = new Map<string, number>();
@@ -84,11 +98,11 @@ profile.samples.forEach((id, i) => {
   const micros = profile.timeDeltas[i] ?? 0;
   if (functionName === "(idle)") return;
   all += micros;
-  const name = `${functionName || "(anonymous)"} ${url ? `${location(url)}:${lineNumber + 1}` : ""}`;
+  const name = `${functionName || "(anonymous)"} ${url ? `${location(url, lineNumber)}:${lineNumber + 1}` : ""}`;
   functions.set(name, (functions.get(name) ?? 0) + micros);
-  const where = origin(url, functionName);
+  const where = origin(url, lineNumber, functionName);
   origins.set(where, (origins.get(where) ?? 0) + micros);
 });
 console.log(`\nBusy time: ${(all / 1e6).toFixed(1)} s of ${seconds} s (profile in ${path.relative(process.cwd(), profileDir)})`);
 console.log(`\nSelf time by origin:\n${top(origins, all, 15)}`);
-console.log(`\nSelf time by function:\n${top(functions, all, 25)}`);
+console.log(`\nSelf time by function (the service's own code: source file, line of ${path.relative(repoRoot, serviceBundle)}):\n${top(functions, all, 25)}`);

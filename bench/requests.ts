@@ -10,6 +10,11 @@ export type Operation = (typeof operations)[number];
 /** "Echo" is the ceiling of a server stack: an RPC that never touches the database. */
 export type Workload = Operation | "Echo";
 
+/** pgbench only: an add-item transaction on a table pair of its own, the ceiling of AddLineItem's SQL. */
+export const minimalAddItem = "minimal add-item";
+/** What a row of the report measures. */
+export type Measured = Workload | typeof minimalAddItem;
+
 export const protocols = ["grpc", "connect-proto", "connect-json", "rest", "store"] as const;
 export type Protocol = (typeof protocols)[number];
 

@@ -8,12 +8,22 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import postgres from "postgres";
-import { runPgbench, writePgbenchScripts } from "./ceilings.js";
+import { runPgbench, writeMinimalAddItemScript, writePgbenchScripts } from "./ceilings.js";
 import { cartCount, cartRanges, dataset, prepareDatabase, versionSum } from "./dataset.js";
 import { runLoad } from "./load.js";
-import { checkTargets, markdownTable, type Sample, summarize, targetList, writeReport } from "./report.js";
-import { buildRequest, type EchoKind, type HttpRequest, operations, type Protocol, protocols, send, type Workload } from "./requests.js";
-import { benchIdentity, type RunningService, type ServerConfig, startService, UsageMeter } from "./server.js";
+import { bareEchoServer, checkTargets, markdownTable, type Sample, summarize, tableLegend, targetList, writeReport } from "./report.js";
+import {
+  buildRequest,
+  type EchoKind,
+  type HttpRequest,
+  minimalAddItem,
+  operations,
+  type Protocol,
+  protocols,
+  send,
+  type Workload,
+} from "./requests.js";
+import { benchIdentity, buildServers, type RunningService, startBareEcho, startService, UsageMeter } from "./server.js";
 import { findTools, MissingToolError, type Tools } from "./tools.js";
 
 const benchDir = fileURLToPath(new URL(".", import.meta.url));
@@ -32,18 +42,29 @@ const streams = 50;
 const latencySeconds = Math.max(2, Math.ceil(seconds / 2));
 const warmUpSeconds = 2;
 
-interface Plan extends ServerConfig {
-  /** Protocols measured at 50 streams; the echo and all four operations on each. */
+interface Plan {
+  readonly name: string;
+  start(): Promise<RunningService>;
+  /** Protocols measured at 50 streams. */
   readonly protocols: readonly Protocol[];
+  /** What is measured on each protocol: the echo and all four operations, or the echo only. */
+  readonly workloads: readonly Workload[];
   /** Also measure one stream at a time over gRPC. */
   readonly latencyRun: boolean;
 }
 
+/** The service, built as in production, with these settings. */
+function servicePlan(name: string, env: Record<string, string>, served: readonly Protocol[], latencyRun: boolean): Plan {
+  const start = () => startService({ name, env: { ...env, ...identity.env, DATA_DIR: workDir } }, database.url, tools.clockTicks);
+  return { name, start, protocols: served, workloads: ["Echo", ...operations], latencyRun };
+}
+
 const mainServer = "native, 1 worker";
 const plans: Plan[] = [
-  { name: mainServer, env: { GRPC_SERVER: "native", WORKERS: "1" }, protocols, latencyRun: true },
-  { name: "connect, 1 worker", env: { GRPC_SERVER: "connect", WORKERS: "1" }, protocols: ["grpc"], latencyRun: false },
-  { name: "native, 2 workers", env: { GRPC_SERVER: "native", WORKERS: "2" }, protocols: ["grpc"], latencyRun: false },
+  servicePlan(mainServer, { GRPC_SERVER: "native", WORKERS: "1" }, protocols, true),
+  { name: bareEchoServer, start: () => startBareEcho(bareEchoServer, tools.clockTicks), protocols: ["grpc"], workloads: ["Echo"], latencyRun: false },
+  servicePlan("connect, 1 worker", { GRPC_SERVER: "connect", WORKERS: "1" }, ["grpc"], false),
+  servicePlan("native, 2 workers", { GRPC_SERVER: "native", WORKERS: "2" }, ["grpc"], false),
 ];
 
 let tools: Tools;
@@ -58,6 +79,8 @@ try {
 await mkdir(workDir, { recursive: true });
 const identity = await benchIdentity(workDir);
 const started = performance.now();
+console.log("Building the service (npm run build) and the bare echo server…");
+await buildServers();
 console.log(`Preparing a database with ${dataset.carts} carts and ${dataset.products} products…`);
 const database = await prepareDatabase();
 const probe = postgres(database.url, { max: 1, onnotice: () => {} });
@@ -154,11 +177,7 @@ async function echoKinds(service: RunningService, served: readonly Protocol[]): 
 }
 
 async function measureServer(round: number, plan: Plan): Promise<void> {
-  const service = await startService(
-    { name: plan.name, env: { ...plan.env, ...identity.env, DATA_DIR: workDir } },
-    database.url,
-    tools.clockTicks,
-  );
+  const service = await plan.start();
   try {
     let served = plan.protocols;
     if (served.includes("rest")) {
@@ -169,7 +188,7 @@ async function measureServer(round: number, plan: Plan): Promise<void> {
       }
     }
     const echo = await echoKinds(service, served);
-    const workloads: Workload[] = ["Echo", ...operations];
+    const { workloads } = plan;
     // What each protocol has: REST and the Store API no echo, the Store API only GetCart and AddLineItem.
     const targets = served.flatMap((protocol) =>
       workloads
@@ -199,12 +218,16 @@ async function measureServer(round: number, plan: Plan): Promise<void> {
 }
 
 try {
-  const scripts = await writePgbenchScripts(database.url, workDir, identity);
+  // The SQL of each operation, and the minimal add-item transaction to compare AddLineItem's with.
+  const scripts = {
+    ...(await writePgbenchScripts(database.url, workDir, identity)),
+    [minimalAddItem]: await writeMinimalAddItemScript(database.url, workDir),
+  };
   for (let round = 1; round <= rounds; round++) {
-    for (const operation of operations) {
+    for (const workload of [...operations, minimalAddItem] as const) {
       const meter = new UsageMeter({ databasePid: database.serverPid }, tools.clockTicks);
-      const rps = await runPgbench(tools.pgbench, database.url, scripts[operation], seconds);
-      record({ round, server: "PostgreSQL", protocol: "pgbench", workload: operation, streams: 10, rps, ...meter.stop(), problems: [] });
+      const rps = await runPgbench(tools.pgbench, database.url, scripts[workload], seconds);
+      record({ round, server: "PostgreSQL", protocol: "pgbench", workload, streams: 10, rps, ...meter.stop(), problems: [] });
     }
     for (const plan of plans) await measureServer(round, plan);
   }
@@ -220,12 +243,13 @@ const settings = {
   database: database.description,
   rounds,
   "seconds per run": seconds,
+  service: "production build (scripts/build.js), node bench/work/dist/main.js",
   load: `h2load, ${streams} processes × 1 connection × 1 stream, each on its own cart (pgbench: -M prepared -c 10 -j 2)`,
   "targets read from": mainServer,
   notes: [...notes],
 };
 await writeReport(path.join(benchDir, "results"), { rows, targets, samples, settings });
-console.log(`\n${markdownTable(rows)}\n\nTargets (${mainServer}):\n${targetList(targets)}\n`);
+console.log(`\n${markdownTable(rows)}\n\n${tableLegend}\n\nTargets (${mainServer}):\n${targetList(targets)}\n`);
 for (const note of notes) console.log(`note: ${note}`);
 console.log(`\nWrote bench/results/latest.{json,md,svg} in ${((performance.now() - started) / 60_000).toFixed(1)} min.`);
 const invalid = samples.filter((sample) => sample.problems.length > 0).length;

@@ -3,11 +3,15 @@ import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { freePort } from "../src/storage/embedded-postgres.js";
-import { machineBusySeconds, processTreeUsage, type Usage } from "./tools.js";
+import { execute, machineBusySeconds, processTreeUsage, type Usage } from "./tools.js";
 
 const repoRoot = fileURLToPath(new URL("..", import.meta.url));
+/** The service as `npm run build` compiles it (main.js), and the bare echo server (bare-echo.js). */
+const buildDir = path.join(repoRoot, "bench", "work", "dist");
+export const serviceBundle = path.join(buildDir, "main.js");
 
 /** One way of running the service, e.g. the native gRPC server with one worker. */
 export interface ServerConfig {
@@ -24,17 +28,57 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
-/** Starts `node --import tsx src/main.ts` on a free port and waits until it listens. */
+let built: Promise<void> | undefined;
+
+/** Compiles, once per process, the service (`node scripts/build.js`, as `npm run build`) and the bare echo server. */
+export function buildServers(): Promise<void> {
+  built ??= (async () => {
+    const { code, stderr } = await execute(process.execPath, [path.join(repoRoot, "scripts", "build.js"), buildDir]);
+    if (code !== 0) throw new Error(`building the service failed:\n${stderr}`);
+    await build({
+      entryPoints: [path.join(repoRoot, "bench", "bare-echo.ts")],
+      outdir: buildDir,
+      bundle: true,
+      platform: "node",
+      format: "esm",
+      target: "node20",
+      packages: "external",
+      logLevel: "warning",
+    });
+  })();
+  return built;
+}
+
+/** Starts the production build, `node dist/main.js`, on a free port and waits until it listens. */
 export async function startService(
   config: ServerConfig,
   databaseUrl: string,
   clockTicks: number,
   nodeArgs: readonly string[] = [],
 ): Promise<RunningService> {
+  await buildServers();
+  const env = { ...config.env, DATABASE_URL: databaseUrl };
+  return startNode(config.name, [...nodeArgs, serviceBundle], env, '"cart service listening"', clockTicks);
+}
+
+/** Starts the bare @grpc/grpc-js echo server (bench/bare-echo.ts) on a free port. */
+export async function startBareEcho(name: string, clockTicks: number): Promise<RunningService> {
+  await buildServers();
+  return startNode(name, [path.join(buildDir, "bare-echo.js")], {}, "listening", clockTicks);
+}
+
+/** Runs node with `args` on a free port (HOST and PORT) until it prints a line containing `readyLine`. */
+async function startNode(
+  name: string,
+  args: readonly string[],
+  env: Readonly<Record<string, string>>,
+  readyLine: string,
+  clockTicks: number,
+): Promise<RunningService> {
   const port = await freePort();
-  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", "src/main.ts"], {
+  const child = spawn(process.execPath, args, {
     cwd: repoRoot,
-    env: { ...process.env, ...config.env, HOST: "127.0.0.1", PORT: String(port), DATABASE_URL: databaseUrl },
+    env: { ...process.env, ...env, HOST: "127.0.0.1", PORT: String(port) },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let errors = 0;
@@ -46,9 +90,9 @@ export async function startService(
     // Keep draining stdout: a full pipe would block the service.
     createInterface({ input: child.stdout! }).on("line", (line) => {
       if (line.includes('"level":"error"')) errors++;
-      if (line.includes('"cart service listening"')) resolve();
+      if (line.includes(readyLine)) resolve();
     });
-    child.once("exit", (code) => reject(new Error(`${config.name}: service exited with ${code} before listening:\n${stderr}`)));
+    child.once("exit", (code) => reject(new Error(`${name}: exited with ${code} before listening:\n${stderr}`)));
   });
   return {
     port,
