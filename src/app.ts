@@ -14,6 +14,7 @@ import { createOrderService } from "./service/order-service.js";
 import { createPublishableKeyService, PublishableKeyDirectory } from "./service/publishable-keys.js";
 import { createStoreConfigService } from "./service/store-config-service.js";
 import { CartExpiryRepository } from "./storage/cart-expiry-repository.js";
+import { CartEventNotifier } from "./storage/cart-event-notifications.js";
 import { CartRepository } from "./storage/cart-repository.js";
 import { CatalogRepository } from "./storage/catalog-repository.js";
 import { type Database, transactionsInFlight } from "./storage/database.js";
@@ -66,7 +67,12 @@ export function createApp(
   log: Logger,
   verifyToken: (token: string) => Promise<Principal>,
 ): App {
-  const carts = new CartRepository(database.sql, createCartEventDescriber(uuidv7));
+  const eventNotifier = new CartEventNotifier(database.sql, (error) =>
+    log.warn("committed cart events not announced: watches and the relay see them later", {
+      cause: error instanceof Error ? error.message : String(error),
+    }),
+  );
+  const carts = new CartRepository(database.sql, createCartEventDescriber(uuidv7), (committed) => eventNotifier.committed(committed));
   const catalog = new CatalogRepository(database.db, database.sql);
   const storeConfig = new StoreConfigRepository(database.sql);
   const orders = new OrderRepository(database.sql);

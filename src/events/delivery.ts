@@ -20,8 +20,8 @@ export interface EventDeliveryOptions {
 /** Events deleted per statement of the pruning pass. */
 const pruneBatchSize = 1_000;
 /**
- * What every process runs for the outbox: the listener for the NOTIFY each
- * committed event sends, which wakes the watches (WatchCart, WatchEvents)
+ * What every process runs for the outbox: the listener for the NOTIFY that
+ * announces committed events (CartEventNotifier), which wakes the watches (WatchCart, WatchEvents)
  * and, with EVENTS_NATS_URL, the relay; and the pruning of events older than
  * EVENTS_RETENTION_HOURS (sent ones only, when a relay runs). Returns a
  * function that ends the watches, stops the rest and resolves once stopped.
@@ -36,7 +36,10 @@ export async function startEventDelivery(options: EventDeliveryOptions): Promise
       relay?.wake();
       watchers.notice(notice);
     },
-    () => watchers.wakeAll(),
+    () => {
+      relay?.wake();
+      watchers.wakeAll();
+    },
   );
   const stopPruning = startSweeper({
     name: "event_pruning",

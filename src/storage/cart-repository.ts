@@ -4,6 +4,7 @@ import type { Totals } from "../domain/totals.js";
 import { type PendingRead, pipelinedTransaction, type Sql, type Tx, withConflictRetry } from "./database.js";
 import { toJsonText, withAmounts } from "./json-amounts.js";
 import type { PaymentCollection } from "../domain/payment.js";
+import type { CartEventNotice } from "./cart-event-notifications.js";
 import { type DescribeCartEvent, insertEvents } from "./outbox-repository.js";
 import type { CartPromotionJson, PaymentCollectionJson } from "./schema.js";
 import { pricingColumns, pricingFromRow, type PricingRow } from "./store-config-repository.js";
@@ -212,13 +213,15 @@ export interface CartsChanged {
 
 /**
  * Every cart this repository writes gets its event in the same transaction
- * (the transactional outbox, see outbox-repository.ts): `create` and
- * `updateEach` are where all cart mutations commit.
+ * (the transactional outbox, see outbox-repository.ts), announced once
+ * committed (see CartEventNotifier): `create` and `updateEach` are where all
+ * cart mutations commit.
  */
 export class CartRepository {
   constructor(
     private readonly sql: Sql,
     private readonly describeEvent: DescribeCartEvent,
+    private readonly announce: (committed: readonly CartEventNotice[]) => void,
   ) {}
 
   /** The id of the cart a payment collection belongs to. */
@@ -253,7 +256,7 @@ export class CartRepository {
 
   /** Builds a cart inside a transaction (whatever `build` reads or locks is part of it) and inserts it. */
   async create(build: (tx: Tx) => Promise<Cart>): Promise<Cart> {
-    return withConflictRetry(() =>
+    const cart = await withConflictRetry(() =>
       pipelinedTransaction(this.sql, async (tx, { begin, commit }) => {
         // `build` may write as soon as it starts, so BEGIN has to be done first.
         await begin;
@@ -277,6 +280,8 @@ export class CartRepository {
         return cart;
       }),
     );
+    this.announce([{ cartId: cart.id, cartVersion: cart.version }]);
+    return cart;
   }
 
   /**
@@ -321,7 +326,8 @@ export class CartRepository {
     alsoRead?: (tx: Tx) => PendingRead<T>,
     { skipLocked = false }: { skipLocked?: boolean } = {},
   ): Promise<R> {
-    return withConflictRetry(() => pipelinedTransaction(this.sql, async (tx, { begin, commit }) => {
+    let committed: readonly CartEventNotice[] = [];
+    const result = await withConflictRetry(() => pipelinedTransaction(this.sql, async (tx, { begin, commit }) => {
       // Lock first, read after: a statement that waited for a lock still reads
       // the lines as of its start, so it would miss the lines the previous
       // holder committed. The statements after it see them, `alsoRead` too.
@@ -361,8 +367,11 @@ export class CartRepository {
         this.describeEvent(before, after, after.orderId !== before.orderId && result.order?.id === after.orderId ? result.order : undefined),
       );
       await pipelined([...changed.flatMap(({ before, after }) => saveChanges(tx, before, after)), insertEvents(tx, events), commit()]);
+      committed = events;
       return result;
     }));
+    if (committed.length > 0) this.announce(committed);
+    return result;
   }
 }
 

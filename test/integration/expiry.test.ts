@@ -39,7 +39,7 @@ const connect = (poolSize: number) => connectDatabase({ url: databaseUrl, poolSi
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 const sweeper = (db: Database, batchSize: number, now = () => new Date(), log = quiet) =>
   new CartExpiry({ carts: expiryRepository(db), now, batchSize, log });
-const expiryRepository = (db: Database) => new CartExpiryRepository(db.sql, new CartRepository(db.sql, createCartEventDescriber(uuidv7)));
+const expiryRepository = (db: Database) => new CartExpiryRepository(db.sql, new CartRepository(db.sql, createCartEventDescriber(uuidv7), () => {}));
 
 beforeAll(async () => {
   await admin.unsafe(`create database ${databaseName}`);

@@ -111,7 +111,7 @@ describe("GetCart with a read mask", () => {
   });
 
   it("reads neither the lines nor the amounts from the database when the mask asks for none of them", async () => {
-    const carts = new CartRepository(database.sql, createCartEventDescriber(uuidv7));
+    const carts = new CartRepository(database.sql, createCartEventDescriber(uuidv7), () => {});
     const summary = await carts.get(cartId, { amounts: false });
     expect(summary).toMatchObject({ id: cartId, customerId, itemQuantity: 2 });
     for (const part of ["lines", "totals", "shippingMethods"]) expect(summary).not.toHaveProperty(part);
