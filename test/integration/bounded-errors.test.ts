@@ -1,13 +1,15 @@
 import net from "node:net";
 import { Code, ConnectError } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import postgres from "postgres";
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from "vitest";
 import { CartService } from "../../gen/commerce/cart/v1/cart_service_pb.js";
 import { adminToken } from "../support/auth.js";
 import { clientFor, connectTransports } from "../support/clients.js";
 import { grpcJsClient } from "../support/grpc-js-client.js";
 import { connectErrorOfGrpcJs } from "../support/rpc-errors.js";
 import { startServer, type TestServer } from "../support/server.js";
+import { seedStore, storeCall } from "../support/store.js";
 
 /**
  * Whatever a client sends, an error answer and a log line stay a few KB, the
@@ -198,6 +200,39 @@ describe("a client that leaves mid-request", { timeout: 60_000 }, () => {
       timeout: 10_000,
     });
     const wentAway = server.logs.filter((entry) => entry.message === "client went away").at(-1)!;
+    expect(wentAway.level).toBe("info");
+    expect(server.logs.filter((entry) => entry.level === "error").length).toBe(errorsBefore);
+  });
+
+  it("is logged at info when it leaves while its Store API call runs (waiting for the cart's lock)", async () => {
+    const store = await seedStore(server.baseUrl, "leaving");
+    const { body } = await storeCall(server.baseUrl, "POST", "/store/carts", { key: store.key, body: { region_id: store.regionId } });
+    const cartId = body.cart.id as string;
+    const errorsBefore = server.logs.filter((entry) => entry.level === "error").length;
+    const sql = postgres(inject("databaseUrl"), { max: 1, onnotice: () => {} });
+    try {
+      await sql.begin(async (tx) => {
+        await tx`select 1 from carts where id = ${cartId} for update`;
+        const socket = net.connect(server.port, "127.0.0.1");
+        socket.on("error", () => {});
+        await new Promise((resolve) => socket.once("connect", resolve));
+        const item = JSON.stringify({ variant_id: store.mugId, quantity: 1 });
+        socket.write(
+          `POST /store/carts/${cartId}/line-items HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n` +
+            `x-publishable-api-key: ${store.key}\r\nContent-Length: ${item.length}\r\n\r\n${item}`,
+        );
+        // The call now waits for the lock this transaction holds; the client leaves meanwhile.
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        socket.destroy();
+        await vi.waitFor(
+          () => expect(server.logs.some((entry) => entry.message === "client went away" && String(entry.url).includes(cartId))).toBe(true),
+          { timeout: 10_000 },
+        );
+      });
+    } finally {
+      await sql.end();
+    }
+    const wentAway = server.logs.find((entry) => entry.message === "client went away" && String(entry.url).includes(cartId))!;
     expect(wentAway.level).toBe("info");
     expect(server.logs.filter((entry) => entry.level === "error").length).toBe(errorsBefore);
   });

@@ -3,6 +3,7 @@ import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import type { Logger } from "../../logger.js";
 import type { DatabaseAvailability } from "../../service/errors.js";
 import { principalKey, type Principal } from "../../service/principal.js";
+import { clientGone } from "../connections/client-gone.js";
 import { requestIdHeader, requestIdOf } from "../interceptors/telemetry.js";
 import { createCallContext, type UnaryInvoker } from "../protocols/services.js";
 import { headersOf, type NodeHandlerFn, type NodeServerRequest, type NodeServerResponse, readBody } from "../rest/handler.js";
@@ -132,6 +133,11 @@ export function createStoreHandler(options: StoreHandlerOptions): NodeHandlerFn 
     const subject: CallSubject = {};
     handle(request, response, subject)
       .catch((reason: unknown) => {
+        // Nobody is left to answer: the client closed its connection before its answer was written.
+        if (clientGone(request, response)) {
+          log.info("client went away", { protocol: "store", method: request.method, url: request.url, error: String(reason) });
+          return;
+        }
         const error = asStoreError(reason, subject);
         if (error.status >= 500 && !(reason instanceof StoreError)) {
           log.error("store request failed", { method: request.method, url: request.url, cause: String((reason as Error | undefined)?.stack ?? reason) });
