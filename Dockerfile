@@ -5,7 +5,9 @@
 # Build stage: every dependency, then the compiled service in dist/.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
+# patches/ before the install: its postinstall applies them (patch-package), and finds none without them.
 COPY package.json package-lock.json ./
+COPY patches ./patches
 RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run build
@@ -18,6 +20,7 @@ ENV NODE_ENV=production \
     NODE_OPTIONS=--enable-source-maps
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY patches ./patches
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY migrations ./migrations

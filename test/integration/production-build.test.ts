@@ -19,32 +19,38 @@ const run = promisify(execFile);
 let folder: string;
 let server: TestServer;
 
-/** The runtime stage's steps: what it copies where (dist/ comes from the build stage), and how it installs dependencies. */
-async function runtimeStage(): Promise<{ copies: { from: string; to: string }[]; installs: string[] }> {
+type Step = { copy: { from: string; to: string }[] } | { install: string };
+
+/** The runtime stage's steps in order: what it copies where (dist/ comes from the build stage), and where it installs dependencies. */
+async function runtimeStage(): Promise<Step[]> {
   const dockerfile = await readFile(path.join(repoRoot, "Dockerfile"), "utf8");
   const lines = dockerfile.replace(/\\\n/g, " ").split("\n");
   const stageStarts = lines.flatMap((line, index) => (line.startsWith("FROM ") ? [index] : []));
-  const stage = lines.slice(stageStarts.at(-1));
-  const copies = stage
-    .filter((line) => line.startsWith("COPY "))
-    .flatMap((line) => {
-      const [, ...words] = line.split(/\s+/).filter((word) => !word.startsWith("--"));
-      const to = words.pop()!;
-      return words.map((from) => ({ from: from.replace(/^\/app\//, ""), to: words.length > 1 ? path.join(to, path.basename(from)) : to }));
-    });
-  return { copies, installs: stage.filter((line) => line.startsWith("RUN npm ci")) };
+  return lines.slice(stageStarts.at(-1)).flatMap((line): Step[] => {
+    if (line.startsWith("RUN npm ci")) return [{ install: line }];
+    if (!line.startsWith("COPY ")) return [];
+    const [, ...words] = line.split(/\s+/).filter((word) => !word.startsWith("--"));
+    const to = words.pop()!;
+    return [{ copy: words.map((from) => ({ from: from.replace(/^\/app\//, ""), to: words.length > 1 ? path.join(to, path.basename(from)) : to })) }];
+  });
 }
 
 beforeAll(async () => {
-  const stage = await runtimeStage();
-  expect(stage.installs).toEqual([expect.stringContaining("npm ci --omit=dev")]);
+  const steps = await runtimeStage();
+  expect(steps.flatMap((step) => ("install" in step ? [step.install] : []))).toEqual([expect.stringContaining("npm ci --omit=dev")]);
   folder = await mkdtemp(path.join(os.tmpdir(), "cart-production-"));
   // The build stage's `npm run build`, writing straight into the folder (the repository's dist/ may be in use).
   await run(process.execPath, ["scripts/build.js", path.join(folder, "dist")], { cwd: repoRoot });
-  for (const { from, to } of stage.copies) {
-    if (from !== "dist") await cp(path.join(repoRoot, from), path.join(folder, to), { recursive: true });
+  // In the Dockerfile's order: the install sees only what was copied before it (patch-package needs patches/).
+  for (const step of steps) {
+    if ("install" in step) {
+      await run("npm", ["ci", "--omit=dev", "--no-audit", "--no-fund", "--prefer-offline"], { cwd: folder, maxBuffer: 16 * 1024 * 1024 });
+      continue;
+    }
+    for (const { from, to } of step.copy) {
+      if (from !== "dist") await cp(path.join(repoRoot, from), path.join(folder, to), { recursive: true });
+    }
   }
-  await run("npm", ["ci", "--omit=dev", "--no-audit", "--no-fund", "--prefer-offline"], { cwd: folder, maxBuffer: 16 * 1024 * 1024 });
   server = await startServer(
     { NODE_ENV: "production", SEED_DEMO_PRODUCTS: "1", LOG_FORMAT: "json" },
     { command: process.execPath, args: ["dist/main.js"], cwd: folder },
@@ -76,6 +82,16 @@ describe("the production layout (the Dockerfile's runtime stage)", { timeout: 12
     const script = await fetch(`${server.baseUrl}/demo/app.js`);
     expect(script.status).toBe(200);
     expect((await script.text()).length).toBeGreaterThan(1000);
+  });
+
+  it("runs the patched dependencies (patches/): a metadata key __proto__ is kept as sent", async () => {
+    const created = await fetch(`${server.baseUrl}/v1/carts`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
+      body: '{"customer_id":"production-patches","metadata":{"__proto__":"kept"}}',
+    });
+    expect(created.status).toBe(201);
+    expect(await created.text()).toContain('"__proto__":"kept"');
   });
 
   it("drains on SIGTERM and exits 0", async () => {
