@@ -378,8 +378,9 @@ export class CartRepository {
 /**
  * Sends the statements at once, in this order, and waits for all of them.
  * postgres.js starts a query when it is executed or awaited, and writes the
- * queries started in one tick with a single socket write: those writes were
- * the largest item of the service's CPU profile under AddLineItem load.
+ * queries started in one tick with a single socket write (up to 16 KiB, see
+ * patches/postgres+*.patch): those writes were the largest item of the
+ * service's CPU profile under AddLineItem load.
  * PostgreSQL still runs them one after the other; in a transaction the first
  * failure fails the rest.
  */
