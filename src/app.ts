@@ -67,12 +67,15 @@ export function createApp(
   log: Logger,
   verifyToken: (token: string) => Promise<Principal>,
 ): App {
-  const eventNotifier = new CartEventNotifier(database.sql, (error) =>
-    log.warn("committed cart events not announced: watches and the relay see them later", {
-      cause: error instanceof Error ? error.message : String(error),
-    }),
-  );
-  const carts = new CartRepository(database.sql, createCartEventDescriber(uuidv7), (committed) => eventNotifier.committed(committed));
+  // Behind a transaction pooler nobody listens: processes poll the change feed instead (events/delivery.ts).
+  const eventNotifier = config.dbTransactionPooling
+    ? undefined
+    : new CartEventNotifier(database.sql, (error) =>
+        log.warn("committed cart events not announced: watches and the relay see them later", {
+          cause: error instanceof Error ? error.message : String(error),
+        }),
+      );
+  const carts = new CartRepository(database.sql, createCartEventDescriber(uuidv7), (committed) => eventNotifier?.committed(committed));
   const catalog = new CatalogRepository(database.db, database.sql);
   const storeConfig = new StoreConfigRepository(database.sql);
   const orders = new OrderRepository(database.sql);

@@ -141,6 +141,15 @@ export class OutboxRepository {
     return rows.length;
   }
 
+  /** The change feed's last position so far (see feedAfter); undefined while it has no event. */
+  async feedEnd(): Promise<FeedPosition | undefined> {
+    const [row] = await this.sql<FeedPosition[]>`
+      select xid::text as xid, seq from cart_events
+      where xid < pg_snapshot_xmin(pg_current_snapshot())
+      order by xid desc, seq desc limit 1`;
+    return row;
+  }
+
   /** Where the event with this id is in the change feed; undefined when it is not (or no longer) in the outbox. */
   async feedPosition(eventId: string): Promise<FeedPosition | undefined> {
     const [row] = await this.sql<FeedPosition[]>`select xid::text as xid, seq from cart_events where id = ${eventId}`;

@@ -18,6 +18,7 @@ import { clientFor, connectTransports } from "../support/clients.js";
 import { cloudEvent, machineNatsUrl, natsReachable, natsServerBinary, ownNats, streamMessages } from "../support/nats.js";
 import { refusal } from "../support/rpc-errors.js";
 import { startServer, type TestServer } from "../support/server.js";
+import { nextWithin } from "../support/streams.js";
 
 /**
  * Cart events: the transactional outbox (through the real service and a
@@ -448,19 +449,6 @@ describe.skipIf(!natsServerInstalled)("while NATS is down", () => {
     }
   }, 120_000);
 });
-
-/** The next message of a stream, or a failure after `timeoutMs`: a watch that stays silent fails the test instead of hanging it. */
-async function nextWithin<T>(messages: AsyncIterator<T>, timeoutMs = 10_000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error("no message in time")), timeoutMs)));
-  try {
-    const next = await Promise.race([messages.next(), timeout]);
-    if (next.done) throw new Error("the stream ended");
-    return next.value;
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 describe("watching", () => {
   afterAll(stopServers);

@@ -9,6 +9,7 @@ import { clientFor, connectTransports } from "../support/clients.js";
 import { type PgBouncer, pgbouncerBinary, pgbouncerInstalled, startPgBouncer } from "../support/pgbouncer.js";
 import { holdCartLock } from "../support/row-locks.js";
 import { runUntilExit, startServer, type TestServer } from "../support/server.js";
+import { nextWithin } from "../support/streams.js";
 
 /**
  * The service behind PgBouncer in transaction pooling mode, where each
@@ -75,6 +76,27 @@ describe.skipIf(!pgbouncerInstalled)("behind PgBouncer in transaction pooling mo
       expect(ConnectError.from(refused).code).toBe(Code.Aborted);
     } finally {
       await lock.release();
+    }
+  });
+
+  it("wakes a WatchCart stream on each change, made here or through another instance (no LISTEN through the pooler)", async () => {
+    const carts = clientFor(CartService, transport());
+    const { cart } = await carts.createCart({ customerId: "bouncer-watcher", regionId: "bouncer-us" });
+    const other = await startServer({ DATABASE_URL: bouncer.url, DB_TRANSACTION_POOLING: "true" });
+    const abort = new AbortController();
+    try {
+      const messages = carts.watchCart({ id: cart!.id }, { signal: abort.signal })[Symbol.asyncIterator]();
+      const first = (await nextWithin(messages)).cart!;
+      await carts.addLineItem({ cartId: cart!.id, productId: "bouncer-mug", quantity: 1 });
+      expect(Number((await nextWithin(messages, 5_000)).cart!.etag)).toBe(Number(first.etag) + 1);
+      const otherCarts = clientFor(CartService, connectTransports(other.baseUrl)["connect+proto (HTTP/2)"]!);
+      await otherCarts.addLineItem({ cartId: cart!.id, productId: "bouncer-mug", quantity: 1 });
+      const next = (await nextWithin(messages, 5_000)).cart!;
+      expect(Number(next.etag)).toBe(Number(first.etag) + 2);
+      expect(next.items[0]!.quantity).toBe(2);
+    } finally {
+      abort.abort();
+      await other.stop();
     }
   });
 
