@@ -16,6 +16,8 @@ export interface Logger {
   info(message: string, fields?: LogFields): void;
   warn(message: string, fields?: LogFields): void;
   error(message: string, fields?: LogFields): void;
+  /** Whether lines of `level` are written; without it, a caller assumes they are. */
+  enabled?(level: "debug" | "info" | "warn" | "error"): boolean;
 }
 
 export interface LoggerOptions {
@@ -63,6 +65,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     info: (message, fields) => logger.info(fields, message),
     warn: (message, fields) => logger.warn(fields, message),
     error: (message, fields) => logger.error(fields, message),
+    enabled: (level) => logger.isLevelEnabled(level),
   };
 }
 

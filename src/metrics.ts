@@ -29,6 +29,16 @@ export type SweepOutcome = { readonly seconds: number } & ({ readonly removed: n
 
 type RpcLabel = "service" | "method" | "protocol";
 
+/** What the calls of one method on one protocol counted since the service started. */
+interface RpcCounts {
+  readonly labels: Record<RpcLabel, string>;
+  inFlight: number;
+  /** Calls answered, by code. */
+  readonly answered: Map<string, number>;
+  /** Of those, how many cart_rpc_requests_total already counts. */
+  readonly reported: Map<string, number>;
+}
+
 const clusterMetricsRequest = "cart-service:cluster-metrics-request";
 const clusterMetricsResponse = "cart-service:cluster-metrics-response";
 /** Longer than prom-client's own 5 s wait for the workers' answers, so that its error arrives first. */
@@ -54,6 +64,16 @@ export class Metrics implements RelayMetrics {
     help: "RPCs answered, by service, method, protocol and code (OK or the gRPC code name).",
     labelNames: ["service", "method", "protocol", "code"],
     registers: [this.registry],
+    collect: () => {
+      for (const counts of this.rpcCounts) {
+        for (const [code, answered] of counts.answered) {
+          const reported = counts.reported.get(code) ?? 0;
+          if (answered === reported) continue;
+          this.requests.inc({ ...counts.labels, code }, answered - reported);
+          counts.reported.set(code, answered);
+        }
+      }
+    },
   });
   private readonly durations = new Histogram<RpcLabel>({
     name: "cart_rpc_duration_seconds",
@@ -67,6 +87,9 @@ export class Metrics implements RelayMetrics {
     help: "RPCs being handled now.",
     labelNames: ["service", "method", "protocol"],
     registers: [this.registry],
+    collect: () => {
+      for (const counts of this.rpcCounts) this.inFlight.set(counts.labels, counts.inFlight);
+    },
   });
   private readonly replays = new Counter<"service" | "method">({
     name: "cart_idempotency_replays_total",
@@ -121,6 +144,12 @@ export class Metrics implements RelayMetrics {
   });
   /** Per method and protocol, so that a call does not hash its labels again for every instrument. */
   private readonly rpcs = new Map<string, RpcInstruments>();
+  /**
+   * Calls in flight and answered, per method and protocol, as plain numbers:
+   * prom-client's gauge and counter validate and hash the labels on every
+   * change, so they get these figures at each scrape instead (collect).
+   */
+  private readonly rpcCounts: RpcCounts[] = [];
   private readonly pendingClusterRequests = new Map<number, (message: ClusterMetricsMessage) => void>();
   private nextClusterRequest = 0;
 
@@ -185,18 +214,16 @@ export class Metrics implements RelayMetrics {
     let instruments = this.rpcs.get(key);
     if (!instruments) {
       const labels = { service, method, protocol };
-      const inFlight = this.inFlight.labels(labels);
+      const counts: RpcCounts = { labels, inFlight: 0, answered: new Map(), reported: new Map() };
+      this.rpcCounts.push(counts);
       const duration = this.durations.labels(labels);
       const replays = this.replays.labels({ service, method });
-      const byCode = new Map<string, Counter.Internal>();
       instruments = {
-        started: () => inFlight.inc(),
+        started: () => void counts.inFlight++,
         finished: (code, seconds) => {
-          inFlight.dec();
+          counts.inFlight--;
           duration.observe(seconds);
-          let requests = byCode.get(code);
-          if (!requests) byCode.set(code, (requests = this.requests.labels({ ...labels, code })));
-          requests.inc();
+          counts.answered.set(code, (counts.answered.get(code) ?? 0) + 1);
         },
         replayed: () => replays.inc(),
       };

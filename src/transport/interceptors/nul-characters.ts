@@ -54,7 +54,57 @@ function findNul(message: ReflectMessage, parent: Path): Violation | undefined {
   return undefined;
 }
 
+/**
+ * Whether a string in `message` holds NUL, at any depth: the check every
+ * request passes, on the message's own properties, without the reflection
+ * findNul needs to name the field (a reflected message per message costs).
+ */
+function holdsNul(schema: DescMessage, message: Record<string, unknown>): boolean {
+  for (const field of schema.fields) {
+    let value: unknown;
+    if (field.oneof) {
+      const oneof = message[field.oneof.localName] as { case?: string; value?: unknown } | undefined;
+      if (oneof?.case !== field.localName) continue;
+      value = oneof.value;
+    } else {
+      value = message[field.localName];
+    }
+    if (value === undefined || value === null) continue;
+    switch (field.fieldKind) {
+      case "scalar":
+        if (field.scalar === ScalarType.STRING && (value as string).includes("\0")) return true;
+        break;
+      case "message":
+        // Wrapper types (google.protobuf.StringValue…) come unboxed, as the value itself.
+        if (typeof value === "string" ? value.includes("\0") : typeof value === "object" && holdsNul(field.message, value as Record<string, unknown>)) {
+          return true;
+        }
+        break;
+      case "list":
+        for (const item of value as unknown[]) {
+          if (typeof item === "string" ? item.includes("\0") : typeof item === "object" && item !== null && holdsNul(field.message!, item as Record<string, unknown>)) {
+            return true;
+          }
+        }
+        break;
+      case "map":
+        for (const key in value as Record<string, unknown>) {
+          if (key.includes("\0")) return true;
+          const item = (value as Record<string, unknown>)[key];
+          if (typeof item === "string" ? item.includes("\0") : field.mapKind === "message" && holdsNul(field.message, item as Record<string, unknown>)) {
+            return true;
+          }
+        }
+        break;
+      case "enum":
+        break;
+    }
+  }
+  return false;
+}
+
 function refuseNul(schema: DescMessage, message: MessageShape<DescMessage>): void {
+  if (!holdsNul(schema, message as unknown as Record<string, unknown>)) return;
   const found = findNul(reflect(schema, message, false), []);
   if (!found) return;
   const [violations, desc] = violationsToProto([found]);

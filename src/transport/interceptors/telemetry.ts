@@ -50,24 +50,28 @@ export function createTelemetryInterceptor(log: Logger, metrics: Metrics): Inter
     const protocol = protocolOf(request);
     const rpc = metrics.rpc(request.service.typeName, request.method.name, protocol);
     rpc.started();
+    /** Records the call's metrics; the fields of its log line. */
     const finished = (code: string) => {
       const durationMs = performance.now() - startedAt;
       rpc.finished(code, durationMs / 1000);
-      return {
+      return () => ({
         requestId,
         protocol,
         procedure: `${request.service.typeName}/${request.method.name}`,
         code,
         durationMs: Math.round(durationMs * 1000) / 1000,
         principal: request.contextValues.get(principalKey)?.subject,
-      };
+      });
     };
     try {
       const response = await next(request);
       response.header.set(requestIdHeader, requestId);
       const replayed = request.contextValues.get(replayedResponseKey) !== undefined;
       if (replayed) rpc.replayed();
-      log[quiet ? "debug" : "info"]("request served", { ...finished("OK"), ...(replayed && { replayed }) });
+      const fields = finished("OK");
+      const level = quiet ? "debug" : "info";
+      // The line's fields are made only when it is written: health probes log at debug, mostly off.
+      if (log.enabled?.(level) ?? true) log[level]("request served", { ...fields(), ...(replayed && { replayed }) });
       return response;
     } catch (error) {
       // Bounded here, outermost, for every protocol: whatever the request held, the answer and the log line stay small.
@@ -76,7 +80,7 @@ export function createTelemetryInterceptor(log: Logger, metrics: Metrics): Inter
       // A fault code without a cause is a deliberate refusal, such as the one while draining.
       const serverFault = serverFaults.has(connectError.code) && connectError.cause !== undefined;
       const fields = {
-        ...finished(Code[connectError.code]),
+        ...finished(Code[connectError.code])(),
         error: connectError.rawMessage,
         ...(serverFault && { cause: String((connectError.cause as Error).stack ?? connectError.cause) }),
       };

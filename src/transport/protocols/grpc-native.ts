@@ -117,7 +117,8 @@ async function answerUnary(
     abortOnCancel(call, context);
     const { message, header, trailer } = await invoker.invoke(spec, input, request, context);
     call.sendMetadata(metadataOf(header));
-    callback(null, message, metadataOf(trailer));
+    // Most calls have no trailers of their own: grpc-js then needs no metadata to add to the status.
+    callback(null, message, hasEntries(trailer) ? metadataOf(trailer) : undefined);
   } catch (error) {
     callback(statusOf(error));
   }
@@ -206,6 +207,11 @@ function headersOf(metadata: grpc.Metadata): Headers {
     for (const value of entries[key]!) headers.append(key, typeof value === "string" ? value : value.toString("base64"));
   }
   return headers;
+}
+
+function hasEntries(headers: Headers): boolean {
+  for (const _ of headers.keys()) return true;
+  return false;
 }
 
 /** The status fields grpc-js writes itself, from the status it is given. */
