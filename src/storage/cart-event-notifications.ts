@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Sql } from "./database.js";
 import type { FeedPosition, OutboxRepository } from "./outbox-repository.js";
 
@@ -17,6 +18,8 @@ const payloadMaxBytes = 7_900;
  * the rest, so the wait costs at most this many entries of memory.
  */
 const maxPendingCarts = 10_000;
+/** How long a failed NOTIFY waits before the next attempt. */
+const retryAfterFailureMs = 1_000;
 /** The payload telling listeners that notices were dropped: every watch looks again. */
 const everything = "*";
 
@@ -24,10 +27,12 @@ const everything = "*";
  * Announces committed cart events to every process (the relay and the
  * watches listen, see listenForCartEvents). It NOTIFYs after the commit,
  * from a transaction of its own, because a transaction that NOTIFYs takes a
- * database-wide lock from its pre-commit until its commit is flushed: a
+ * server-wide lock from its pre-commit until its commit is flushed: a
  * NOTIFY inside every cart mutation serialized all their commits. One NOTIFY
  * is under way at a time; the notices of the commits meanwhile go together
- * in the next one, a cart once with its latest version. A process that dies
+ * in the next one, a cart once with its latest version. When a NOTIFY fails,
+ * its notices are replaced by one "look at everything" notice, sent after a
+ * pause (and logged through `onFailure` once per series). A process that dies
  * between a commit and its NOTIFY loses that notice: the relay still polls,
  * and watches see the change with the cart's next one.
  */
@@ -53,14 +58,20 @@ export class CartEventNotifier {
 
   private async send(): Promise<void> {
     this.sending = true;
+    let failing = false;
     while (this.pending.size > 0 || this.overflowed) {
       const payloads = this.overflowed ? [everything] : payloadsOf(this.pending);
       this.pending = new Map();
       this.overflowed = false;
       try {
         await this.sql`select pg_notify(${channel}, payload) from unnest(${payloads}::text[]) as payload`;
+        failing = false;
       } catch (error) {
-        this.onFailure(error);
+        // The notices are lost: the next NOTIFY, after a pause, makes every watch look again.
+        if (!failing) this.onFailure(error);
+        failing = true;
+        this.overflowed = true;
+        await sleep(retryAfterFailureMs);
       }
     }
     this.sending = false;

@@ -29,7 +29,8 @@ async function commitEvent(): Promise<OutboxEvent> {
     cartId: randomUUID(),
     cartVersion: 1,
     time: new Date(),
-    data: new Uint8Array([1, 2, 3]),
+    // A valid (empty) CartEvent: other readers of this database may decode it.
+    data: new Uint8Array(),
   };
   await database.sql.begin((tx) => insertEvents(tx, [event]) || undefined);
   return event;
