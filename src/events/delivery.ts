@@ -2,10 +2,11 @@ import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import type { EventWatchers } from "../service/event-watchers.js";
-import { type CartEventNotice, listenForCartEvents, pollForCartEvents } from "../storage/cart-event-notifications.js";
+import { type CartEventNotice, listenForCartEvents } from "../storage/cart-event-notifications.js";
 import type { Sql } from "../storage/database.js";
 import type { OutboxRepository } from "../storage/outbox-repository.js";
 import { startSweeper } from "../sweeper.js";
+import { pollForCartEvents } from "./feed-poller.js";
 import { NatsRelay } from "./nats-relay.js";
 
 export interface EventDeliveryOptions {

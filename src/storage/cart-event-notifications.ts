@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Sql } from "./database.js";
-import type { FeedPosition, OutboxRepository } from "./outbox-repository.js";
 
 /** What a notification of committed cart events says of each cart. */
 export interface CartEventNotice {
@@ -116,61 +115,4 @@ export async function listenForCartEvents(
     },
     onLost,
   );
-}
-
-/** How often a process that cannot listen looks for committed events. */
-const pollIntervalMs = 500;
-/** Events read at a time while polling. */
-const pollPageSize = 200;
-
-/**
- * What a process does instead of listening when its connections go through a
- * pooler in transaction mode (DB_TRANSACTION_POOLING), where a LISTEN stays
- * on whichever server connection ran it: it reads the change feed every
- * `pollIntervalMs` from where it last stopped (OutboxRepository.feedAfter,
- * which holds an event of a transaction that commits late back until it is
- * next, so none is skipped) and passes on each event's notice. A failed
- * read is retried from the same place; `onFailure` hears of the first of a
- * series.
- */
-export function pollForCartEvents(
-  outbox: OutboxRepository,
-  onNotice: (notice: CartEventNotice) => void,
-  onFailure: (error: unknown) => void,
-): { unlisten(): Promise<void> } {
-  let stopped = false;
-  let failing = false;
-  let timer: NodeJS.Timeout | undefined;
-  let position: FeedPosition | undefined;
-  let started = false;
-  const look = async () => {
-    try {
-      if (!started) {
-        position = await outbox.feedEnd();
-        started = true;
-      }
-      for (let full = true; full && !stopped; ) {
-        const { events } = await outbox.feedAfter(position, pollPageSize);
-        for (const event of events) onNotice({ cartId: event.cartId, cartVersion: event.cartVersion });
-        position = events.at(-1)?.position ?? position;
-        full = events.length === pollPageSize;
-      }
-      failing = false;
-    } catch (error) {
-      if (!failing) onFailure(error);
-      failing = true;
-    }
-  };
-  let running = look();
-  const schedule = () => {
-    if (!stopped) timer = setTimeout(() => void (running = look().then(schedule)), pollIntervalMs);
-  };
-  void running.then(schedule);
-  return {
-    async unlisten() {
-      stopped = true;
-      clearTimeout(timer);
-      await running;
-    },
-  };
 }
