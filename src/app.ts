@@ -1,6 +1,6 @@
 import { createValidateInterceptor } from "@connectrpc/validate";
 import type { Config } from "./config.js";
-import type { Logger } from "./logger.js";
+import { causeOf, type Logger } from "./logger.js";
 import { Metrics } from "./metrics.js";
 import { CartExpiry } from "./service/cart-expiry.js";
 import { createCartEventDescriber } from "./service/cart-events.js";
@@ -72,7 +72,7 @@ export function createApp(
     ? undefined
     : new CartEventNotifier(database.sql, (error) =>
         log.warn("committed cart events not announced: watches and the relay see them later", {
-          cause: error instanceof Error ? error.message : String(error),
+          cause: causeOf(error),
         }),
       );
   const carts = new CartRepository(database.sql, createCartEventDescriber(uuidv7), (committed) => eventNotifier?.committed(committed));

@@ -25,6 +25,11 @@ export interface LoggerOptions {
   readonly format?: LogFormat;
 }
 
+/** What a log line's `cause` says of a failure: its message (the logger bounds its length). */
+export function causeOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 /** The longest string field logged, in characters: whatever a client sends, a log line stays a few KB. */
 export const maxLoggedFieldLength = 4096;
 

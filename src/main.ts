@@ -5,7 +5,7 @@ import { createApp } from "./app.js";
 import { setUpAuthentication } from "./auth-setup.js";
 import { runWorkers } from "./cluster.js";
 import { type Config, loadConfig } from "./config.js";
-import { createLogger } from "./logger.js";
+import { causeOf, createLogger } from "./logger.js";
 import { answerClusterMetricsRequests } from "./metrics.js";
 import { startEventDelivery } from "./events/delivery.js";
 import { connectDatabase, runMigrations } from "./storage/database.js";
@@ -148,7 +148,7 @@ async function startUpStep<T>(setting: string, step: () => Promise<T>, { embedde
 
 /** An error's message as one bounded line. */
 function oneLine(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = causeOf(error);
   return message.replace(/\s*\n\s*/g, " ").slice(0, 1000);
 }
 

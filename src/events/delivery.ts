@@ -1,5 +1,5 @@
 import type { Config } from "../config.js";
-import type { Logger } from "../logger.js";
+import { causeOf, type Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import type { EventWatchers } from "../service/event-watchers.js";
 import { type CartEventNotice, listenForCartEvents } from "../storage/cart-event-notifications.js";
@@ -39,7 +39,7 @@ export async function startEventDelivery(options: EventDeliveryOptions): Promise
   const listening = config.dbTransactionPooling
     ? pollForCartEvents(outbox, onNotice, (error) =>
         log.warn("cannot read the change feed for watches: they wait until it can be read", {
-          cause: error instanceof Error ? error.message : String(error),
+          cause: causeOf(error),
         }),
       )
     : await listenForCartEvents(sql, onNotice, () => {

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { connect, headers as natsHeaders, type JetStreamClient, type NatsConnection } from "nats";
 import type { EventsNatsConfig } from "../config.js";
-import type { Logger } from "../logger.js";
+import { causeOf, type Logger } from "../logger.js";
 import type { OutboxRepository, StoredEvent } from "../storage/outbox-repository.js";
 import { binaryProtobufEvent, structuredJsonEvent } from "./cloudevents.js";
 
@@ -172,7 +172,7 @@ export class NatsRelay {
 
   private delayed(error: unknown): void {
     const now = Date.now();
-    const cause = error instanceof Error ? error.message : String(error);
+    const cause = causeOf(error);
     if (!this.delay || now - this.delay.loggedAt >= delayWarningIntervalMs) {
       this.options.log.warn("cart events delayed: the event relay cannot publish", {
         cause,
