@@ -1,10 +1,11 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import { create, toBinary } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { type CartAspect as DomainAspect, type CartEventKind, describeCartChange } from "../domain/cart-events.js";
 import type { DescribeCartEvent } from "../storage/outbox-repository.js";
 import { CartAspect, CartEventSchema, CartEventType } from "../../gen/commerce/cart/v1/events_pb.js";
-import { toCartMessage, toOrderMessage } from "./mapping.js";
+import { toBinaryReusing } from "./encoded-messages.js";
+import { toOrderMessage, writtenCartMessage } from "./mapping.js";
 import type { Principal } from "./principal.js";
 
 /**
@@ -51,7 +52,7 @@ export function createCartEventDescriber(newId: () => string): DescribeCartEvent
       cartVersion: BigInt(after.version),
       time: timestampFromDate(time),
       principal: actingPrincipal.getStore()?.subject ?? "",
-      cart: toCartMessage(after),
+      cart: writtenCartMessage(after),
       changedAspects: change.aspects.map((aspect) => aspects[aspect]),
       order: order && toOrderMessage(order),
       previousCustomerId: change.kind === "transferred" ? before!.customerId : "",
@@ -62,7 +63,7 @@ export function createCartEventDescriber(newId: () => string): DescribeCartEvent
       cartId: after.id,
       cartVersion: after.version,
       time,
-      data: toBinary(CartEventSchema, event),
+      data: toBinaryReusing(CartEventSchema, event),
     };
   };
 }

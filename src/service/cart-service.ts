@@ -39,7 +39,7 @@ import { type Cart as CartMessage, CartSchema } from "../../gen/commerce/cart/v1
 import { CartAccess } from "./access.js";
 import { invalidField } from "./errors.js";
 import type { EventWatchers } from "./event-watchers.js";
-import { addressFromProto, cartAmountFields, cartStatusFromProto, toCartMessage, toMergeReportMessage, toOrderMessage } from "./mapping.js";
+import { addressFromProto, cartAmountFields, cartStatusFromProto, toCartMessage, toMergeReportMessage, toOrderMessage, writtenCartMessage } from "./mapping.js";
 import { decodePageToken, effectivePageSize, toPage, uuidKeyPattern } from "./page-token.js";
 import { principalOf } from "./principal.js";
 import { ReadMask } from "./read-mask.js";
@@ -179,7 +179,7 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
       },
       alsoRead,
     );
-    return { cart: toCartMessage(typeof admit === "function" ? admit(access, cart) : access.visible(id, cart)) };
+    return { cart: writtenCartMessage(typeof admit === "function" ? admit(access, cart) : access.visible(id, cart)) };
   }
 
   return {
@@ -211,7 +211,7 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
           { now: now(), limits, pricing },
         );
       });
-      return { cart: toCartMessage(cart) };
+      return { cart: writtenCartMessage(cart) };
     },
 
     async getCart(request, context) {
@@ -386,7 +386,7 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
         return { carts: [completion.cart], order: completion.order };
       });
       if (!order) throw new Error(`completed cart ${request.id} has no order`);
-      return { order: toOrderMessage(order), cart: toCartMessage(cart!) };
+      return { order: toOrderMessage(order), cart: writtenCartMessage(cart!) };
     },
 
     async transferCart(request, context) {
@@ -413,7 +413,7 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
         const result = mergeCarts(into, from, offers, newLineIds, { now: now(), limits, pricing: target!.pricing });
         return { carts: [result.target, result.source], merged: result };
       });
-      return { cart: toCartMessage(merged.target), report: toMergeReportMessage(merged.report) };
+      return { cart: writtenCartMessage(merged.target), report: toMergeReportMessage(merged.report) };
     },
 
     async createPaymentCollection(request, context) {

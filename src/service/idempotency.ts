@@ -1,8 +1,9 @@
 import { createHash } from "node:crypto";
-import { fromBinary, type JsonValue, type Message, toBinary, toJson } from "@bufbuild/protobuf";
+import { fromBinary, type JsonValue, type Message, toJson } from "@bufbuild/protobuf";
 import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
 import type { IdempotencyRepository, IdempotencyScope } from "../storage/idempotency-repository.js";
+import { toBinaryReusing } from "./encoded-messages.js";
 import { principalKey } from "./principal.js";
 
 export const idempotencyKeyHeader = "idempotency-key";
@@ -80,7 +81,7 @@ export function createIdempotencyInterceptor(records: IdempotencyRepository, now
       await records.release(scope);
       throw error;
     }
-    if (!response.stream) await records.complete(scope, toBinary(request.method.output, response.message));
+    if (!response.stream) await records.complete(scope, toBinaryReusing(request.method.output, response.message));
     return response;
   };
 }

@@ -1,5 +1,5 @@
 import { once } from "node:events";
-import { type DescMessage, fromBinary, type MessageShape, toBinary } from "@bufbuild/protobuf";
+import { type DescMessage, fromBinary, type MessageShape } from "@bufbuild/protobuf";
 import {
   Code,
   ConnectError,
@@ -10,6 +10,7 @@ import {
 import { transformInvokeImplementation } from "@connectrpc/connect/protocol";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import * as grpc from "@grpc/grpc-js";
+import { toBinaryReusing } from "../../service/encoded-messages.js";
 import { boundedError } from "./bounded-errors.js";
 import {
   type CallContext,
@@ -180,7 +181,7 @@ function decode(schema: DescMessage, bytes: Buffer): AnyMessage {
 }
 
 function encode(schema: DescMessage, message: AnyMessage): Buffer {
-  const bytes = toBinary(schema, message);
+  const bytes = toBinaryReusing(schema, message);
   // grpc-js copies responses with Buffer methods; wrapping shares the memory.
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
