@@ -1,3 +1,4 @@
+import { fromBinary } from "@bufbuild/protobuf";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import {
   addLineItem,
@@ -37,6 +38,8 @@ import type { RegionChoice, StoreConfigRepository } from "../storage/store-confi
 import type { CartService } from "../../gen/commerce/cart/v1/cart_service_pb.js";
 import { type Cart as CartMessage, CartSchema } from "../../gen/commerce/cart/v1/cart_pb.js";
 import { CartAccess } from "./access.js";
+import { CartMessageCache, type CartMessageCacheBounds } from "./cart-message-cache.js";
+import { encodeOnce } from "./encoded-messages.js";
 import { invalidField } from "./errors.js";
 import type { EventWatchers } from "./event-watchers.js";
 import { addressFromProto, cartAmountFields, cartStatusFromProto, toCartMessage, toMergeReportMessage, toOrderMessage, writtenCartMessage } from "./mapping.js";
@@ -100,8 +103,19 @@ const foundPromotions = (found: ReadonlyMap<string, CodeLookup>) => [...found.va
 /** Whether the caller may change a cart (undefined: there is none): the cart if so, else throws the answer. */
 type Admission = (access: CartAccess, cart: Cart | undefined) => Cart;
 
+/** What a process holds of the carts it answered, for GetCart (see CartMessageCache): at most about 20 MB. */
+export const heldCartMessages: CartMessageCacheBounds = { carts: 1000, encodedBytes: 2 * 1024 * 1024 };
+
 export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof CartService> {
   const { carts, catalog, orders, storeConfig, defaults, limits, now, newId, watchers } = deps;
+  const held = new CartMessageCache(heldCartMessages);
+
+  /** The message answering a change that left `cart` (its event's message), held for the GetCart calls after it. */
+  function answerWritten(cart: Cart): CartMessage {
+    const message = writtenCartMessage(cart);
+    held.hold(cart.id, cart.version, message);
+    return message;
+  }
 
   /** Pairs each item with its product's offer and a fresh line id. */
   const withOffers = (
@@ -179,7 +193,7 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
       },
       alsoRead,
     );
-    return { cart: writtenCartMessage(typeof admit === "function" ? admit(access, cart) : access.visible(id, cart)) };
+    return { cart: answerWritten(typeof admit === "function" ? admit(access, cart) : access.visible(id, cart)) };
   }
 
   return {
@@ -211,14 +225,28 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
           { now: now(), limits, pricing },
         );
       });
-      return { cart: writtenCartMessage(cart) };
+      return { cart: answerWritten(cart) };
     },
 
     async getCart(request, context) {
       const mask = ReadMask.parse(CartSchema, request.readMask);
-      const read = await carts.get(request.id, { amounts: mask.selectsAny(cartAmountFields) });
-      const cart = new CartAccess(principalOf(context)).visible(request.id, read);
-      return { cart: mask.apply(toCartMessage(cart)) };
+      const access = new CartAccess(principalOf(context));
+      if (!mask.selectsAny(cartAmountFields)) {
+        return { cart: mask.apply(toCartMessage(access.visible(request.id, await carts.get(request.id, { amounts: false })))) };
+      }
+      const heldVersion = held.heldVersion(request.id);
+      const read = access.visible(
+        request.id,
+        heldVersion === undefined ? await carts.get(request.id) : await carts.getUnlessAtVersion(request.id, heldVersion),
+      );
+      // Only the summary comes back while the held message is the cart's; it may have left the cache since.
+      const message = "totals" in read ? undefined : held.get(read.id, read.version);
+      if (message) return { cart: mask.selectsAll ? message : mask.apply(fromBinary(CartSchema, encodeOnce(CartSchema, message))) };
+      const cart = "totals" in read ? read : access.visible(request.id, await carts.get(request.id));
+      if (!mask.selectsAll) return { cart: mask.apply(toCartMessage(cart)) };
+      const whole = toCartMessage(cart);
+      held.hold(cart.id, cart.version, whole);
+      return { cart: whole };
     },
 
     async *watchCart(request, context) {
@@ -386,7 +414,7 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
         return { carts: [completion.cart], order: completion.order };
       });
       if (!order) throw new Error(`completed cart ${request.id} has no order`);
-      return { order: toOrderMessage(order), cart: writtenCartMessage(cart!) };
+      return { order: toOrderMessage(order), cart: answerWritten(cart!) };
     },
 
     async transferCart(request, context) {
@@ -413,7 +441,7 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
         const result = mergeCarts(into, from, offers, newLineIds, { now: now(), limits, pricing: target!.pricing });
         return { carts: [result.target, result.source], merged: result };
       });
-      return { cart: writtenCartMessage(merged.target), report: toMergeReportMessage(merged.report) };
+      return { cart: answerWritten(merged.target), report: toMergeReportMessage(merged.report) };
     },
 
     async createPaymentCollection(request, context) {

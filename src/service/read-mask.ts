@@ -49,6 +49,11 @@ export class ReadMask<Desc extends DescMessage> {
     return new ReadMask(schema, selection);
   }
 
+  /** Whether the mask keeps everything (it is unset, empty or `*`). */
+  get selectsAll(): boolean {
+    return this.selection === "all";
+  }
+
   /** Whether the mask keeps anything of at least one of these top-level fields (proto names). */
   selectsAny(fieldNames: readonly string[]): boolean {
     const { selection } = this;

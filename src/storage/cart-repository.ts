@@ -158,9 +158,11 @@ const summaryColumns = `
   c.shipping_address, c.billing_address, c.promotions,
   c.item_quantity, c.version, c.created_at, c.updated_at, c.expire_time, c.order_id, c.merged_into_cart_id, c.payment_collection`;
 
-// One statement returns the cart with its lines, oldest line first.
-const cartColumns = `${summaryColumns}, c.shipping_methods, c.totals,
-  coalesce((
+// The lines (oldest first) and the amounts, by the column each is read as.
+const amountColumns = {
+  shipping_methods: "c.shipping_methods",
+  totals: "c.totals",
+  lines: `coalesce((
     select json_agg(json_build_object(
       'id', l.id, 'product_id', l.product_id, 'title', l.title, 'quantity', l.quantity,
       'unit_price', l.unit_price::text, 'compare_at_unit_price', l.compare_at_unit_price::text,
@@ -170,7 +172,16 @@ const cartColumns = `${summaryColumns}, c.shipping_methods, c.totals,
       'created_at', l.created_at, 'updated_at', l.updated_at
     ) order by l.created_at, l.id)
     from line_items l where l.cart_id = c.id
-  ), '[]'::json) as lines`;
+  ), '[]'::json)`,
+};
+
+// One statement returns the cart with its lines.
+const cartColumns = `${summaryColumns}, ${Object.entries(amountColumns).map(([name, expression]) => `${expression} as ${name}`).join(", ")}`;
+
+// The same, but without the lines and amounts (null) when the cart is at the version $2.
+const cartColumnsUnlessAtVersion = `${summaryColumns}, ${Object.entries(amountColumns)
+  .map(([name, expression]) => `case when c.version = $2 then null else ${expression} end as ${name}`)
+  .join(", ")}`;
 
 // What changing the cart needs besides the cart, read in the same statement.
 const cartPricingColumns = pricingColumns(
@@ -237,6 +248,18 @@ export class CartRepository {
       prepare: true,
     });
     return rows[0] && readCart(rows[0], options);
+  }
+
+  /**
+   * The cart, or only its summary when it is at `heldVersion`: a caller that
+   * holds what the cart's lines and amounts were at that version skips reading
+   * them (versions only grow, see updateEach).
+   */
+  async getUnlessAtVersion(id: string, heldVersion: number): Promise<Cart | CartSummary | undefined> {
+    const [row] = await this.sql.unsafe<CartRow[]>(`select ${cartColumnsUnlessAtVersion} from carts c where c.id = $1`, [id, heldVersion], {
+      prepare: true,
+    });
+    return row && (Number(row.version) === heldVersion ? toCartSummary(row) : toCart(row));
   }
 
   async list(query: CartPageQuery): Promise<Cart[]>;
@@ -361,6 +384,8 @@ export class CartRepository {
       const changed = result.carts.flatMap((after) => {
         const before = cartsRead.get(after.id)?.cart;
         if (!before) throw new Error(`cart ${after.id} was changed without being locked`);
+        // Etags, and the cart messages callers hold by version, rely on each written version being new.
+        if (after !== before && after.version <= before.version) throw new Error(`cart ${after.id} was changed without a new version`);
         return after === before ? [] : [{ before, after }];
       });
       const events = changed.map(({ before, after }) =>

@@ -56,6 +56,24 @@ describe("two instances on one database", { timeout: 60_000 }, () => {
     }
   });
 
+  it("answer GetCart with every change the other one made, though each holds the carts it answered", async () => {
+    const [first, second] = [carts(instances[0]!), carts(instances[1]!)];
+    const { cart } = await first.createCart({ customerId: "instances-reads", items: [{ productId: "instances-mug", quantity: 1 }] });
+    const id = cart!.id;
+    for (let quantity = 2; quantity <= 4; quantity++) {
+      // Both read (and hold) the cart, then one changes it and the other reads it again.
+      await Promise.all([first.getCart({ id }), second.getCart({ id })]);
+      const [writer, reader] = quantity % 2 === 0 ? [first, second] : [second, first];
+      const lineId = (await writer.getCart({ id })).cart!.items[0]!.id;
+      const { cart: changed } = await writer.updateLineItem({ cartId: id, itemId: lineId, quantity });
+      expect((await reader.getCart({ id })).cart).toEqual(changed);
+      expect((await writer.getCart({ id })).cart).toEqual(changed);
+    }
+    // A change another process made in SQL, which bumps the version as every writer does.
+    await sql`update carts set email = 'changed@example.com', version = version + 1 where id = ${id}`;
+    for (const client of [first, second]) expect((await client.getCart({ id })).cart!.email).toBe("changed@example.com");
+  });
+
   it("let exactly one of two simultaneous completions of a cart make the order", async () => {
     const client = carts(instances[0]!);
     const { cart } = await client.createCart({
