@@ -1,0 +1,48 @@
+import { describe, expect, it } from "vitest";
+import { VersionedCache, type VersionedCacheBounds } from "../../src/versioned-cache.js";
+
+const cart = (id: string, email = "") => ({ id, email });
+const size = (id: string) => JSON.stringify(cart(id)).length;
+const cache = (bounds: VersionedCacheBounds) => new VersionedCache<ReturnType<typeof cart>>(bounds, (value) => JSON.stringify(value).length);
+
+describe("VersionedCache", () => {
+  it("answers a held cart only at the version it was held at", () => {
+    const held = cache({ entries: 10, size: 10_000 });
+    const message = cart("a");
+    held.hold("a", 3, message);
+    expect(held.heldVersion("a")).toBe(3);
+    expect(held.get("a", 3)).toBe(message);
+    expect(held.get("a", 4)).toBeUndefined();
+    expect(held.heldVersion("b")).toBeUndefined();
+  });
+
+  it("keeps the newer version when an older answer comes late", () => {
+    const held = cache({ entries: 10, size: 10_000 });
+    const newer = cart("a", "new@example.com");
+    held.hold("a", 5, newer);
+    held.hold("a", 4, cart("a", "old@example.com"));
+    expect(held.get("a", 5)).toBe(newer);
+    held.hold("a", 6, cart("a", "newest@example.com"));
+    expect(held.heldVersion("a")).toBe(6);
+  });
+
+  it("lets the least recently used cart go first when it holds too many carts", () => {
+    const held = cache({ entries: 2, size: 10_000 });
+    held.hold("a", 1, cart("a"));
+    held.hold("b", 1, cart("b"));
+    held.get("a", 1);
+    held.hold("c", 1, cart("c"));
+    expect([held.heldVersion("a"), held.heldVersion("b"), held.heldVersion("c")]).toEqual([1, undefined, 1]);
+  });
+
+  it("holds no more than its size bound, and no message larger than it", () => {
+    const held = cache({ entries: 100, size: 2 * size("a") });
+    held.hold("a", 1, cart("a"));
+    held.hold("b", 1, cart("b"));
+    held.hold("c", 1, cart("c"));
+    expect([held.heldVersion("a"), held.heldVersion("b"), held.heldVersion("c")]).toEqual([undefined, 1, 1]);
+    held.hold("big", 1, cart("big", "x".repeat(3 * size("a"))));
+    expect(held.heldVersion("big")).toBeUndefined();
+    expect(held.heldVersion("c")).toBe(1);
+  });
+});
