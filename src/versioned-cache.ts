@@ -22,18 +22,13 @@ export class VersionedCache<T> {
     private readonly sizeOf: (value: T) => number,
   ) {}
 
-  /** The version held for `id`, if any. */
-  heldVersion(id: string): number | undefined {
-    return this.entries.get(id)?.version;
-  }
-
-  /** The value of `id` at `version`, if it is held. */
-  get(id: string, version: number): T | undefined {
+  /** What is held of `id`: a value and the version it is of. */
+  get(id: string): { readonly version: number; readonly value: T } | undefined {
     const entry = this.entries.get(id);
-    if (entry?.version !== version) return undefined;
+    if (!entry) return undefined;
     this.entries.delete(id);
     this.entries.set(id, entry);
-    return entry.value;
+    return entry;
   }
 
   /** Holds `value`, what `id` is at `version`, unless a newer version is held. */

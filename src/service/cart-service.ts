@@ -105,10 +105,10 @@ type Admission = (access: CartAccess, cart: Cart | undefined) => Cart;
 
 /**
  * The whole Cart messages a process holds, of the carts it last answered: at
- * most 1,000 carts and 2 MiB of them encoded (held messages take about ten
+ * most 1,000 carts and 1 MiB of them encoded (held messages take about ten
  * times that in memory: 6.8 KiB for a 680-byte cart of three lines).
  */
-export const heldCartMessages: VersionedCacheBounds = { entries: 1000, size: 2 * 1024 * 1024 };
+export const heldCartMessages: VersionedCacheBounds = { entries: 1000, size: 1024 * 1024 };
 
 export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof CartService> {
   const { carts, catalog, orders, storeConfig, defaults, limits, now, newId, watchers } = deps;
@@ -245,18 +245,19 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
       if (!mask.selectsAny(cartAmountFields)) {
         return { cart: mask.apply(toCartMessage(access.visible(request.id, await carts.get(request.id, { amounts: false })))) };
       }
-      const heldVersion = held.heldVersion(request.id);
+      const heldMessage = held.get(request.id);
       const read = access.visible(
         request.id,
-        heldVersion === undefined ? await carts.get(request.id) : await carts.getUnlessAtVersion(request.id, heldVersion),
+        heldMessage ? await carts.getUnlessAtVersion(request.id, heldMessage.version) : await carts.get(request.id),
       );
-      // Only the summary comes back while the held message is the cart's; it may have left the cache since.
-      const message = "totals" in read ? undefined : held.get(read.id, read.version);
-      if (message) return { cart: mask.selectsAll ? message : mask.apply(fromBinary(CartSchema, encodeOnce(CartSchema, message))) };
-      const cart = "totals" in read ? read : access.visible(request.id, await carts.get(request.id));
-      if (!mask.selectsAll) return { cart: mask.apply(toCartMessage(cart)) };
-      const whole = toCartMessage(cart);
-      held.hold(cart.id, cart.version, whole);
+      if (!("totals" in read)) {
+        // Only the summary comes back while the cart is at the held version.
+        const message = heldMessage!.value;
+        return { cart: mask.selectsAll ? message : mask.apply(fromBinary(CartSchema, encodeOnce(CartSchema, message))) };
+      }
+      if (!mask.selectsAll) return { cart: mask.apply(toCartMessage(read)) };
+      const whole = toCartMessage(read);
+      held.hold(read.id, read.version, whole);
       return { cart: whole };
     },
 
