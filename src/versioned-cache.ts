@@ -8,7 +8,7 @@ export interface VersionedCacheBounds {
  * Values of versioned things (carts) by id, each at the version it shows,
  * for callers that ask the database whether the thing is still at that
  * version instead of reading it whole. A holder of a value never trusts it
- * without that check; the cache only keeps the newest version it was given.
+ * without that check.
  * Bounded in entries and in total size (`sizeOf`); the least recently used
  * goes first, and a value larger than the whole bound is not held. Values
  * are shared with every later caller and must never change.
@@ -31,10 +31,12 @@ export class VersionedCache<T> {
     return entry;
   }
 
-  /** Holds `value`, what `id` is at `version`, unless a newer version is held. */
+  /**
+   * Holds `value`, what `id` is at `version`, in place of what was held, even
+   * a newer version: the database decides, so the value last read or written
+   * is the better guess, and a wrong one costs only a whole read.
+   */
   hold(id: string, version: number, value: T): void {
-    const held = this.entries.get(id);
-    if (held && held.version > version) return;
     this.drop(id);
     const size = this.sizeOf(value);
     if (size > this.bounds.size) return;

@@ -104,16 +104,16 @@ const foundPromotions = (found: ReadonlyMap<string, CodeLookup>) => [...found.va
 type Admission = (access: CartAccess, cart: Cart | undefined) => Cart;
 
 /**
- * The whole Cart messages a process holds, of the carts it last answered: at
- * most 1,000 carts and 1 MiB of them encoded (held messages take about ten
+ * The whole Cart messages a process (each worker) holds, of the carts it last
+ * answered whole: at most 1,000 carts and 1 MiB of them encoded (held messages take about ten
  * times that in memory: 6.8 KiB for a 680-byte cart of three lines).
  */
-export const heldCartMessages: VersionedCacheBounds = { entries: 1000, size: 1024 * 1024 };
+const heldCartBounds: VersionedCacheBounds = { entries: 1000, size: 1024 * 1024 };
 
 export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof CartService> {
   const { carts, catalog, orders, storeConfig, defaults, limits, now, newId, watchers } = deps;
   // A GetCart of a cart still at the version held answers the held message (see getCart).
-  const held = new VersionedCache<CartMessage>(heldCartMessages, (message) => encodeOnce(CartSchema, message).byteLength);
+  const held = new VersionedCache<CartMessage>(heldCartBounds, (message) => encodeOnce(CartSchema, message).byteLength);
 
   /** The message answering a change that left `cart` (its event's message), held for the GetCart calls after it. */
   function answerWritten(cart: Cart): CartMessage {

@@ -44,7 +44,7 @@ export function toBinaryReusing<Desc extends DescMessage>(schema: Desc, message:
   const values = message as unknown as Record<string, Message | undefined>;
   for (const field of reusableFields(schema)) {
     const value = values[field.localName];
-    const bytes = value && encodings.get(value);
+    const bytes = value?.$typeName === field.message!.typeName ? encodings.get(value) : undefined;
     if (bytes) (reused ??= []).push([field, bytes]);
   }
   if (!reused) return toBinary(schema, message);
