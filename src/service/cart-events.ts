@@ -5,7 +5,7 @@ import { type CartAspect as DomainAspect, type CartEventKind, describeCartChange
 import type { DescribeCartEvent } from "../storage/outbox-repository.js";
 import { CartAspect, CartEventSchema, CartEventType } from "../../gen/commerce/cart/v1/events_pb.js";
 import { toBinaryReusing } from "./encoded-messages.js";
-import { toOrderMessage, writtenCartMessage } from "./mapping.js";
+import { toOrderMessage, sharedCartMessage } from "./mapping.js";
 import type { Principal } from "./principal.js";
 
 /**
@@ -52,7 +52,7 @@ export function createCartEventDescriber(newId: () => string): DescribeCartEvent
       cartVersion: BigInt(after.version),
       time: timestampFromDate(time),
       principal: actingPrincipal.getStore()?.subject ?? "",
-      cart: writtenCartMessage(after),
+      cart: sharedCartMessage(after),
       changedAspects: change.aspects.map((aspect) => aspects[aspect]),
       order: order && toOrderMessage(order),
       previousCustomerId: change.kind === "transferred" ? before!.customerId : "",

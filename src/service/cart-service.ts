@@ -42,7 +42,7 @@ import { CartAccess } from "./access.js";
 import { encodeOnce } from "./encoded-messages.js";
 import { invalidField } from "./errors.js";
 import type { EventWatchers } from "./event-watchers.js";
-import { addressFromProto, cartAmountFields, cartStatusFromProto, toCartMessage, toMergeReportMessage, toOrderMessage, writtenCartMessage } from "./mapping.js";
+import { addressFromProto, cartAmountFields, cartStatusFromProto, toCartMessage, toMergeReportMessage, toOrderMessage, sharedCartMessage } from "./mapping.js";
 import { decodePageToken, effectivePageSize, toPage, uuidKeyPattern } from "./page-token.js";
 import { principalOf } from "./principal.js";
 import { ReadMask } from "./read-mask.js";
@@ -105,8 +105,9 @@ type Admission = (access: CartAccess, cart: Cart | undefined) => Cart;
 
 /**
  * The whole Cart messages a process (each worker) holds, of the carts it last
- * answered whole: at most 1,000 carts and 1 MiB of them encoded (held messages take about ten
- * times that in memory: 6.8 KiB for a 680-byte cart of three lines).
+ * answered whole: at most 1,000 carts and 1 MiB of them encoded (held messages
+ * take about ten times that in memory: 6.8 KiB for a 680-byte cart of three
+ * lines).
  */
 const heldCartBounds: VersionedCacheBounds = { entries: 1000, size: 1024 * 1024 };
 
@@ -115,9 +116,9 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
   // A GetCart of a cart still at the version held answers the held message (see getCart).
   const held = new VersionedCache<CartMessage>(heldCartBounds, (message) => encodeOnce(CartSchema, message).byteLength);
 
-  /** The message answering a change that left `cart` (its event's message), held for the GetCart calls after it. */
-  function answerWritten(cart: Cart): CartMessage {
-    const message = writtenCartMessage(cart);
+  /** The message answering a change that left `cart` (its event's message, if it was written), held for the GetCart calls after it. */
+  function answerCart(cart: Cart): CartMessage {
+    const message = sharedCartMessage(cart);
     held.hold(cart.id, cart.version, message);
     return message;
   }
@@ -198,7 +199,7 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
       },
       alsoRead,
     );
-    return { cart: answerWritten(typeof admit === "function" ? admit(access, cart) : access.visible(id, cart)) };
+    return { cart: answerCart(typeof admit === "function" ? admit(access, cart) : access.visible(id, cart)) };
   }
 
   return {
@@ -230,7 +231,7 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
           { now: now(), limits, pricing },
         );
       });
-      return { cart: answerWritten(cart) };
+      return { cart: answerCart(cart) };
     },
 
     /**
@@ -426,7 +427,7 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
         return { carts: [completion.cart], order: completion.order };
       });
       if (!order) throw new Error(`completed cart ${request.id} has no order`);
-      return { order: toOrderMessage(order), cart: answerWritten(cart!) };
+      return { order: toOrderMessage(order), cart: answerCart(cart!) };
     },
 
     async transferCart(request, context) {
@@ -453,7 +454,7 @@ export function createCartService(deps: CartServiceDeps): ServiceImpl<typeof Car
         const result = mergeCarts(into, from, offers, newLineIds, { now: now(), limits, pricing: target!.pricing });
         return { carts: [result.target, result.source], merged: result };
       });
-      return { cart: answerWritten(merged.target), report: toMergeReportMessage(merged.report) };
+      return { cart: answerCart(merged.target), report: toMergeReportMessage(merged.report) };
     },
 
     async createPaymentCollection(request, context) {

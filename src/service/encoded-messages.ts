@@ -3,11 +3,13 @@ import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 
 /**
  * Binary encodings of messages sent more than once: a mutation's cart goes
- * into its event and again into the answer, and encoding it twice was a
- * sizeable share of a mutation's CPU. Entries are keyed weakly by the message
- * object, so each lives only as long as its message; a message must not be
- * changed once its encoding is remembered (messages answered after a read
- * mask was applied are never remembered).
+ * into its event and again into the answer, and a held GetCart answer goes out
+ * to every reader of an unchanged cart (see cart-service.ts). Encoding such a
+ * cart each time was a sizeable share of the CPU. Entries are keyed weakly by
+ * the message object, so each lives only as long as its message; a message
+ * must not be changed once its encoding is remembered (a masked read prunes a
+ * decoded copy). Only the native gRPC serializer, the outbox and the
+ * idempotency store write through toBinaryReusing; Connect encodes anew.
  */
 const encodings = new WeakMap<Message, Uint8Array>();
 

@@ -36,10 +36,10 @@ import {
   type ShippingMethod,
   ShippingMethodSchema,
 } from "../../gen/commerce/cart/v1/cart_pb.js";
-import { encodeOnce } from "./encoded-messages.js";
 import { MergeOutcome, type MergeReport, MergeReportSchema } from "../../gen/commerce/cart/v1/cart_service_pb.js";
 import { type Product, ProductSchema } from "../../gen/commerce/cart/v1/catalog_pb.js";
 import { type Order, OrderSchema, OrderStatus } from "../../gen/commerce/cart/v1/order_pb.js";
+import { encodeOnce } from "./encoded-messages.js";
 import {
   type PaymentCollection,
   PaymentCollectionSchema,
@@ -93,21 +93,21 @@ export function toCartMessage(cart: DomainCart | CartSummary): Cart {
   });
 }
 
-/** Messages of carts a mutation wrote (see writtenCartMessage). */
-const writtenCartMessages = new WeakMap<DomainCart, Cart>();
+/** One message per domain cart (see sharedCartMessage). */
+const sharedCartMessages = new WeakMap<DomainCart, Cart>();
 
 /**
- * The message of a cart a mutation wrote, made and encoded once: the
- * change's event and its answer carry the very same message, so it is
- * encoded once for both (see encoded-messages.ts). Domain carts never change,
- * so neither does the message; nothing may apply a read mask to it.
+ * The message of a cart a change left (written or not), made and encoded
+ * once: the change's event and its answer carry the very same message, so it
+ * is encoded once for both (see encoded-messages.ts). Domain carts never
+ * change, so neither does the message; nothing may apply a read mask to it.
  */
-export function writtenCartMessage(cart: DomainCart): Cart {
-  let message = writtenCartMessages.get(cart);
+export function sharedCartMessage(cart: DomainCart): Cart {
+  let message = sharedCartMessages.get(cart);
   if (!message) {
     message = toCartMessage(cart);
     encodeOnce(CartSchema, message);
-    writtenCartMessages.set(cart, message);
+    sharedCartMessages.set(cart, message);
   }
   return message;
 }
